@@ -1,0 +1,155 @@
+/* Links: where frames enter and leave a station.
+ *
+ * A link is a small ops table plus private state (smoltcp's Device, netmap's
+ * ports).  It lends buffers: received frames and transmit buffers both live in
+ * the link's buffer pool and are described by struct jet_frame.
+ *
+ * Ownership
+ *   - jet_link_rx_burst() lends the caller up to `max` frames.  The caller owns
+ *     them until it gives each back with jet_link_rx_release() or transmits it
+ *     (zero-copy forwarding: a received frame may be passed to
+ *     jet_link_tx_commit() as it is, on the same link).
+ *   - jet_link_tx_alloc() lends the caller one empty buffer; the caller writes
+ *     the frame into frame->data (at most frame->cap bytes), sets frame->len and
+ *     frame->encap, and passes it to jet_link_tx_commit(), which ALWAYS consumes
+ *     the frame, whatever it returns.  A lent buffer not committed is given
+ *     back with jet_link_tx_abort().
+ *   - Back-pressure shows at jet_link_tx_alloc(): -EAGAIN when the link cannot
+ *     take another frame now (transmit queue full, medium busy).  Nothing is
+ *     dropped silently: a frame the link could not deliver is counted.
+ *   - Everything lent must be given back before jet_link_close().
+ *
+ * Threads: one link handle is used by one thread at a time.
+ *
+ * Link names (one grammar, parsed by jet_link_name_parse()):
+ *   lan:NAME        a station on the emulated Jetstream LAN NAME (shared memory)
+ *   tap:IF          a TAP device                     (later)
+ *   packet:IF       AF_PACKET on interface IF        (later)
+ *   xdp:IF@Q        AF_XDP on queue Q of IF          (later)
+ *   udp:HOST:PORT   Jetstream frames inside UDP      (later)
+ */
+#ifndef JET_LINK_H
+#define JET_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jet/err.h"
+
+/* How the bytes at frame->data begin. */
+enum jet_encap {
+    JET_ENCAP_NATIVE = 0, /* a Jetstream frame (docs/frame-format.md) */
+    JET_ENCAP_ETH = 1,    /* an Ethernet II frame (any EtherType) */
+};
+
+struct jet_frame {
+    uint8_t *data;  /* first byte of the frame */
+    uint32_t len;   /* bytes in the frame */
+    uint32_t cap;   /* tx: bytes that may be written at data */
+    uint32_t buf;   /* link-private buffer id; do not change */
+    uint16_t encap; /* enum jet_encap */
+    uint16_t flags; /* link-private */
+};
+
+struct jet_link_caps {
+    uint32_t mtu;      /* largest payload of a native frame (bytes) */
+    uint32_t max_frame; /* largest frame at data, any encapsulation (bytes) */
+    uint32_t burst;    /* frames worth asking for per rx_burst */
+    bool zero_copy;    /* frames move between processes without copying */
+    bool native;       /* carries JET_ENCAP_NATIVE frames */
+    bool eth;          /* carries JET_ENCAP_ETH frames */
+};
+
+struct jet_link;
+
+struct jet_link_ops {
+    const char *kind;
+    int (*rx_burst)(struct jet_link *l, struct jet_frame *f, unsigned max);
+    void (*rx_release)(struct jet_link *l, struct jet_frame *f, unsigned n);
+    int (*tx_alloc)(struct jet_link *l, struct jet_frame *f);
+    void (*tx_abort)(struct jet_link *l, struct jet_frame *f);
+    int (*tx_commit)(struct jet_link *l, struct jet_frame *f);
+    int (*tx_flush)(struct jet_link *l);
+    int (*wait)(struct jet_link *l, int64_t timeout_ns);
+    void (*close)(struct jet_link *l);
+};
+
+/* Common head of every link handle; backends embed it first. */
+struct jet_link {
+    const struct jet_link_ops *ops;
+    struct jet_link_caps caps;
+    char name[128];     /* the link name it was opened with */
+    struct jet_err err; /* reason for the last failure on this link */
+};
+
+enum jet_link_kind { JET_LINK_LAN, JET_LINK_TAP, JET_LINK_PACKET, JET_LINK_XDP, JET_LINK_UDP };
+
+struct jet_link_name {
+    enum jet_link_kind kind;
+    char name[64];  /* LAN name or interface name */
+    char host[256]; /* udp: host (IPv6 without brackets) */
+    uint32_t queue; /* xdp: queue */
+    uint16_t port;  /* udp: port */
+};
+
+/* Parses a link name. 0, or -EINVAL with the reason in err. */
+int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err *err);
+
+struct jet_link_opts {
+    int station; /* lan: station number to take, or -1 for the first free */
+};
+
+/* Opens the link named s. On success *out is a handle to close with
+ * jet_link_close(). Errors: negative errno with the reason in err. */
+int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_link **out,
+                  struct jet_err *err);
+
+/* Receives up to max frames into f[]. Returns the count (0 if none is ready), or
+ * a negative errno. Never blocks. */
+static inline int jet_link_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
+{
+    return l->ops->rx_burst(l, f, max);
+}
+/* Gives received frames back. */
+static inline void jet_link_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
+{
+    l->ops->rx_release(l, f, n);
+}
+/* Lends an empty transmit buffer: 0, -EAGAIN (link busy: retry after
+ * jet_link_wait()), or -ENOBUFS (the pool is exhausted). */
+static inline int jet_link_tx_alloc(struct jet_link *l, struct jet_frame *f)
+{
+    return l->ops->tx_alloc(l, f);
+}
+/* Gives back a lent transmit buffer without sending it. */
+static inline void jet_link_tx_abort(struct jet_link *l, struct jet_frame *f)
+{
+    l->ops->tx_abort(l, f);
+}
+/* Sends f (always consumed). 0 when queued; a negative errno when the frame
+ * was refused and dropped: -EMSGSIZE (too large), -EINVAL (malformed
+ * address), -EHOSTUNREACH (no such station attached). */
+static inline int jet_link_tx_commit(struct jet_link *l, struct jet_frame *f)
+{
+    return l->ops->tx_commit(l, f);
+}
+/* Pushes queued frames toward the medium. 0, or a negative errno. */
+static inline int jet_link_tx_flush(struct jet_link *l)
+{
+    return l->ops->tx_flush(l);
+}
+/* Sleeps until a frame may be received or transmit room may have opened, or
+ * timeout_ns passes (-1: no limit). 0, or a negative errno (-EINTR). */
+static inline int jet_link_wait(struct jet_link *l, int64_t timeout_ns)
+{
+    return l->ops->wait(l, timeout_ns);
+}
+void jet_link_close(struct jet_link *l);
+
+/* The reason for the last failure on l. */
+static inline const char *jet_link_error(const struct jet_link *l)
+{
+    return l->err.msg;
+}
+
+#endif

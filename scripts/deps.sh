@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, only those missing.
+# Needs root (or sudo) on a Debian/Ubuntu machine; does nothing when all are there.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have cc        || need+=(gcc libc6-dev)
+have make      || need+=(make)
+have ar        || need+=(binutils)
+have jq        || need+=(jq)
+have clang     || need+=(clang)
+have ip        || need+=(iproute2)
+have timeout   || need+=(coreutils)
+have pgrep     || need+=(procps)
+have sha256sum || need+=(coreutils)
+# libFuzzer and the sanitizer runtimes for clang
+[ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
+	|| ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
+	|| need+=(libclang-rt-dev)
+# gcc's ASan/UBSan runtimes
+gccv=$(cc -dumpversion 2>/dev/null | cut -d. -f1 || true)
+if [ -n "$gccv" ] && ! cc -print-file-name=libasan.so | grep -q /; then need+=("libasan8"); fi
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "deps: installing ${need[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

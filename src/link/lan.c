@@ -1,0 +1,775 @@
+/* The emulated LAN, station side: attach, transmit, receive, wait, detach.
+ *
+ * Transmit: tx_alloc lends a buffer from the station's magazine (a private
+ * cache of buffers it owns, refilled from the pool in batches); tx_commit
+ * checks the frame and appends it to the station's transmit queue; flush
+ * moves queued frames onto the medium: it waits for the shared medium when a
+ * rate is set, applies the seeded faults, gives the buffer to the receiver's
+ * token and writes a descriptor into the (me -> receiver) ring.  Tails are
+ * published once per flush, and a sleeping receiver is woken.
+ *
+ * Receive: rx_burst walks the rings into this station round-robin and takes
+ * descriptors whose delivery time has come.  Frames are lent to the caller
+ * in place; rx_release puts their buffers back in the magazine.
+ *
+ * Faults are drawn per frame from a generator seeded by (LAN seed, sender,
+ * destination, channel or EtherType, frame number in that flow), so the
+ * faults a flow sees do not depend on other traffic or on timing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jet/frame.h"
+#include "link/lan_impl.h"
+#include "util/clock.h"
+#include "util/rng.h"
+
+enum {
+    MAG_CAP = 512,   /* magazine capacity */
+    MAG_REFILL = 64, /* buffers taken from the pool at once */
+    MAG_SPILL = 256, /* buffers returned to the pool when the magazine is full */
+    TXQ_CAP = 256,   /* frames waiting for the medium */
+    FLOWS = 64,      /* fault-generator flows remembered */
+    BURST = 32,
+};
+#define HOLD_NS 1000000ull    /* a reordered frame waits at most this long for a successor */
+#define CHECK_NS 20000000ull  /* how often a blocked sender checks its receiver is alive */
+#define LOOKAHEAD_NS 100000ull /* how far ahead of now a sender may book the medium */
+
+struct txq_ent {
+    uint32_t idx, len;
+    uint16_t dst, encap;
+    uint32_t flow; /* slot in the fault flow table */
+};
+
+struct flow {
+    uint64_t key, n;
+};
+
+struct lan_link {
+    struct jet_link base;
+    struct lan_seg seg;
+    uint32_t me, token, nst, ring_mask, ring_size, headroom, frame_max, mtu;
+    bool need_clock, faults;
+    struct lan_cfg cfg;
+    struct lan_counters *c;
+
+    uint32_t mag[MAG_CAP];
+    uint32_t mag_n;
+
+    struct txq_ent txq[TXQ_CAP];
+    uint32_t txq_head, txq_n;
+    struct txq_ent held;
+    bool has_held;
+    uint64_t held_at;
+
+    uint32_t prod_tail[JET_LAN_MAX_STATIONS];  /* next entry to write, per destination */
+    uint32_t prod_head[JET_LAN_MAX_STATIONS];  /* last seen consumer head, per destination */
+    uint64_t last_deliver[JET_LAN_MAX_STATIONS];
+    uint64_t last_check[JET_LAN_MAX_STATIONS];
+    uint64_t dirty; /* destinations whose tail must be published */
+    uint32_t cons_head[JET_LAN_MAX_STATIONS];  /* next entry to read, per source */
+    uint32_t cons_tail[JET_LAN_MAX_STATIONS];  /* last seen producer tail, per source */
+    uint32_t rr;
+    struct flow flows[FLOWS];
+};
+
+static const struct jet_link_ops lan_ops;
+
+static struct lan_link *L(struct jet_link *l)
+{
+    return (struct lan_link *)l;
+}
+
+static int futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
+{
+    return (int)syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
+}
+
+/* ---- buffers ---- */
+
+static uint32_t mag_get(struct lan_link *k)
+{
+    if (k->mag_n == 0)
+        k->mag_n = jet_pool_alloc(&k->seg.pool, k->token, k->mag, MAG_REFILL);
+    return k->mag_n ? k->mag[--k->mag_n] : JET_POOL_NONE;
+}
+
+static void mag_put(struct lan_link *k, uint32_t idx)
+{
+    if (k->mag_n == MAG_CAP) {
+        k->mag_n -= MAG_SPILL;
+        jet_pool_free(&k->seg.pool, k->mag + k->mag_n, MAG_SPILL);
+    }
+    k->mag[k->mag_n++] = idx;
+}
+
+static uint8_t *frame_data(struct lan_link *k, uint32_t idx)
+{
+    return jet_pool_buf(&k->seg.pool, idx) + k->headroom;
+}
+
+/* ---- faults ---- */
+
+static uint32_t flow_slot(struct lan_link *k, uint32_t dst, uint32_t encap, const uint8_t *d,
+                          uint32_t len)
+{
+    uint64_t chan = 0;
+    if (encap == JET_ENCAP_NATIVE && len >= 12)
+        chan = (uint64_t)d[8] << 24 | (uint64_t)d[9] << 16 | (uint64_t)d[10] << 8 | d[11];
+    else if (encap == JET_ENCAP_ETH && len >= 14)
+        chan = 0x100000000ull | (uint64_t)d[12] << 8 | d[13];
+    uint64_t key = ((uint64_t)dst << 40 | (uint64_t)encap << 36) ^ chan;
+    uint32_t slot = (uint32_t)(jet_mix64(key) % FLOWS);
+    if (k->flows[slot].key != key + 1) {
+        k->flows[slot].key = key + 1;
+        k->flows[slot].n = 0;
+    }
+    return slot;
+}
+
+static struct jet_rng frame_rng(struct lan_link *k, uint32_t slot)
+{
+    struct flow *f = &k->flows[slot];
+    struct jet_rng r = {jet_mix64(k->cfg.seed ^ jet_mix64(f->key ^ ((uint64_t)k->me << 56))) ^
+                        jet_mix64(f->n + 1)};
+    f->n++;
+    return r;
+}
+
+/* Flips bits with probability ber each; returns how many. */
+static uint32_t flip_bits(struct jet_rng *r, double ber, uint8_t *d, uint32_t len)
+{
+    uint64_t bits = (uint64_t)len * 8, pos = 0, n = 0;
+    double lq = log1p(-ber);
+    for (;;) {
+        double u = jet_rng_unit(r);
+        double skip = floor(log1p(-u) / lq);
+        if (skip >= (double)(bits - pos))
+            break;
+        pos += (uint64_t)skip;
+        d[pos / 8] ^= (uint8_t)(1u << (pos % 8));
+        n++;
+        if (++pos >= bits)
+            break;
+    }
+    return (uint32_t)n;
+}
+
+/* ---- transmit ---- */
+
+static uint32_t ring_room(struct lan_link *k, uint32_t dst)
+{
+    uint32_t used = k->prod_tail[dst] - k->prod_head[dst];
+    if (used + 3 > k->ring_size) {
+        k->prod_head[dst] =
+            atomic_load_explicit(&lan_ring(&k->seg, k->me, dst)->head, memory_order_acquire);
+        used = k->prod_tail[dst] - k->prod_head[dst];
+    }
+    return k->ring_size - used;
+}
+
+/* Hands buffer idx (len bytes, encap) to station dst, to be delivered at `at`. */
+static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t encap, uint32_t dst,
+                    uint64_t at)
+{
+    uint32_t tok = atomic_load_explicit(&k->seg.st[dst].token, memory_order_acquire);
+    if (tok == 0) {
+        lan_cnt_add(&k->c->tx_unreach, 1);
+        jet_pool_free(&k->seg.pool, &idx, 1);
+        return;
+    }
+    if (at < k->last_deliver[dst])
+        at = k->last_deliver[dst]; /* one flow's frames keep their order unless reordered */
+    k->last_deliver[dst] = at;
+    *jet_pool_len(&k->seg.pool, idx) = len | encap << 24;
+    jet_pool_give(&k->seg.pool, idx, tok);
+    struct lan_ring *r = lan_ring(&k->seg, k->me, dst);
+    struct lan_desc *e = &r->e[k->prod_tail[dst] & k->ring_mask];
+    e->idx = idx;
+    e->token = tok;
+    e->deliver_at = at;
+    k->prod_tail[dst]++;
+    k->dirty |= 1ull << dst;
+    lan_cnt_add(&k->c->tx_frames, 1);
+    lan_cnt_add(&k->c->tx_bytes, len);
+}
+
+static void release_held(struct lan_link *k)
+{
+    if (k->has_held && ring_room(k, k->held.dst) >= 1) {
+        k->has_held = false;
+        publish(k, k->held.idx, k->held.len, k->held.encap, k->held.dst, 0);
+    }
+}
+
+/* One frame onto the medium toward dst: faults, then hand-over. */
+static void transmit(struct lan_link *k, struct txq_ent *e, uint64_t at)
+{
+    if (k->faults) {
+        uint8_t *d = frame_data(k, e->idx);
+        struct jet_rng r = frame_rng(k, e->flow);
+        double u_loss = jet_rng_unit(&r), u_dup = jet_rng_unit(&r), u_ro = jet_rng_unit(&r);
+        if (k->cfg.jitter_ns)
+            at += (uint64_t)(jet_rng_unit(&r) * (double)(k->cfg.jitter_ns + 1));
+        if (u_loss < k->cfg.loss) {
+            lan_cnt_add(&k->c->fault_lost, 1);
+            jet_pool_free(&k->seg.pool, &e->idx, 1);
+            return;
+        }
+        if (k->cfg.ber > 0 && flip_bits(&r, k->cfg.ber, d, e->len))
+            lan_cnt_add(&k->c->fault_corrupted, 1);
+        uint32_t dup = JET_POOL_NONE;
+        if (u_dup < k->cfg.dup && (dup = mag_get(k)) != JET_POOL_NONE) {
+            memcpy(frame_data(k, dup), d, e->len);
+            lan_cnt_add(&k->c->fault_duplicated, 1);
+        }
+        if (u_ro < k->cfg.reorder && !k->has_held) {
+            /* Held back; goes out right after the next frame to dst. */
+            lan_cnt_add(&k->c->fault_reordered, 1);
+            k->held = *e;
+            k->has_held = true;
+            k->held_at = jet_now_ns();
+            if (dup != JET_POOL_NONE)
+                publish(k, dup, e->len, e->encap, e->dst, at);
+            return;
+        }
+        publish(k, e->idx, e->len, e->encap, e->dst, at);
+        if (dup != JET_POOL_NONE)
+            publish(k, dup, e->len, e->encap, e->dst, at);
+        if (k->has_held && k->held.dst == e->dst)
+            release_held(k);
+        return;
+    }
+    publish(k, e->idx, e->len, e->encap, e->dst, at);
+}
+
+/* Broadcast: a copy for every other attached station with ring room. */
+static void transmit_bcast(struct lan_link *k, struct txq_ent *e, uint64_t at)
+{
+    const uint8_t *src = frame_data(k, e->idx);
+    for (uint32_t d = 0; d < k->nst; d++) {
+        if (d == k->me || atomic_load_explicit(&k->seg.st[d].token, memory_order_acquire) == 0)
+            continue;
+        uint32_t c = ring_room(k, d) >= 3 ? mag_get(k) : JET_POOL_NONE;
+        if (c == JET_POOL_NONE) {
+            lan_cnt_add(&k->c->tx_unreach, 1);
+            continue;
+        }
+        memcpy(frame_data(k, c), src, e->len);
+        struct txq_ent ce = *e;
+        ce.idx = c;
+        ce.dst = (uint16_t)d;
+        ce.flow = flow_slot(k, d, e->encap, src, e->len);
+        transmit(k, &ce, at);
+    }
+    mag_put(k, e->idx);
+}
+
+static void publish_tails(struct lan_link *k)
+{
+    uint64_t dirty = k->dirty;
+    if (!dirty)
+        return;
+    k->dirty = 0;
+    for (uint64_t m = dirty; m; m &= m - 1) {
+        uint32_t d = (uint32_t)__builtin_ctzll(m);
+        atomic_store_explicit(&lan_ring(&k->seg, k->me, d)->tail, k->prod_tail[d],
+                              memory_order_release);
+    }
+    atomic_thread_fence(memory_order_seq_cst);
+    for (uint64_t m = dirty; m; m &= m - 1) {
+        struct lan_station *st = &k->seg.st[__builtin_ctzll(m)];
+        if (atomic_load_explicit(&st->sleeping, memory_order_relaxed)) {
+            atomic_fetch_add(&st->doorbell, 1);
+            futex(&st->doorbell, FUTEX_WAKE, INT_MAX, NULL);
+        }
+    }
+}
+
+/* Drops every queued frame for dst (its station went away). */
+static void drop_queued_for(struct lan_link *k, uint32_t dst)
+{
+    uint32_t n = k->txq_n, kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct txq_ent e = k->txq[(k->txq_head + i) % TXQ_CAP];
+        if (e.dst == dst) {
+            lan_cnt_add(&k->c->tx_unreach, 1);
+            jet_pool_free(&k->seg.pool, &e.idx, 1);
+        } else {
+            k->txq[(k->txq_head + kept++) % TXQ_CAP] = e;
+        }
+    }
+    k->txq_n = kept;
+}
+
+static int lan_flush(struct jet_link *l)
+{
+    struct lan_link *k = L(l);
+    uint64_t now = (k->need_clock || k->has_held) ? jet_now_ns() : 0;
+    while (k->txq_n) {
+        struct txq_ent *e = &k->txq[k->txq_head];
+        bool bcast = e->dst == JET_STATION_BROADCAST;
+        if (!bcast) {
+            if (atomic_load_explicit(&k->seg.st[e->dst].token, memory_order_acquire) == 0) {
+                drop_queued_for(k, e->dst);
+                continue;
+            }
+            if (ring_room(k, e->dst) < 3) {
+                /* The receiver is behind, or dead: look now and then. */
+                uint64_t t = now ? now : jet_now_ns();
+                if (e->dst != k->me && t - k->last_check[e->dst] > CHECK_NS) {
+                    k->last_check[e->dst] = t;
+                    if (!lan_check_station(&k->seg, e->dst)) {
+                        drop_queued_for(k, e->dst);
+                        continue;
+                    }
+                }
+                break;
+            }
+        }
+        uint64_t at = now;
+        if (k->cfg.rate_bps) {
+            _Atomic uint64_t *mf = &k->seg.h->medium_free_ns;
+            uint64_t ser = (uint64_t)e->len * 8 * 1000000000ull / k->cfg.rate_bps;
+            uint64_t free_at = atomic_load_explicit(mf, memory_order_relaxed), start;
+            do {
+                if (free_at > now + LOOKAHEAD_NS)
+                    goto out; /* medium busy: the frame waits */
+                start = free_at > now ? free_at : now;
+            } while (!atomic_compare_exchange_weak_explicit(mf, &free_at, start + ser,
+                                                            memory_order_relaxed,
+                                                            memory_order_relaxed));
+            at = start + ser;
+        }
+        at += k->cfg.delay_ns;
+        struct txq_ent ent = *e;
+        k->txq_head = (k->txq_head + 1) % TXQ_CAP;
+        k->txq_n--;
+        if (bcast)
+            transmit_bcast(k, &ent, at);
+        else
+            transmit(k, &ent, at);
+    }
+out:
+    if (k->has_held && now > k->held_at + HOLD_NS)
+        release_held(k);
+    publish_tails(k);
+    return 0;
+}
+
+static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
+{
+    struct lan_link *k = L(l);
+    if (k->txq_n == TXQ_CAP) {
+        lan_flush(l);
+        if (k->txq_n == TXQ_CAP)
+            return -EAGAIN;
+    }
+    uint32_t idx = mag_get(k);
+    if (idx == JET_POOL_NONE)
+        return jet_err_set(&l->err, -ENOBUFS,
+                           "buffer pool exhausted (receivers hold every buffer); retry later");
+    f->buf = idx;
+    f->data = frame_data(k, idx);
+    f->cap = k->frame_max;
+    f->len = 0;
+    f->encap = JET_ENCAP_NATIVE;
+    f->flags = 0;
+    return 0;
+}
+
+static void lan_tx_abort(struct jet_link *l, struct jet_frame *f)
+{
+    mag_put(L(l), f->buf);
+}
+
+static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
+{
+    struct lan_link *k = L(l);
+    const uint8_t *d = f->data;
+    uint32_t dst;
+    int rc = 0;
+    if (f->buf >= k->seg.pool.nbufs || f->data != frame_data(k, f->buf))
+        return jet_err_set(&l->err, -EINVAL, "frame does not belong to this link");
+    if (f->encap == JET_ENCAP_NATIVE) {
+        if (f->len < 24) {
+            rc = jet_err_set(&l->err, -EINVAL, "native frame of %u bytes is shorter than a header",
+                             f->len);
+            goto drop;
+        }
+        if (f->len > k->mtu + 28) {
+            rc = jet_err_set(&l->err, -EMSGSIZE, "frame of %u bytes exceeds the LAN MTU (%u-byte payload)",
+                             f->len, k->mtu);
+            goto drop;
+        }
+        dst = (uint32_t)d[4] << 8 | d[5];
+    } else if (f->encap == JET_ENCAP_ETH) {
+        if (f->len < 14) {
+            rc = jet_err_set(&l->err, -EINVAL, "Ethernet frame of %u bytes is too short", f->len);
+            goto drop;
+        }
+        if (f->len > k->mtu + LAN_ETH_MAX_HDR) {
+            rc = jet_err_set(&l->err, -EMSGSIZE, "Ethernet frame of %u bytes exceeds the LAN MTU (%u)",
+                             f->len, k->mtu);
+            goto drop;
+        }
+        if (d[0] & 1) {
+            dst = JET_STATION_BROADCAST;
+        } else if (d[0] == 0x02 && d[1] == 0x4a && d[2] == 0x53 && d[3] == k->seg.h->mac[0] &&
+                   d[4] == k->seg.h->mac[1]) {
+            dst = d[5];
+        } else {
+            rc = jet_err_set(&l->err, -EHOSTUNREACH,
+                             "destination %02x:%02x:%02x:%02x:%02x:%02x is not a station of this LAN",
+                             d[0], d[1], d[2], d[3], d[4], d[5]);
+            lan_cnt_add(&k->c->tx_unreach, 1);
+            goto drop;
+        }
+    } else {
+        rc = jet_err_set(&l->err, -EINVAL, "unknown encapsulation %u", f->encap);
+        goto drop;
+    }
+    if (dst != JET_STATION_BROADCAST &&
+        (dst >= k->nst || atomic_load_explicit(&k->seg.st[dst].token, memory_order_acquire) == 0)) {
+        lan_cnt_add(&k->c->tx_unreach, 1);
+        rc = jet_err_set(&l->err, -EHOSTUNREACH, "station %u is not attached to LAN '%s'", dst,
+                         k->seg.h->name);
+        goto drop;
+    }
+    if (k->txq_n == TXQ_CAP) {
+        lan_flush(l);
+        if (k->txq_n == TXQ_CAP) {
+            rc = jet_err_set(&l->err, -ENOBUFS, "transmit queue full (allocate before committing)");
+            goto drop;
+        }
+    }
+    struct txq_ent *e = &k->txq[(k->txq_head + k->txq_n++) % TXQ_CAP];
+    e->idx = f->buf;
+    e->len = f->len;
+    e->dst = (uint16_t)dst;
+    e->encap = f->encap;
+    e->flow = k->faults && dst != JET_STATION_BROADCAST ? flow_slot(k, dst, f->encap, d, f->len) : 0;
+    lan_flush(l);
+    return 0;
+drop:
+    mag_put(k, f->buf);
+    return rc;
+}
+
+/* ---- receive ---- */
+
+static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
+{
+    struct lan_link *k = L(l);
+    if (k->txq_n || k->has_held)
+        lan_flush(l);
+    uint64_t now = k->need_clock ? jet_now_ns() : 0;
+    unsigned n = 0;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < k->nst && n < max; i++) {
+        uint32_t src = k->rr + i;
+        if (src >= k->nst)
+            src -= k->nst;
+        uint32_t h = k->cons_head[src];
+        if (h == k->cons_tail[src]) {
+            k->cons_tail[src] = atomic_load_explicit(&lan_ring(&k->seg, src, k->me)->tail,
+                                                     memory_order_acquire);
+            if (h == k->cons_tail[src])
+                continue;
+        }
+        struct lan_ring *r = lan_ring(&k->seg, src, k->me);
+        uint32_t t = k->cons_tail[src];
+        while (h != t && n < max) {
+            const struct lan_desc *e = &r->e[h & k->ring_mask];
+            if (e->deliver_at > now)
+                break;
+            uint32_t idx = e->idx, tok = e->token;
+            h++;
+            if (tok != k->token || idx >= k->seg.pool.nbufs ||
+                jet_pool_owner(&k->seg.pool, idx) != k->token) {
+                /* Sent to an earlier holder of this slot. Free it if that holder is gone. */
+                lan_cnt_add(&k->c->rx_stale, 1);
+                if (idx < k->seg.pool.nbufs && tok != k->token && !lan_token_live(&k->seg, tok))
+                    jet_pool_free_if(&k->seg.pool, idx, tok);
+                continue;
+            }
+            uint32_t w = *jet_pool_len(&k->seg.pool, idx);
+            f[n].buf = idx;
+            f[n].data = frame_data(k, idx);
+            f[n].len = w & 0xffffff;
+            if (f[n].len > k->frame_max)
+                f[n].len = k->frame_max;
+            f[n].cap = k->frame_max;
+            f[n].encap = (uint16_t)(w >> 24);
+            f[n].flags = 0;
+            bytes += f[n].len;
+            n++;
+        }
+        if (h != k->cons_head[src]) {
+            k->cons_head[src] = h;
+            atomic_store_explicit(&r->head, h, memory_order_release);
+        }
+    }
+    k->rr = k->rr + 1 >= k->nst ? 0 : k->rr + 1;
+    if (n) {
+        lan_cnt_add(&k->c->rx_frames, n);
+        lan_cnt_add(&k->c->rx_bytes, bytes);
+    }
+    return (int)n;
+}
+
+static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        mag_put(L(l), f[i].buf);
+}
+
+/* Earliest delivery time among waiting frames: 0 if one is ready now,
+ * UINT64_MAX if none waits. */
+static uint64_t next_rx(struct lan_link *k, uint64_t now)
+{
+    uint64_t best = UINT64_MAX;
+    for (uint32_t src = 0; src < k->nst; src++) {
+        struct lan_ring *r = lan_ring(&k->seg, src, k->me);
+        uint32_t h = k->cons_head[src];
+        if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
+            continue;
+        uint64_t at = r->e[h & k->ring_mask].deliver_at;
+        if (at <= now)
+            return 0;
+        if (at < best)
+            best = at;
+    }
+    return best;
+}
+
+static int lan_wait(struct jet_link *l, int64_t timeout_ns)
+{
+    struct lan_link *k = L(l);
+    struct lan_station *st = &k->seg.st[k->me];
+    uint64_t now = jet_now_ns();
+    uint64_t until = timeout_ns < 0 ? UINT64_MAX : now + (uint64_t)timeout_ns;
+    if (k->txq_n || k->has_held) {
+        lan_flush(l);
+        if (k->txq_n || k->has_held) {
+            uint64_t poll = now + 50000; /* sending is blocked: look again soon */
+            if (poll < until)
+                until = poll;
+        }
+    }
+    uint32_t bell = atomic_load(&st->doorbell);
+    atomic_store(&st->sleeping, 1);
+    uint64_t next = next_rx(k, now);
+    int rc = 0;
+    if (next > now && next != 0) {
+        if (next < until)
+            until = next;
+        if (until > now) {
+            struct timespec ts = {0, 0}, *tsp = NULL;
+            if (until != UINT64_MAX) {
+                uint64_t d = until - now;
+                ts.tv_sec = (time_t)(d / 1000000000u);
+                ts.tv_nsec = (long)(d % 1000000000u);
+                tsp = &ts;
+            }
+            if (futex(&st->doorbell, FUTEX_WAIT, bell, tsp) < 0 && errno == EINTR)
+                rc = -EINTR;
+        }
+    }
+    atomic_store(&st->sleeping, 0);
+    return rc;
+}
+
+/* ---- attach and detach ---- */
+
+int jet_lan_attach(const char *name, int station, struct jet_link **out, struct jet_err *err)
+{
+    struct lan_link *k = calloc(1, sizeof *k);
+    if (!k)
+        return jet_err_set(err, -ENOMEM, "out of memory");
+    int rc = lan_seg_open(name, &k->seg, err);
+    if (rc) {
+        free(k);
+        return rc;
+    }
+    struct lan_seg *s = &k->seg;
+    k->nst = s->h->cfg.stations;
+    if (station >= (int)k->nst) {
+        rc = jet_err_set(err, -ERANGE, "LAN '%s' has stations 0 to %u; there is no station %d",
+                         name, k->nst - 1, station);
+        goto fail;
+    }
+    int got = -1;
+    if (station >= 0) {
+        if (lan_lock(s, (uint32_t)station) != 0) {
+            rc = jet_err_set(err, -EADDRINUSE, "station %d of LAN '%s' is in use by pid %d",
+                             station, name, (int)atomic_load(&s->st[station].pid));
+            goto fail;
+        }
+        got = station;
+    } else {
+        for (uint32_t i = 0; i < k->nst && got < 0; i++)
+            if (lan_lock(s, i) == 0)
+                got = (int)i;
+        if (got < 0) {
+            rc = jet_err_set(err, -EBUSY, "LAN '%s' is full (all %u stations attached)", name,
+                             k->nst);
+            goto fail;
+        }
+    }
+    k->me = (uint32_t)got;
+    struct lan_station *st = &s->st[k->me];
+    lan_reclaim_locked(s, k->me); /* a previous holder that died */
+    uint32_t serial;
+    do
+        serial = (atomic_fetch_add(&s->h->serial, 1) + 1) & 0xffffff;
+    while (serial == 0);
+    k->token = serial << 8 | k->me;
+    k->cfg = s->h->cfg;
+    k->mtu = k->cfg.mtu;
+    k->ring_size = k->cfg.ring;
+    k->ring_mask = k->cfg.ring - 1;
+    k->headroom = s->h->headroom;
+    k->frame_max = s->h->frame_max;
+    k->need_clock = k->cfg.rate_bps || k->cfg.delay_ns || k->cfg.jitter_ns;
+    k->faults = k->cfg.loss > 0 || k->cfg.ber > 0 || k->cfg.dup > 0 || k->cfg.reorder > 0 ||
+                k->cfg.jitter_ns > 0;
+    k->c = &st->c;
+    for (uint32_t d = 0; d < k->nst; d++) {
+        struct lan_ring *o = lan_ring(s, k->me, d), *in = lan_ring(s, d, k->me);
+        k->prod_tail[d] = atomic_load(&o->tail);
+        k->prod_head[d] = atomic_load(&o->head);
+        k->cons_head[d] = k->cons_tail[d] = atomic_load(&in->tail); /* nothing old is ours */
+        atomic_store(&in->head, k->cons_head[d]);
+    }
+    memset(&st->c, 0, sizeof st->c);
+    atomic_store(&st->sleeping, 0);
+    atomic_store(&st->pid, (int32_t)getpid());
+    atomic_store(&st->attach_unix, (uint64_t)time(NULL));
+    atomic_store_explicit(&st->token, k->token, memory_order_seq_cst);
+    lan_sweep(s, k->me);
+
+    k->base.ops = &lan_ops;
+    k->base.caps = (struct jet_link_caps){.mtu = k->mtu,
+                                          .max_frame = k->frame_max,
+                                          .burst = BURST,
+                                          .zero_copy = true,
+                                          .native = true,
+                                          .eth = true};
+    snprintf(k->base.name, sizeof k->base.name, "lan:%s", name);
+    *out = &k->base;
+    return 0;
+fail:
+    lan_seg_close(&k->seg);
+    free(k);
+    return rc;
+}
+
+static bool mine(uint32_t token, void *arg)
+{
+    return token != *(uint32_t *)arg;
+}
+
+static void lan_close(struct jet_link *l)
+{
+    struct lan_link *k = L(l);
+    struct lan_seg *s = &k->seg;
+    /* Let queued frames go out, for a while. */
+    uint64_t until = jet_now_ns() + 200000000ull;
+    while (k->txq_n && jet_now_ns() < until) {
+        lan_flush(l);
+        if (k->txq_n)
+            lan_wait(l, 100000);
+    }
+    release_held(k);
+    publish_tails(k);
+    if (k->has_held)
+        jet_pool_free(&s->pool, &k->held.idx, 1);
+    for (uint32_t i = 0; i < k->txq_n; i++)
+        jet_pool_free(&s->pool, &k->txq[(k->txq_head + i) % TXQ_CAP].idx, 1);
+    k->txq_n = 0;
+    /* Frames waiting for us go back to the pool with everything else we own. */
+    for (uint32_t src = 0; src < k->nst; src++) {
+        struct lan_ring *r = lan_ring(s, src, k->me);
+        atomic_store(&r->head, atomic_load_explicit(&r->tail, memory_order_acquire));
+    }
+    atomic_store(&s->st[k->me].token, 0);
+    atomic_store(&s->st[k->me].pid, 0);
+    jet_pool_reclaim(&s->pool, mine, &k->token);
+    lan_unlock(s, k->me);
+    lan_seg_close(s);
+    free(k);
+}
+
+uint32_t jet_lan_station(const struct jet_link *l)
+{
+    return ((const struct lan_link *)l)->me;
+}
+
+bool jet_lan_station_alive(struct jet_link *l, uint32_t st)
+{
+    struct lan_link *k = L(l);
+    if (st >= k->nst)
+        return false;
+    if (st == k->me)
+        return true;
+    return lan_check_station(&k->seg, st);
+}
+
+void jet_lan_station_mac(const struct jet_link *l, uint32_t st, uint8_t mac[6])
+{
+    const struct lan_link *k = (const struct lan_link *)l;
+    mac[0] = 0x02;
+    mac[1] = 0x4a;
+    mac[2] = 0x53;
+    mac[3] = k->seg.h->mac[0];
+    mac[4] = k->seg.h->mac[1];
+    mac[5] = (uint8_t)st;
+}
+
+void jet_lan_station_stats(const struct jet_link *l, struct jet_lan_station_info *o)
+{
+    const struct lan_link *k = (const struct lan_link *)l;
+    const struct lan_counters *c = k->c;
+    memset(o, 0, sizeof *o);
+    o->station = k->me;
+    o->attached = true;
+    o->pid = getpid();
+    o->token = k->token;
+    o->tx_frames = atomic_load(&c->tx_frames);
+    o->tx_bytes = atomic_load(&c->tx_bytes);
+    o->rx_frames = atomic_load(&c->rx_frames);
+    o->rx_bytes = atomic_load(&c->rx_bytes);
+    o->tx_unreach = atomic_load(&c->tx_unreach);
+    o->fault_lost = atomic_load(&c->fault_lost);
+    o->fault_corrupted = atomic_load(&c->fault_corrupted);
+    o->fault_duplicated = atomic_load(&c->fault_duplicated);
+    o->fault_reordered = atomic_load(&c->fault_reordered);
+    o->rx_stale = atomic_load(&c->rx_stale);
+}
+
+void jet_lan_pool_stats(const struct jet_link *l, struct jet_pool_stats *out)
+{
+    jet_pool_get_stats(&((const struct lan_link *)l)->seg.pool, out);
+}
+
+static const struct jet_link_ops lan_ops = {
+    .kind = "lan",
+    .rx_burst = lan_rx_burst,
+    .rx_release = lan_rx_release,
+    .tx_alloc = lan_tx_alloc,
+    .tx_abort = lan_tx_abort,
+    .tx_commit = lan_tx_commit,
+    .tx_flush = lan_flush,
+    .wait = lan_wait,
+    .close = lan_close,
+};

@@ -1,0 +1,137 @@
+/* Internal: the emulated LAN's shared segment layout and the helpers shared by
+ * lan_seg.c (create, open, inspect, reclaim) and lan.c (the station data path).
+ *
+ * Segment (/dev/shm/jet-lan.NAME), every part 64-byte aligned:
+ *   struct lan_hdr                      configuration, medium clock, counters
+ *   struct lan_station[stations]        one slot per station
+ *   struct lan_ring[stations*stations]  ring (src -> dst) at index src*stations+dst
+ *   pool region                         include/jet/pool.h
+ *
+ * Station liveness: a station slot s is held by an open-file-description lock
+ * (F_OFD_SETLK) on byte s of the segment file.  The kernel drops it when the
+ * holder's last descriptor closes, which a killed process cannot prevent.
+ * slot.token != 0 with no lock held means the holder died: whoever takes the
+ * lock next reclaims the slot.
+ *
+ * Owner tokens: (serial << 8) | station, serial unique per attach, never 0.
+ * A buffer owned by a token that is not the current token of its slot
+ * belongs to nobody and is reclaimed. */
+#ifndef JET_LAN_IMPL_H
+#define JET_LAN_IMPL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jet/lan.h"
+#include "jet/pool.h"
+
+#define LAN_MAGIC "JETLAN\r\n"
+#define LAN_LAYOUT 1u /* bump on any change to the structs below */
+#define LAN_HEADROOM 128u /* bytes before frame data in each buffer */
+#define LAN_ETH_MAX_HDR 18u /* Ethernet header with one VLAN tag */
+#define LAN_SHM_PREFIX "/jet-lan."
+
+struct lan_cfg {
+    uint32_t stations, mtu, buffers, ring, mode, pad;
+    uint64_t rate_bps, delay_ns, jitter_ns, seed;
+    double loss, ber, dup, reorder;
+};
+
+struct lan_hdr {
+    char magic[8];     /* written last at creation: a segment without it is not ready */
+    uint32_t layout;   /* LAN_LAYOUT; at this offset in every layout version */
+    uint32_t hdr_size;
+    uint64_t seg_size;
+    char name[64];
+    struct lan_cfg cfg;
+    uint64_t stations_off, rings_off, ring_bytes, pool_off, pool_bytes;
+    uint32_t headroom, frame_max;
+    uint8_t mac[2]; /* bytes 3 and 4 of every station's MAC */
+    uint64_t created_unix;
+    _Alignas(64) _Atomic uint64_t medium_free_ns; /* when the shared medium is next idle */
+    _Alignas(64) _Atomic uint32_t serial;
+    _Atomic uint64_t reclaims, reclaimed_bufs;
+};
+
+struct lan_counters {
+    _Atomic uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes, tx_unreach;
+    _Atomic uint64_t fault_lost, fault_corrupted, fault_duplicated, fault_reordered, rx_stale;
+};
+
+struct lan_station {
+    _Alignas(64) _Atomic uint32_t token; /* 0: free */
+    _Atomic int32_t pid;
+    _Atomic uint64_t attach_unix;
+    _Alignas(64) _Atomic uint32_t doorbell; /* futex word: bumped to wake a sleeping receiver */
+    _Atomic uint32_t sleeping;
+    _Alignas(64) struct lan_counters c; /* written by the holder only */
+};
+
+/* A ring entry: one frame handed from src to dst. */
+struct lan_desc {
+    uint32_t idx;        /* pool buffer */
+    uint32_t token;      /* the receiver's token when it was sent */
+    uint64_t deliver_at; /* CLOCK_MONOTONIC ns before which it is not delivered; 0: at once */
+};
+
+/* SPSC ring, free-running 32-bit indices, fill = tail - head.
+ * The producer (station src) owns entries [tail, head + size) and writes tail;
+ * the consumer (station dst) owns [head, tail) and writes head.  A new holder
+ * of a slot continues from the indices it finds. */
+struct lan_ring {
+    _Alignas(64) _Atomic uint32_t tail;
+    _Alignas(64) _Atomic uint32_t head;
+    _Alignas(64) struct lan_desc e[];
+};
+
+/* An open segment (not a station). */
+struct lan_seg {
+    int fd;
+    uint8_t *base;
+    size_t size;
+    struct lan_hdr *h;
+    struct lan_station *st;
+    struct jet_pool pool;
+};
+
+int lan_seg_open(const char *name, struct lan_seg *s, struct jet_err *err);
+void lan_seg_close(struct lan_seg *s);
+
+static inline struct lan_ring *lan_ring(const struct lan_seg *s, uint32_t src, uint32_t dst)
+{
+    return (struct lan_ring *)(s->base + s->h->rings_off +
+                               s->h->ring_bytes * ((uint64_t)src * s->h->cfg.stations + dst));
+}
+
+static inline bool lan_token_live(const struct lan_seg *s, uint32_t token)
+{
+    uint32_t st = token & 0xff;
+    return st < s->h->cfg.stations &&
+           atomic_load_explicit(&s->st[st].token, memory_order_acquire) == token;
+}
+
+/* Lock byte `station` of the segment file: 0 if now held by this open file,
+ * -EAGAIN if another holds it. */
+int lan_lock(struct lan_seg *s, uint32_t station);
+void lan_unlock(struct lan_seg *s, uint32_t station);
+/* Whether another open file holds station's lock (its holder is alive). */
+bool lan_locked_elsewhere(struct lan_seg *s, uint32_t station);
+/* With station's lock held: if its slot still names a holder, that holder is
+ * dead; clear the slot, drop its incoming ring entries, reclaim buffers. */
+void lan_reclaim_locked(struct lan_seg *s, uint32_t station);
+bool lan_check_station(struct lan_seg *s, uint32_t station);
+/* Reclaims every dead station but `self` (the caller's own station, or
+ * UINT32_MAX), and every buffer of a dead owner.  Its own station must be
+ * skipped: a lock held through this same open file does not show as held. */
+void lan_sweep(struct lan_seg *s, uint32_t self);
+/* Reclaims station if its holder died. Returns true if it is alive. Never call
+ * it for the caller's own station (see lan_sweep). */
+
+static inline void lan_cnt_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+#endif

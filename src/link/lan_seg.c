@@ -1,0 +1,420 @@
+/* The emulated LAN's segment: creation, opening, inspection, destruction and
+ * the reclaiming of dead stations.  The data path is in lan.c.
+ *
+ * Order of work: jet_lan_create() lays the segment out and writes the magic
+ * last; lan_seg_open() checks magic and layout version before trusting any
+ * other field; lan_sweep() checks each slot's lock and reclaims the dead. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "link/lan_impl.h"
+#include "util/rng.h"
+
+#define ALIGN64(x) (((x) + 63u) & ~(uint64_t)63u)
+
+void jet_lan_config_default(struct jet_lan_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->stations = 8;
+    c->mtu = 9000;
+    c->ring = 512;
+    c->mode = 0600;
+    c->gid = (gid_t)-1;
+}
+
+static int check_name(const char *name, struct jet_err *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > JET_LAN_NAME_MAX)
+        return jet_err_set(err, -EINVAL, "LAN name must be 1 to %d characters", JET_LAN_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || (ch == '.' && i > 0)))
+            return jet_err_set(err, -EINVAL,
+                               "LAN name '%s': use letters, digits, '-', '_' and '.'", name);
+    }
+    return 0;
+}
+
+static void shm_name(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s%s", LAN_SHM_PREFIX, name);
+}
+
+static uint32_t default_buffers(const struct jet_lan_config *c, uint32_t buf_size)
+{
+    uint64_t want = (uint64_t)c->stations * c->ring;
+    if (want < 1024)
+        want = 1024;
+    if (want > 16384)
+        want = 16384;
+    uint64_t cap = (256ull << 20) / buf_size; /* keep the default pool under 256 MiB */
+    if (want > cap)
+        want = cap;
+    if (want < 256)
+        want = 256;
+    return (uint32_t)want;
+}
+
+int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_err *err)
+{
+    int rc = check_name(name, err);
+    if (rc)
+        return rc;
+    if (c->stations < 2 || c->stations > JET_LAN_MAX_STATIONS)
+        return jet_err_set(err, -EINVAL, "stations must be 2 to %d", JET_LAN_MAX_STATIONS);
+    if (c->mtu < JET_LAN_MIN_MTU || c->mtu > JET_LAN_MAX_MTU)
+        return jet_err_set(err, -EINVAL, "MTU must be %d to %d bytes", JET_LAN_MIN_MTU,
+                           JET_LAN_MAX_MTU);
+    if (c->ring < 16 || c->ring > (1u << 16) || (c->ring & (c->ring - 1)))
+        return jet_err_set(err, -EINVAL, "ring size must be a power of two from 16 to 65536");
+    if (!(c->loss >= 0 && c->loss <= 1) || !(c->ber >= 0 && c->ber <= 0.5) ||
+        !(c->dup >= 0 && c->dup <= 1) || !(c->reorder >= 0 && c->reorder <= 1))
+        return jet_err_set(err, -EINVAL,
+                           "loss, dup and reorder must be probabilities (0..1), ber 0..0.5");
+
+    uint32_t frame_max = c->mtu + 28 + LAN_ETH_MAX_HDR; /* room for either encapsulation */
+    uint32_t buf_size = (uint32_t)ALIGN64(LAN_HEADROOM + frame_max);
+    uint32_t nbufs = c->buffers ? c->buffers : default_buffers(c, buf_size);
+    size_t pool_bytes = jet_pool_region_size(nbufs, buf_size);
+    if (pool_bytes == 0)
+        return jet_err_set(err, -EINVAL, "pool of %u buffers of %u bytes is out of range", nbufs,
+                           buf_size);
+    uint64_t ring_bytes = ALIGN64(sizeof(struct lan_ring) + sizeof(struct lan_desc) * c->ring);
+    uint64_t st_off = ALIGN64(sizeof(struct lan_hdr));
+    uint64_t rings_off = ALIGN64(st_off + sizeof(struct lan_station) * c->stations);
+    uint64_t pool_off = ALIGN64(rings_off + ring_bytes * c->stations * c->stations);
+    uint64_t size = pool_off + pool_bytes;
+
+    char shm[96];
+    shm_name(shm, sizeof shm, name);
+    mode_t mode = (mode_t)(c->mode ? c->mode : 0600) & 0666;
+    int fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return jet_err_set(err, -EEXIST, "LAN '%s' already exists", name);
+        return jet_err_set(err, -errno, "cannot create LAN '%s': %s", name, strerror(errno));
+    }
+    if (fchmod(fd, mode) < 0 || (c->gid != (gid_t)-1 && fchown(fd, (uid_t)-1, c->gid) < 0)) {
+        rc = jet_err_set(err, -errno, "cannot set owner/mode of LAN '%s': %s", name,
+                         strerror(errno));
+        goto fail_unlink;
+    }
+    if (ftruncate(fd, (off_t)size) < 0) {
+        rc = jet_err_set(err, -errno, "cannot size LAN '%s' to %llu bytes: %s", name,
+                         (unsigned long long)size, strerror(errno));
+        goto fail_unlink;
+    }
+    uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        rc = jet_err_set(err, -errno, "cannot map LAN '%s': %s", name, strerror(errno));
+        goto fail_unlink;
+    }
+    struct lan_hdr *h = (struct lan_hdr *)base;
+    h->layout = LAN_LAYOUT;
+    h->hdr_size = sizeof *h;
+    h->seg_size = size;
+    snprintf(h->name, sizeof h->name, "%s", name);
+    h->cfg = (struct lan_cfg){.stations = c->stations,
+                              .mtu = c->mtu,
+                              .buffers = nbufs,
+                              .ring = c->ring,
+                              .mode = (uint32_t)mode,
+                              .rate_bps = c->rate_bps,
+                              .delay_ns = c->delay_ns,
+                              .jitter_ns = c->jitter_ns,
+                              .seed = c->seed,
+                              .loss = c->loss,
+                              .ber = c->ber,
+                              .dup = c->dup,
+                              .reorder = c->reorder};
+    h->stations_off = st_off;
+    h->rings_off = rings_off;
+    h->ring_bytes = ring_bytes;
+    h->pool_off = pool_off;
+    h->pool_bytes = pool_bytes;
+    h->headroom = LAN_HEADROOM;
+    h->frame_max = frame_max;
+    uint64_t nh = 0xcbf29ce484222325ull;
+    for (const char *p = name; *p; p++)
+        nh = (nh ^ (uint8_t)*p) * 0x100000001b3ull;
+    h->mac[0] = (uint8_t)(nh >> 8);
+    h->mac[1] = (uint8_t)nh;
+    h->created_unix = (uint64_t)time(NULL);
+    rc = jet_pool_format(base + pool_off, pool_bytes, nbufs, buf_size);
+    if (rc) {
+        jet_err_set(err, rc, "cannot lay out the buffer pool");
+        munmap(base, size);
+        goto fail_unlink;
+    }
+    atomic_thread_fence(memory_order_release);
+    memcpy(h->magic, LAN_MAGIC, 8);
+    munmap(base, size);
+    close(fd);
+    return 0;
+
+fail_unlink:
+    shm_unlink(shm);
+    close(fd);
+    return rc;
+}
+
+int lan_seg_open(const char *name, struct lan_seg *s, struct jet_err *err)
+{
+    int rc = check_name(name, err);
+    if (rc)
+        return rc;
+    char shm[96];
+    shm_name(shm, sizeof shm, name);
+    memset(s, 0, sizeof *s);
+    s->fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+    if (s->fd < 0) {
+        if (errno == ENOENT)
+            return jet_err_set(err, -ENOENT, "no LAN named '%s' (jet lan list shows them)", name);
+        return jet_err_set(err, -errno, "cannot open LAN '%s': %s", name, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(s->fd, &sb) < 0) {
+        rc = jet_err_set(err, -errno, "cannot stat LAN '%s': %s", name, strerror(errno));
+        goto fail;
+    }
+    if ((size_t)sb.st_size < sizeof(struct lan_hdr)) {
+        rc = jet_err_set(err, -EPROTO, "LAN '%s': segment too small to be a Jetstream LAN", name);
+        goto fail;
+    }
+    s->size = (size_t)sb.st_size;
+    s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+    if (s->base == MAP_FAILED) {
+        s->base = NULL;
+        rc = jet_err_set(err, -errno, "cannot map LAN '%s': %s", name, strerror(errno));
+        goto fail;
+    }
+    s->h = (struct lan_hdr *)s->base;
+    atomic_thread_fence(memory_order_acquire);
+    if (memcmp(s->h->magic, LAN_MAGIC, 6) != 0) {
+        rc = jet_err_set(err, -EPROTO, "LAN '%s': not a Jetstream LAN segment, or still being created",
+                         name);
+        goto fail;
+    }
+    if (memcmp(s->h->magic, LAN_MAGIC, 8) != 0 || s->h->layout != LAN_LAYOUT ||
+        s->h->hdr_size != sizeof(struct lan_hdr)) {
+        rc = jet_err_set(err, -EPROTO,
+                         "LAN '%s' has segment layout version %u; this build speaks version %u "
+                         "(recreate the LAN with this jet)",
+                         name, s->h->layout, LAN_LAYOUT);
+        goto fail;
+    }
+    if (s->h->seg_size != s->size || s->h->pool_off + s->h->pool_bytes > s->size ||
+        s->h->cfg.stations < 2 || s->h->cfg.stations > JET_LAN_MAX_STATIONS) {
+        rc = jet_err_set(err, -EPROTO, "LAN '%s': segment is inconsistent (size %zu)", name,
+                         s->size);
+        goto fail;
+    }
+    s->st = (struct lan_station *)(s->base + s->h->stations_off);
+    rc = jet_pool_view(&s->pool, s->base + s->h->pool_off, s->h->pool_bytes);
+    if (rc) {
+        jet_err_set(err, -EPROTO, "LAN '%s': buffer pool is damaged or of another version", name);
+        rc = -EPROTO;
+        goto fail;
+    }
+    return 0;
+fail:
+    lan_seg_close(s);
+    return rc;
+}
+
+void lan_seg_close(struct lan_seg *s)
+{
+    if (s->base)
+        munmap(s->base, s->size);
+    if (s->fd >= 0)
+        close(s->fd);
+    s->base = NULL;
+    s->fd = -1;
+}
+
+static int lockop(struct lan_seg *s, uint32_t station, short type, int cmd, struct flock *out)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = station, .l_len = 1};
+    int rc = fcntl(s->fd, cmd, &fl);
+    if (out)
+        *out = fl;
+    return rc < 0 ? -errno : 0;
+}
+
+int lan_lock(struct lan_seg *s, uint32_t station)
+{
+    int rc = lockop(s, station, F_WRLCK, F_OFD_SETLK, NULL);
+    return rc == -EACCES ? -EAGAIN : rc;
+}
+
+void lan_unlock(struct lan_seg *s, uint32_t station)
+{
+    lockop(s, station, F_UNLCK, F_OFD_SETLK, NULL);
+}
+
+bool lan_locked_elsewhere(struct lan_seg *s, uint32_t station)
+{
+    struct flock fl;
+    if (lockop(s, station, F_WRLCK, F_OFD_GETLK, &fl) < 0)
+        return true; /* cannot tell: assume alive, never reclaim in doubt */
+    return fl.l_type != F_UNLCK;
+}
+
+static bool owner_live(uint32_t token, void *arg)
+{
+    return lan_token_live(arg, token);
+}
+
+void lan_reclaim_locked(struct lan_seg *s, uint32_t station)
+{
+    struct lan_station *st = &s->st[station];
+    if (atomic_load_explicit(&st->token, memory_order_acquire) == 0)
+        return;
+    /* Senders stop at once: they check the token before every hand-over. */
+    atomic_store_explicit(&st->token, 0, memory_order_seq_cst);
+    atomic_store_explicit(&st->pid, 0, memory_order_relaxed);
+    /* We are the consumer of its incoming rings now: drop what waits there.
+     * Their buffers carry the dead token and go back to the pool below. */
+    for (uint32_t src = 0; src < s->h->cfg.stations; src++) {
+        struct lan_ring *r = lan_ring(s, src, station);
+        atomic_store_explicit(&r->head, atomic_load_explicit(&r->tail, memory_order_acquire),
+                              memory_order_release);
+    }
+    uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
+    atomic_fetch_add(&s->h->reclaims, 1);
+    atomic_fetch_add(&s->h->reclaimed_bufs, n);
+}
+
+bool lan_check_station(struct lan_seg *s, uint32_t station)
+{
+    if (atomic_load_explicit(&s->st[station].token, memory_order_acquire) == 0)
+        return false;
+    if (lan_locked_elsewhere(s, station))
+        return true;
+    if (lan_lock(s, station) != 0)
+        return true; /* someone took it between the two calls: alive */
+    lan_reclaim_locked(s, station);
+    lan_unlock(s, station);
+    return false;
+}
+
+void lan_sweep(struct lan_seg *s, uint32_t self)
+{
+    for (uint32_t i = 0; i < s->h->cfg.stations; i++)
+        if (i != self)
+            lan_check_station(s, i);
+    uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
+    if (n)
+        atomic_fetch_add(&s->h->reclaimed_bufs, n);
+}
+
+int jet_lan_destroy(const char *name, bool force, struct jet_err *err)
+{
+    struct lan_seg s;
+    int rc = lan_seg_open(name, &s, err);
+    if (rc == -ENOENT)
+        return rc;
+    if (rc == 0) {
+        lan_sweep(&s, UINT32_MAX);
+        uint32_t live = 0;
+        for (uint32_t i = 0; i < s.h->cfg.stations; i++)
+            live += atomic_load(&s.st[i].token) != 0;
+        lan_seg_close(&s);
+        if (live && !force)
+            return jet_err_set(err, -EBUSY,
+                               "LAN '%s' has %u attached station%s (use --force to remove it anyway)",
+                               name, live, live == 1 ? "" : "s");
+    }
+    /* A segment of another layout version can always be removed. */
+    char shm[96];
+    shm_name(shm, sizeof shm, name);
+    if (shm_unlink(shm) < 0)
+        return jet_err_set(err, -errno, "cannot remove LAN '%s': %s", name, strerror(errno));
+    return 0;
+}
+
+int jet_lan_list(void (*fn)(const char *name, void *arg), void *arg, struct jet_err *err)
+{
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return jet_err_set(err, -errno, "cannot read /dev/shm: %s", strerror(errno));
+    int n = 0;
+    const char *pfx = LAN_SHM_PREFIX + 1;
+    size_t pl = strlen(pfx);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, pfx, pl) == 0 && e->d_name[pl]) {
+            fn(e->d_name + pl, arg);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *err)
+{
+    struct lan_seg s;
+    int rc = lan_seg_open(name, &s, err);
+    if (rc)
+        return rc;
+    lan_sweep(&s, UINT32_MAX);
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", name);
+    info->layout_version = s.h->layout;
+    const struct lan_cfg *c = &s.h->cfg;
+    info->config = (struct jet_lan_config){.stations = c->stations,
+                                           .mtu = c->mtu,
+                                           .buffers = c->buffers,
+                                           .ring = c->ring,
+                                           .rate_bps = c->rate_bps,
+                                           .delay_ns = c->delay_ns,
+                                           .jitter_ns = c->jitter_ns,
+                                           .loss = c->loss,
+                                           .ber = c->ber,
+                                           .dup = c->dup,
+                                           .reorder = c->reorder,
+                                           .seed = c->seed,
+                                           .mode = c->mode,
+                                           .gid = (gid_t)-1};
+    info->segment_bytes = s.size;
+    struct jet_pool_stats ps;
+    jet_pool_get_stats(&s.pool, &ps);
+    info->buffers_free = ps.free;
+    info->reclaims = atomic_load(&s.h->reclaims);
+    info->reclaimed_buffers = atomic_load(&s.h->reclaimed_bufs);
+    for (uint32_t i = 0; i < c->stations; i++) {
+        struct lan_station *st = &s.st[i];
+        struct jet_lan_station_info *o = &info->st[i];
+        o->station = i;
+        o->token = atomic_load(&st->token);
+        o->attached = o->token != 0;
+        info->attached += o->attached;
+        o->pid = atomic_load(&st->pid);
+        o->tx_frames = atomic_load(&st->c.tx_frames);
+        o->tx_bytes = atomic_load(&st->c.tx_bytes);
+        o->rx_frames = atomic_load(&st->c.rx_frames);
+        o->rx_bytes = atomic_load(&st->c.rx_bytes);
+        o->tx_unreach = atomic_load(&st->c.tx_unreach);
+        o->fault_lost = atomic_load(&st->c.fault_lost);
+        o->fault_corrupted = atomic_load(&st->c.fault_corrupted);
+        o->fault_duplicated = atomic_load(&st->c.fault_duplicated);
+        o->fault_reordered = atomic_load(&st->c.fault_reordered);
+        o->rx_stale = atomic_load(&st->c.rx_stale);
+        for (uint32_t src = 0; src < c->stations; src++) {
+            struct lan_ring *r = lan_ring(&s, src, i);
+            o->rx_queued += atomic_load(&r->tail) - atomic_load(&r->head);
+        }
+    }
+    lan_seg_close(&s);
+    return 0;
+}

@@ -1,0 +1,152 @@
+/* Link names and opening: the one place link names are parsed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jet/lan.h"
+#include "jet/link.h"
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+    if (!*s || strlen(s) > 10)
+        return -EINVAL;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -EINVAL;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v > max)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int check_ifname(const char *kind, const char *s, struct jet_err *err)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15)
+        return jet_err_set(err, -EINVAL, "%s: interface name must be 1 to 15 characters", kind);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '/' || s[i] == ':' || s[i] == '@' || s[i] <= ' ' || s[i] == 0x7f)
+            return jet_err_set(err, -EINVAL, "%s: bad character in interface name '%s'", kind, s);
+    return 0;
+}
+
+int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return jet_err_set(err, -EINVAL, "no link name");
+    const char *colon = strchr(s, ':');
+    if (!colon)
+        return jet_err_set(err, -EINVAL,
+                           "link '%s': expected KIND:ARG (lan:NAME, tap:IF, packet:IF, xdp:IF@Q, "
+                           "udp:HOST:PORT)",
+                           s);
+    size_t kl = (size_t)(colon - s);
+    const char *arg = colon + 1;
+    if (strlen(arg) >= 256)
+        return jet_err_set(err, -EINVAL, "link name too long");
+    if (kl == 3 && !strncmp(s, "lan", 3)) {
+        out->kind = JET_LINK_LAN;
+        size_t n = strlen(arg);
+        if (n == 0 || n > JET_LAN_NAME_MAX)
+            return jet_err_set(err, -EINVAL, "lan: name must be 1 to %d characters",
+                               JET_LAN_NAME_MAX);
+        for (size_t i = 0; i < n; i++) {
+            char c = arg[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || (c == '.' && i > 0)))
+                return jet_err_set(err, -EINVAL, "lan: bad character in LAN name '%s'", arg);
+        }
+        memcpy(out->name, arg, n + 1);
+        return 0;
+    }
+    if ((kl == 3 && !strncmp(s, "tap", 3)) || (kl == 6 && !strncmp(s, "packet", 6))) {
+        out->kind = kl == 3 ? JET_LINK_TAP : JET_LINK_PACKET;
+        int rc = check_ifname(kl == 3 ? "tap" : "packet", arg, err);
+        if (rc)
+            return rc;
+        strcpy(out->name, arg);
+        return 0;
+    }
+    if (kl == 3 && !strncmp(s, "xdp", 3)) {
+        out->kind = JET_LINK_XDP;
+        const char *at = strrchr(arg, '@');
+        char ifn[64];
+        if (!at || (size_t)(at - arg) >= sizeof ifn)
+            return jet_err_set(err, -EINVAL, "xdp: expected xdp:IF@QUEUE, got 'xdp:%s'", arg);
+        memcpy(ifn, arg, (size_t)(at - arg));
+        ifn[at - arg] = 0;
+        int rc = check_ifname("xdp", ifn, err);
+        if (rc)
+            return rc;
+        if (parse_u32(at + 1, 1u << 16, &out->queue))
+            return jet_err_set(err, -EINVAL, "xdp: bad queue number '%s'", at + 1);
+        strcpy(out->name, ifn);
+        return 0;
+    }
+    if (kl == 3 && !strncmp(s, "udp", 3)) {
+        out->kind = JET_LINK_UDP;
+        const char *host = arg, *port;
+        size_t hl;
+        if (*arg == '[') {
+            const char *rb = strchr(arg, ']');
+            if (!rb || rb[1] != ':')
+                return jet_err_set(err, -EINVAL, "udp: expected udp:[IPV6]:PORT");
+            host = arg + 1;
+            hl = (size_t)(rb - host);
+            port = rb + 2;
+        } else {
+            const char *pc = strrchr(arg, ':');
+            if (!pc)
+                return jet_err_set(err, -EINVAL, "udp: expected udp:HOST:PORT");
+            hl = (size_t)(pc - arg);
+            port = pc + 1;
+            if (memchr(arg, ':', hl))
+                return jet_err_set(err, -EINVAL, "udp: put an IPv6 address in brackets: udp:[ADDR]:PORT");
+        }
+        if (hl == 0 || hl >= sizeof out->host)
+            return jet_err_set(err, -EINVAL, "udp: missing or too long host");
+        uint32_t p;
+        if (parse_u32(port, 65535, &p) || p == 0)
+            return jet_err_set(err, -EINVAL, "udp: bad port '%s'", port);
+        memcpy(out->host, host, hl);
+        out->host[hl] = 0;
+        for (size_t i = 0; i < hl; i++)
+            if (out->host[i] <= ' ' || out->host[i] == '/' || out->host[i] == 0x7f)
+                return jet_err_set(err, -EINVAL, "udp: bad character in host");
+        out->port = (uint16_t)p;
+        return 0;
+    }
+    return jet_err_set(err, -EINVAL, "link '%s': unknown kind '%.*s' (lan, tap, packet, xdp, udp)",
+                       s, (int)kl, s);
+}
+
+int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_link **out,
+                  struct jet_err *err)
+{
+    struct jet_link_name n;
+    int rc = jet_link_name_parse(s, &n, err);
+    if (rc)
+        return rc;
+    switch (n.kind) {
+    case JET_LINK_LAN:
+        return jet_lan_attach(n.name, opts ? opts->station : -1, out, err);
+    case JET_LINK_TAP:
+    case JET_LINK_PACKET:
+    case JET_LINK_XDP:
+    case JET_LINK_UDP:
+        break;
+    }
+    return jet_err_set(err, -EPROTONOSUPPORT,
+                       "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME)", s);
+}
+
+void jet_link_close(struct jet_link *l)
+{
+    if (l)
+        l->ops->close(l);
+}

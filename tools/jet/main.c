@@ -1,0 +1,43 @@
+/* jet: the Jetstream command.  One subcommand per file (tools/jet/NAME.c),
+ * dispatched from the table below, like ip(8) or git(1). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct jet_cmd cmds[] = {
+    {"lan", cmd_lan, "create, inspect and remove emulated Jetstream LANs"},
+    {"perf", cmd_perf, "measure throughput and round-trip time (like iperf3)"},
+};
+
+static void help(FILE *f)
+{
+    fprintf(f, "usage: jet COMMAND [ARGS...]\n\n"
+               "Jetstream: a user-space network stack with channels and single-copy receive.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\n'jet COMMAND --help' tells more.  Try: jet perf --proto raw -n 100000\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        help(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("jet 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(argv[1], cmds[i].name))
+            return cmds[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "jet: unknown command '%s'\n\n", argv[1]);
+    help(stderr);
+    return 2;
+}
