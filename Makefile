@@ -40,6 +40,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_REPLAY:= $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz-replay/%)
 EXAMPLES   := $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 
+.SECONDARY:
 .PHONY: all deps demo test test-run asan bench fuzz install format clean
 all: $(BUILD)/libjet.a $(BUILD)/libjet.so $(BUILD)/jet $(TESTS) $(BENCHES) $(FUZZ_REPLAY) $(EXAMPLES)
 

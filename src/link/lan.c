@@ -336,7 +336,7 @@ static int lan_flush(struct jet_link *l)
                 break;
             }
         }
-        uint64_t at = now;
+        uint64_t at = k->need_clock ? now : 0; /* 0: deliver at once */
         if (k->cfg.rate_bps) {
             _Atomic uint64_t *mf = &k->seg.h->medium_free_ns;
             uint64_t ser = (uint64_t)e->len * 8 * 1000000000ull / k->cfg.rate_bps;

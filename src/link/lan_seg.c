@@ -415,6 +415,11 @@ int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *er
             o->rx_queued += atomic_load(&r->tail) - atomic_load(&r->head);
         }
     }
+    for (uint32_t b = 0; b < s.pool.nbufs; b++) {
+        uint32_t w = jet_pool_owner(&s.pool, b);
+        if (w && lan_token_live(&s, w))
+            info->st[w & 0xff].buffers_held++;
+    }
     lan_seg_close(&s);
     return 0;
 }

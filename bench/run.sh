@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# Benchmarks, run by `make bench`.  Builds nothing: it runs $BUILD/jet and
+# $BUILD/bench/* as they are.
+#
+# Every LAN measurement (A = `jet perf`) is paired with the bare
+# shared-memory ring (B = bench/ring_ref) run right beside it, and what is
+# reported is the median over BENCH_REPS repetitions of the per-pair ratio
+# A/B.  This 2-vCPU machine changes speed by up to 4x every few seconds; the
+# ratio of two neighbouring runs moves far less (docs/bench.md).  Within a
+# repetition the tests go A B, A B, ...; the next repetition goes B A, B A, ...
+# so that neither side always runs first.
+#
+#   1. throughput at 1500, 9000, 65536-byte frames: ratio of Gb/s
+#   2. 64-byte ping-pong: ratio of p50 and of p99 round-trip times
+#   3. every $BUILD/bench/bench_* program, once, with --json
+#
+# Env:    BUILD (build), BENCH_REPS (5), BENCH_SECONDS (1),
+#         BENCH_PINGPONG_N (100000), BENCH_TIMEOUT (120 s per program run)
+# Output: tables on stdout, progress on stderr, raw results and medians in
+#         $BUILD/bench/results.json
+# Exit:   0 when every program ran (a missed target is reported, it is not a
+#         failure: benchmarks are not tests), 1 when a program failed or is
+#         missing, 2 on bad settings.
+set -euo pipefail
+export LC_ALL=C
+
+BUILD=${BUILD:-build}
+REPS=${BENCH_REPS:-5}
+SECS=${BENCH_SECONDS:-1}
+PP_N=${BENCH_PINGPONG_N:-100000}
+TIMEOUT=${BENCH_TIMEOUT:-120}
+JET=$BUILD/jet
+REF=$BUILD/bench/ring_ref
+OUT=$BUILD/bench/results.json
+SIZES=(1500 9000 65536)
+PP_FRAME=64
+TARGET_FRAME=9000   # throughput target applies at this frame size
+TARGET_TPUT=0.7     # median jet/ref Gb/s ratio at least this
+TARGET_RTT=2.0      # median jet/ref p50 RTT ratio at most this
+
+die() { echo "bench: $*" >&2; exit 1; }
+posint() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+posint "$REPS" || { echo "bench: BENCH_REPS must be a positive integer" >&2; exit 2; }
+posint "$PP_N" || { echo "bench: BENCH_PINGPONG_N must be a positive integer" >&2; exit 2; }
+posint "$TIMEOUT" || { echo "bench: BENCH_TIMEOUT must be a positive integer" >&2; exit 2; }
+if [[ ! $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [[ $SECS =~ ^0+(\.0+)?$ ]]; then
+	echo "bench: BENCH_SECONDS must be a positive number" >&2
+	exit 2
+fi
+[ -x "$JET" ] || die "$JET not found: build first (make)"
+[ -x "$REF" ] || die "$REF not found: build first (make)"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+raw=$tmp/raw.jsonl     # one line per LAN/reference run
+extra=$tmp/extra.jsonl # one line per bench_* program
+: >"$raw"
+: >"$extra"
+
+# How busy the machine was besides us.  Summed over all CPUs, in clock ticks:
+# cpu_ticks prints "busy steal total" from /proc/stat; own_ticks the CPU time
+# of this script's finished children (cutime + cstime, fields 16 and 17).
+cpu_ticks() { awk '$1 == "cpu" { print $2+$3+$4+$7+$8, $9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
+own_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
+
+# run_one LABEL CMD...: runs CMD under the timeout and leaves the last line of
+# its stdout that starts with '{' in $out.  On failure prints CMD's stderr and
+# ends the script: LAN numbers without their partner are worthless.
+run_one() {
+	local label=$1 rc=0
+	shift
+	out=$(timeout --kill-after=5 "$TIMEOUT" "$@" 2>"$tmp/stderr") || rc=$?
+	if [ $rc -ne 0 ]; then
+		local why="exit $rc"
+		[ $rc -eq 124 ] && why="timed out after ${TIMEOUT}s"
+		echo >&2
+		echo "bench: $label failed ($why): $*" >&2
+		sed 's/^/  | /' "$tmp/stderr" >&2
+		exit 1
+	fi
+	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1 || true)
+	if [ -z "$out" ] || ! jq -e 'type == "object"' >/dev/null 2>&1 <<<"$out"; then
+		echo >&2
+		echo "bench: $label printed no JSON object: $*" >&2
+		sed 's/^/  | /' "$tmp/stderr" >&2
+		exit 1
+	fi
+}
+
+# record TEST FRAME REP SIDE FIELD: checks that $out has the number FIELD
+# (a jq path) and appends it to the raw results.
+record() {
+	jq -e "($5 | type) == \"number\"" >/dev/null 2>&1 <<<"$out" ||
+		{ echo >&2; die "$4 run of $1 at $2 B printed no number $5: $out"; }
+	jq -c --arg test "$1" --argjson frame "$2" --argjson rep "$3" --arg side "$4" \
+		'{test: $test, frame: $frame, rep: $rep, side: $side, result: .}' <<<"$out" >>"$raw"
+}
+
+# pair TEST FRAME REP FIELD: runs the arrays A (jet) and B (ring_ref), in the
+# order the repetition number picks.
+pair() {
+	local side order=(jet ref)
+	(($3 % 2)) || order=(ref jet)
+	for side in "${order[@]}"; do
+		if [ "$side" = jet ]; then
+			run_one "jet perf ($1, $2 B)" "${A[@]}"
+		else
+			run_one "ring_ref ($1, $2 B)" "${B[@]}"
+		fi
+		record "$1" "$2" "$3" "$side" "$4"
+	done
+}
+
+read -r busy0 steal0 total0 < <(cpu_ticks)
+own0=$(own_ticks)
+echo "bench: $REPS repetitions; throughput ${SECS}s per run at ${SIZES[*]} B; ping-pong $PP_N round trips" >&2
+for ((rep = 1; rep <= REPS; rep++)); do
+	printf 'bench: repetition %d/%d:' "$rep" "$REPS" >&2
+	for f in "${SIZES[@]}"; do
+		A=("$JET" perf --proto raw --frame "$f" -t "$SECS" --json)
+		B=("$REF" --frame "$f" -t "$SECS" --json)
+		pair throughput "$f" "$rep" .gbps
+		printf ' %s' "$f" >&2
+	done
+	A=("$JET" perf --proto raw --pingpong --frame "$PP_FRAME" -n "$PP_N" --json)
+	B=("$REF" --pingpong --frame "$PP_FRAME" -n "$PP_N" --json)
+	pair pingpong "$PP_FRAME" "$rep" .rtt_us.p50
+	echo ' ping-pong' >&2
+done
+
+read -r busy1 steal1 total1 < <(cpu_ticks)
+own1=$(own_ticks)
+# Percent of all CPU time during the LAN runs that went to other processes
+# (or to the hypervisor, for steal).
+ticks=$((total1 - total0 > 0 ? total1 - total0 : 1))
+other_pct=$(((busy1 - busy0 - (own1 - own0)) * 100 / ticks))
+((other_pct >= 0)) || other_pct=0
+steal_pct=$(((steal1 - steal0) * 100 / ticks))
+
+# Other benchmarks: each bench_* program once, with --json.  Their output is
+# kept as JSON when it parses (one document, or several that become an
+# array), as text otherwise.  A failure is reported and makes the exit code 1,
+# but the rest still runs and the results are still written.
+failed=()
+shopt -s nullglob
+for prog in "$BUILD"/bench/bench_*; do
+	if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then continue; fi
+	name=$(basename "$prog")
+	echo "bench: $name" >&2
+	rc=0
+	timeout --kill-after=5 "$TIMEOUT" "$prog" --json >"$tmp/out" 2>"$tmp/stderr" || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "bench: $name failed (exit $rc)" >&2
+		sed 's/^/  | /' "$tmp/stderr" >&2
+		failed+=("$name")
+		jq -nc --arg name "$name" --argjson rc "$rc" --rawfile err "$tmp/stderr" \
+			'{name: $name, exit: $rc, stderr: $err}' >>"$extra"
+	elif jq -s -e 'length > 0' >/dev/null 2>&1 <"$tmp/out"; then
+		jq -sc --arg name "$name" '{name: $name, output: (if length == 1 then .[0] else . end)}' \
+			<"$tmp/out" >>"$extra"
+	else
+		jq -nc --arg name "$name" --rawfile text "$tmp/out" '{name: $name, text: $text}' >>"$extra"
+	fi
+done
+
+# One document: settings, machine, raw pairs, per-pair ratios and their
+# median/min/max, targets, and the other benchmarks' output.
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+commit=$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo none)
+jq -s \
+	--slurpfile extra "$extra" \
+	--argjson reps "$REPS" --argjson seconds "$SECS" --argjson pp_n "$PP_N" --argjson pp_frame "$PP_FRAME" \
+	--argjson target_frame "$TARGET_FRAME" --argjson target_tput "$TARGET_TPUT" \
+	--argjson target_rtt "$TARGET_RTT" \
+	--arg cpu "$cpu_model" --argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
+	--argjson other_pct "$other_pct" --argjson steal_pct "$steal_pct" \
+	--arg commit "$commit" '
+	def median: sort | if length == 0 then null
+		elif length % 2 == 1 then .[length / 2 | floor]
+		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	def stats: map(select(. != null)) | {median: median, min: min, max: max};
+	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null else $a / $b end;
+	# The runs of one test and frame size, as {rep, jet, ref} pairs.
+	def pairs($test; $frame): map(select(.test == $test and .frame == $frame))
+		| group_by(.rep)
+		| map({rep: .[0].rep,
+		       jet: (map(select(.side == "jet"))[0].result),
+		       ref: (map(select(.side == "ref"))[0].result)});
+	. as $raw
+	| {
+		date: (now | todate),
+		commit: $commit,
+		machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
+		          other_cpu_pct: $other_pct, steal_pct: $steal_pct},
+		settings: {reps: $reps, seconds: $seconds, pingpong_roundtrips: $pp_n},
+		throughput: [$raw | map(select(.test == "throughput") | .frame) | unique[] as $f
+			| ($raw | pairs("throughput"; $f)
+				| map(. + {ratio: ratio(.jet.gbps; .ref.gbps)})) as $p
+			| {frame: $f,
+			   jet_gbps: ($p | map(.jet.gbps) | stats),
+			   ref_gbps: ($p | map(.ref.gbps) | stats),
+			   ratio: ($p | map(.ratio) | stats),
+			   target: (if $f == $target_frame then {ratio_at_least: $target_tput} else null end),
+			   pairs: $p}
+			| . + {pass: (if .target == null then null
+				else .ratio.median != null and .ratio.median >= $target_tput end)}],
+		pingpong: ($raw | pairs("pingpong"; $pp_frame)
+			| map(. + {ratio_p50: ratio(.jet.rtt_us.p50; .ref.rtt_us.p50),
+			           ratio_p99: ratio(.jet.rtt_us.p99; .ref.rtt_us.p99)}) as $p
+			| {frame: $pp_frame,
+			   roundtrips: $pp_n,
+			   jet_p50_us: ($p | map(.jet.rtt_us.p50) | stats),
+			   ref_p50_us: ($p | map(.ref.rtt_us.p50) | stats),
+			   jet_p99_us: ($p | map(.jet.rtt_us.p99) | stats),
+			   ref_p99_us: ($p | map(.ref.rtt_us.p99) | stats),
+			   ratio_p50: ($p | map(.ratio_p50) | stats),
+			   ratio_p99: ($p | map(.ratio_p99) | stats),
+			   target: {ratio_p50_at_most: $target_rtt},
+			   pairs: $p}
+			| . + {pass: (.ratio_p50.median != null and .ratio_p50.median <= $target_rtt)}),
+		other: $extra
+	}' "$raw" >"$tmp/results.json"
+mv "$tmp/results.json" "$OUT"
+
+# --- tables ----------------------------------------------------------------
+num() { [ "$1" = null ] && printf '%s' - || printf "%.${2}f" "$1"; }
+verdict() { case $1 in true) echo PASS ;; false) echo MISS ;; *) echo - ;; esac; }
+
+echo
+echo "LAN raw throughput: jet perf / ring_ref, median of $REPS paired runs of ${SECS}s"
+printf '  %6s  %10s  %10s  %-26s  %-8s  %s\n' frame "jet Gb/s" "ref Gb/s" "ratio median [min..max]" target result
+jq -r '.throughput[] | [.frame, .jet_gbps.median, .ref_gbps.median, .ratio.median, .ratio.min,
+	.ratio.max, (.target.ratio_at_least // "-"), .pass] | map(tostring) | @tsv' "$OUT" |
+	while IFS=$'\t' read -r f jg rg rm rmin rmax tg pass; do
+		[ "$tg" = - ] || tg=">= $tg"
+		printf '  %6s  %10s  %10s  %-26s  %-8s  %s\n' "$f" "$(num "$jg" 2)" "$(num "$rg" 2)" \
+			"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$tg" "$(verdict "$pass")"
+	done
+
+echo
+echo "$PP_FRAME-byte ping-pong round trip: jet perf / ring_ref, median of $REPS paired runs of $PP_N"
+printf '  %6s  %10s  %10s  %-26s  %-8s  %s\n' "" "jet us" "ref us" "ratio median [min..max]" target result
+jq -r '.pingpong | ["p50", .jet_p50_us.median, .ref_p50_us.median, .ratio_p50.median,
+	.ratio_p50.min, .ratio_p50.max, "<= \(.target.ratio_p50_at_most)", .pass],
+	["p99", .jet_p99_us.median, .ref_p99_us.median, .ratio_p99.median, .ratio_p99.min,
+	.ratio_p99.max, "-", null] | map(tostring) | @tsv' "$OUT" |
+	while IFS=$'\t' read -r q jv rv rm rmin rmax tg pass; do
+		printf '  %6s  %10s  %10s  %-26s  %-8s  %s\n' "$q" "$(num "$jv" 3)" "$(num "$rv" 3)" \
+			"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$tg" "$(verdict "$pass")"
+	done
+
+echo
+echo "During the LAN runs other processes used ${other_pct}% of the CPU time, the hypervisor stole ${steal_pct}%."
+if ((other_pct + steal_pct >= 10)); then
+	echo "WARNING: a busy machine; look at [min..max] before trusting a median."
+fi
+
+# Other benchmarks: an array of flat objects (or an object holding one) is
+# drawn as a table, anything else is shown as compact JSON or text.
+jq -r '
+	def cell: if type == "number" then
+			(if . == floor then tostring else (. * 1000 | round) / 1000 | tostring end)
+		elif type == "string" then . else tojson end;
+	def pad($n): if $n > length then . + (" " * ($n - length)) else . end;
+	def rows_like: type == "array" and length > 0
+		and all(.[]; type == "object" and all(.[]; type != "object" and type != "array"));
+	def table: . as $rows
+		| (reduce ($rows[] | keys_unsorted[]) as $k ([]; if any(.[]; . == $k) then . else . + [$k] end)) as $cols
+		| [$cols[] as $c | ([$c] + [$rows[] | .[$c] | cell] | map(length) | max)] as $w
+		| ([range($cols | length) as $i | $cols[$i] | pad($w[$i])] | "  " + join("  ") | sub(" +$"; "")),
+		  ($rows[] as $r | [range($cols | length) as $i | $r[$cols[$i]] | cell | pad($w[$i])]
+			| "  " + join("  ") | sub(" +$"; ""));
+	.other[] | "", "\(.name)" + (if .exit then ": FAILED (exit \(.exit))" else "" end),
+	if .exit then empty
+	elif has("text") then .text | rtrimstr("\n") | split("\n") | map("  " + .) | join("\n")
+	elif (.output | rows_like) then .output | table
+	elif (.output | type) == "object" and ([.output[] | select(rows_like)] | length) == 1 then
+		(.output | to_entries | map(select(.value | rows_like | not))
+			| if length > 0 then "  " + (map("\(.key)=\(.value | cell)") | join("  ")) else empty end),
+		(.output[] | select(rows_like) | table)
+	else "  " + (.output | tojson) end' "$OUT"
+
+echo
+echo "results: $OUT"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "bench: failed: ${failed[*]}" >&2
+	exit 1
+fi
