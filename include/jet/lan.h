@@ -37,7 +37,7 @@ struct jet_lan_config {
     uint32_t stations; /* station slots, 2..64 (default 8) */
     uint32_t mtu;      /* largest native payload, 64..65536 (default 9000) */
     uint32_t buffers;  /* pool buffers (default: enough for every ring, capped by memory) */
-    uint32_t ring;     /* entries per (sender, receiver) ring, power of two (default 512) */
+    uint32_t ring;     /* entries per (sender, receiver) ring, power of two (default 256) */
     uint64_t rate_bps; /* medium rate, 0 = unlimited */
     uint64_t delay_ns; /* propagation delay */
     uint64_t jitter_ns; /* extra delay drawn uniformly from [0, jitter]; keeps order per flow */

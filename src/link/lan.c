@@ -33,9 +33,9 @@
 #include "util/rng.h"
 
 enum {
-    MAG_CAP = 512,   /* magazine capacity */
+    MAG_CAP = 256,   /* magazine capacity */
     MAG_REFILL = 64, /* buffers taken from the pool at once */
-    MAG_SPILL = 256, /* buffers returned to the pool when the magazine is full */
+    MAG_SPILL = 128, /* buffers returned to the pool when the magazine is full */
     TXQ_CAP = 256,   /* frames waiting for the medium */
     FLOWS = 64,      /* fault-generator flows remembered */
     BURST = 32,
@@ -76,6 +76,9 @@ struct lan_link {
     uint64_t last_deliver[JET_LAN_MAX_STATIONS];
     uint64_t last_check[JET_LAN_MAX_STATIONS];
     uint64_t dirty; /* destinations whose tail must be published */
+    uint32_t ret_tail[JET_LAN_MAX_STATIONS];   /* return ring producer index, per owner */
+    uint32_t ret_head[JET_LAN_MAX_STATIONS];   /* last seen consumer head, per owner */
+    uint64_t ret_dirty;
     uint32_t cons_head[JET_LAN_MAX_STATIONS];  /* next entry to read, per source */
     uint32_t cons_tail[JET_LAN_MAX_STATIONS];  /* last seen producer tail, per source */
     uint32_t rr;
@@ -96,10 +99,34 @@ static int futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespe
 
 /* ---- buffers ---- */
 
+/* Takes back the buffers receivers returned to us (still warm in cache). */
+static void take_returns(struct lan_link *k)
+{
+    for (uint32_t d = 0; d < k->nst && k->mag_n < MAG_CAP; d++) {
+        struct lan_ret_ring *q = lan_ret(&k->seg, k->me, d);
+        uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+        uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (h == t)
+            continue;
+        while (h != t && k->mag_n < MAG_CAP) {
+            uint64_t e = q->e[h++ & k->ring_mask];
+            uint32_t idx = (uint32_t)e, tok = (uint32_t)(e >> 32);
+            if (tok == k->token && idx < k->seg.pool.nbufs)
+                k->mag[k->mag_n++] = idx;
+            else if (idx < k->seg.pool.nbufs && !lan_token_live(&k->seg, tok))
+                jet_pool_free_if(&k->seg.pool, idx, tok); /* meant for an earlier holder */
+        }
+        atomic_store_explicit(&q->head, h, memory_order_release);
+    }
+}
+
 static uint32_t mag_get(struct lan_link *k)
 {
-    if (k->mag_n == 0)
-        k->mag_n = jet_pool_alloc(&k->seg.pool, k->token, k->mag, MAG_REFILL);
+    if (k->mag_n == 0) {
+        take_returns(k);
+        if (k->mag_n == 0)
+            k->mag_n = jet_pool_alloc(&k->seg.pool, k->token, k->mag, MAG_REFILL);
+    }
     return k->mag_n ? k->mag[--k->mag_n] : JET_POOL_NONE;
 }
 
@@ -190,12 +217,14 @@ static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t enc
     if (at < k->last_deliver[dst])
         at = k->last_deliver[dst]; /* one flow's frames keep their order unless reordered */
     k->last_deliver[dst] = at;
-    *jet_pool_len(&k->seg.pool, idx) = len | encap << 24;
     jet_pool_give(&k->seg.pool, idx, tok);
     struct lan_ring *r = lan_ring(&k->seg, k->me, dst);
     struct lan_desc *e = &r->e[k->prod_tail[dst] & k->ring_mask];
     e->idx = idx;
     e->token = tok;
+    e->len = len;
+    e->encap = (uint16_t)encap;
+    e->src = (uint16_t)k->me;
     e->deliver_at = at;
     k->prod_tail[dst]++;
     k->dirty |= 1ull << dst;
@@ -280,12 +309,17 @@ static void publish_tails(struct lan_link *k)
     if (!dirty)
         return;
     k->dirty = 0;
+    /* Release stores, the last one a full barrier (an exchange), so the tail
+     * is visible before we look whether the receiver sleeps; it sets its
+     * flag before looking at the tails (no lost wake-up). */
     for (uint64_t m = dirty; m; m &= m - 1) {
         uint32_t d = (uint32_t)__builtin_ctzll(m);
-        atomic_store_explicit(&lan_ring(&k->seg, k->me, d)->tail, k->prod_tail[d],
-                              memory_order_release);
+        _Atomic uint32_t *t = &lan_ring(&k->seg, k->me, d)->tail;
+        if (m & (m - 1))
+            atomic_store_explicit(t, k->prod_tail[d], memory_order_release);
+        else
+            atomic_exchange_explicit(t, k->prod_tail[d], memory_order_seq_cst);
     }
-    atomic_thread_fence(memory_order_seq_cst);
     for (uint64_t m = dirty; m; m &= m - 1) {
         struct lan_station *st = &k->seg.st[__builtin_ctzll(m)];
         if (atomic_load_explicit(&st->sleeping, memory_order_relaxed)) {
@@ -383,7 +417,7 @@ static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
     f->cap = k->frame_max;
     f->len = 0;
     f->encap = JET_ENCAP_NATIVE;
-    f->flags = 0;
+    f->flags = (uint16_t)k->me; /* where the buffer goes back when released */
     return 0;
 }
 
@@ -494,23 +528,21 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
                 break;
             uint32_t idx = e->idx, tok = e->token;
             h++;
-            if (tok != k->token || idx >= k->seg.pool.nbufs ||
-                jet_pool_owner(&k->seg.pool, idx) != k->token) {
+            /* The token names the incarnation it was sent to: one that is
+             * not ours was meant for an earlier holder of this slot. */
+            if (tok != k->token || idx >= k->seg.pool.nbufs) {
                 /* Sent to an earlier holder of this slot. Free it if that holder is gone. */
                 lan_cnt_add(&k->c->rx_stale, 1);
                 if (idx < k->seg.pool.nbufs && tok != k->token && !lan_token_live(&k->seg, tok))
                     jet_pool_free_if(&k->seg.pool, idx, tok);
                 continue;
             }
-            uint32_t w = *jet_pool_len(&k->seg.pool, idx);
             f[n].buf = idx;
             f[n].data = frame_data(k, idx);
-            f[n].len = w & 0xffffff;
-            if (f[n].len > k->frame_max)
-                f[n].len = k->frame_max;
+            f[n].len = e->len <= k->frame_max ? e->len : k->frame_max;
             f[n].cap = k->frame_max;
-            f[n].encap = (uint16_t)(w >> 24);
-            f[n].flags = 0;
+            f[n].encap = e->encap;
+            f[n].flags = e->src < k->nst ? e->src : (uint16_t)k->me;
             bytes += f[n].len;
             n++;
         }
@@ -529,8 +561,35 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
 
 static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        mag_put(L(l), f[i].buf);
+    struct lan_link *k = L(l);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t src = f[i].flags, idx = f[i].buf;
+        uint32_t tok = src < k->nst && src != k->me
+                           ? atomic_load_explicit(&k->seg.st[src].token, memory_order_acquire)
+                           : 0;
+        if (tok == 0 || idx >= k->seg.pool.nbufs) {
+            mag_put(k, idx);
+            continue;
+        }
+        if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
+            struct lan_ret_ring *q = lan_ret(&k->seg, src, k->me);
+            k->ret_head[src] = atomic_load_explicit(&q->head, memory_order_acquire);
+            if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
+                mag_put(k, idx); /* the sender is not taking them back: keep it */
+                continue;
+            }
+        }
+        jet_pool_give(&k->seg.pool, idx, tok);
+        lan_ret(&k->seg, src, k->me)->e[k->ret_tail[src]++ & k->ring_mask] =
+            idx | (uint64_t)tok << 32;
+        k->ret_dirty |= 1ull << src;
+    }
+    for (uint64_t m = k->ret_dirty; m; m &= m - 1) {
+        uint32_t s = (uint32_t)__builtin_ctzll(m);
+        atomic_store_explicit(&lan_ret(&k->seg, s, k->me)->tail, k->ret_tail[s],
+                              memory_order_release);
+    }
+    k->ret_dirty = 0;
 }
 
 /* Earliest delivery time among waiting frames: 0 if one is ready now,
@@ -650,6 +709,10 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
         k->prod_head[d] = atomic_load(&o->head);
         k->cons_head[d] = k->cons_tail[d] = atomic_load(&in->tail); /* nothing old is ours */
         atomic_store(&in->head, k->cons_head[d]);
+        struct lan_ret_ring *mine = lan_ret(s, k->me, d), *theirs = lan_ret(s, d, k->me);
+        atomic_store(&mine->head, atomic_load(&mine->tail));
+        k->ret_tail[d] = atomic_load(&theirs->tail);
+        k->ret_head[d] = atomic_load(&theirs->head);
     }
     memset(&st->c, 0, sizeof st->c);
     atomic_store(&st->sleeping, 0);

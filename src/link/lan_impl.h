@@ -5,6 +5,7 @@
  *   struct lan_hdr                      configuration, medium clock, counters
  *   struct lan_station[stations]        one slot per station
  *   struct lan_ring[stations*stations]  ring (src -> dst) at index src*stations+dst
+ *   struct lan_ret_ring[stations*stations] return ring (owner <- from), owner*stations+from
  *   pool region                         include/jet/pool.h
  *
  * Station liveness: a station slot s is held by an open-file-description lock
@@ -45,7 +46,7 @@ struct lan_hdr {
     uint64_t seg_size;
     char name[64];
     struct lan_cfg cfg;
-    uint64_t stations_off, rings_off, ring_bytes, pool_off, pool_bytes;
+    uint64_t stations_off, rings_off, ring_bytes, ret_off, ret_bytes, pool_off, pool_bytes;
     uint32_t headroom, frame_max;
     uint8_t mac[2]; /* bytes 3 and 4 of every station's MAC */
     uint64_t created_unix;
@@ -68,11 +69,17 @@ struct lan_station {
     _Alignas(64) struct lan_counters c; /* written by the holder only */
 };
 
-/* A ring entry: one frame handed from src to dst. */
+/* A ring entry: one frame handed from src to dst. 32 bytes, two per line;
+ * everything the receiver needs is here, so taking a frame touches the ring
+ * tail, the descriptor and the frame itself, nothing else. */
 struct lan_desc {
     uint32_t idx;        /* pool buffer */
     uint32_t token;      /* the receiver's token when it was sent */
+    uint32_t len;        /* frame bytes */
+    uint16_t encap;      /* enum jet_encap */
+    uint16_t src;        /* sending station: where the buffer goes back */
     uint64_t deliver_at; /* CLOCK_MONOTONIC ns before which it is not delivered; 0: at once */
+    uint64_t spare;
 };
 
 /* SPSC ring, free-running 32-bit indices, fill = tail - head.
@@ -83,6 +90,17 @@ struct lan_ring {
     _Alignas(64) _Atomic uint32_t tail;
     _Alignas(64) _Atomic uint32_t head;
     _Alignas(64) struct lan_desc e[];
+};
+
+/* Return ring (owner <- returner): a receiver gives the buffers of frames it
+ * is done with back to the station that sent them, so a sender keeps reusing
+ * the few buffers that are warm in cache instead of walking the whole pool.
+ * Entries: idx | owner token << 32.  Same index rules as struct lan_ring;
+ * the producer is the returner, the consumer the owner. */
+struct lan_ret_ring {
+    _Alignas(64) _Atomic uint32_t tail;
+    _Alignas(64) _Atomic uint32_t head;
+    _Alignas(64) uint64_t e[];
 };
 
 /* An open segment (not a station). */
@@ -102,6 +120,12 @@ static inline struct lan_ring *lan_ring(const struct lan_seg *s, uint32_t src, u
 {
     return (struct lan_ring *)(s->base + s->h->rings_off +
                                s->h->ring_bytes * ((uint64_t)src * s->h->cfg.stations + dst));
+}
+
+static inline struct lan_ret_ring *lan_ret(const struct lan_seg *s, uint32_t owner, uint32_t from)
+{
+    return (struct lan_ret_ring *)(s->base + s->h->ret_off +
+                                   s->h->ret_bytes * ((uint64_t)owner * s->h->cfg.stations + from));
 }
 
 static inline bool lan_token_live(const struct lan_seg *s, uint32_t token)

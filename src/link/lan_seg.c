@@ -24,7 +24,7 @@ void jet_lan_config_default(struct jet_lan_config *c)
     memset(c, 0, sizeof *c);
     c->stations = 8;
     c->mtu = 9000;
-    c->ring = 512;
+    c->ring = 256;
     c->mode = 0600;
     c->gid = (gid_t)-1;
 }
@@ -91,7 +91,9 @@ int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_
     uint64_t ring_bytes = ALIGN64(sizeof(struct lan_ring) + sizeof(struct lan_desc) * c->ring);
     uint64_t st_off = ALIGN64(sizeof(struct lan_hdr));
     uint64_t rings_off = ALIGN64(st_off + sizeof(struct lan_station) * c->stations);
-    uint64_t pool_off = ALIGN64(rings_off + ring_bytes * c->stations * c->stations);
+    uint64_t ret_bytes = ALIGN64(sizeof(struct lan_ret_ring) + sizeof(uint64_t) * c->ring);
+    uint64_t ret_off = ALIGN64(rings_off + ring_bytes * c->stations * c->stations);
+    uint64_t pool_off = ALIGN64(ret_off + ret_bytes * c->stations * c->stations);
     uint64_t size = pool_off + pool_bytes;
 
     char shm[96];
@@ -139,6 +141,8 @@ int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_
     h->stations_off = st_off;
     h->rings_off = rings_off;
     h->ring_bytes = ring_bytes;
+    h->ret_off = ret_off;
+    h->ret_bytes = ret_bytes;
     h->pool_off = pool_off;
     h->pool_bytes = pool_bytes;
     h->headroom = LAN_HEADROOM;
@@ -287,6 +291,9 @@ void lan_reclaim_locked(struct lan_seg *s, uint32_t station)
     for (uint32_t src = 0; src < s->h->cfg.stations; src++) {
         struct lan_ring *r = lan_ring(s, src, station);
         atomic_store_explicit(&r->head, atomic_load_explicit(&r->tail, memory_order_acquire),
+                              memory_order_release);
+        struct lan_ret_ring *q = lan_ret(s, station, src);
+        atomic_store_explicit(&q->head, atomic_load_explicit(&q->tail, memory_order_acquire),
                               memory_order_release);
     }
     uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);

@@ -34,7 +34,7 @@ const char lan_options_help[] =
     "  --stations N      station slots, 2..64 (default 8)\n"
     "  --mtu BYTES       largest frame payload, 64..65536 (default 9000)\n"
     "  --buffers N       buffers in the shared pool (default: sized to the rings)\n"
-    "  --ring N          entries per station-to-station ring, power of two (default 512)\n"
+    "  --ring N          entries per station-to-station ring, power of two (default 256)\n"
     "  --rate BPS        medium rate, e.g. 1G (serialisation delay and occupancy; default unlimited)\n"
     "  --delay DUR       propagation delay, e.g. 50us\n"
     "  --jitter DUR      extra delay drawn from [0, DUR] per frame (order kept)\n"
