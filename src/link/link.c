@@ -116,7 +116,8 @@ int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err
         memcpy(out->host, host, hl);
         out->host[hl] = 0;
         for (size_t i = 0; i < hl; i++)
-            if (out->host[i] <= ' ' || out->host[i] == '/' || out->host[i] == 0x7f)
+            if (out->host[i] <= ' ' || out->host[i] == '/' || out->host[i] == 0x7f ||
+                out->host[i] == '[' || out->host[i] == ']')
                 return jet_err_set(err, -EINVAL, "udp: bad character in host");
         out->port = (uint16_t)p;
         return 0;

@@ -20,13 +20,24 @@ static int number(const char *s, double *v, const char **rest)
     return 0;
 }
 
+/* Rounds a non-negative double to the nearest integer; -EINVAL past 2^64. */
+static int to_u64(double v, uint64_t *out)
+{
+    v = floor(v + 0.5);
+    if (!(v >= 0) || v >= 18446744073709551616.0)
+        return -EINVAL;
+    *out = (uint64_t)v;
+    return 0;
+}
+
 int jet_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-')
-        return -EINVAL;
+    if (!s || !(*s >= '0' && *s <= '9'))
+        return -EINVAL; /* no sign, no blanks */
+    int base = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10;
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
+    unsigned long long v = strtoull(s, &end, base);
     if (*end || errno)
         return -EINVAL;
     *out = v;
@@ -72,11 +83,7 @@ int jet_parse_rate(const char *s, uint64_t *out)
     if (*u && strcasecmp(u, "bit") && strcasecmp(u, "bps") && strcasecmp(u, "b") &&
         strcasecmp(u, "bit/s"))
         return -EINVAL;
-    v *= m;
-    if (v > 1.8e19)
-        return -EINVAL;
-    *out = (uint64_t)llround(v);
-    return 0;
+    return to_u64(v * m, out);
 }
 
 int jet_parse_duration(const char *s, uint64_t *ns)
@@ -98,11 +105,7 @@ int jet_parse_duration(const char *s, uint64_t *ns)
         m = 60e9;
     else
         return -EINVAL;
-    v *= m;
-    if (v > 1.8e19)
-        return -EINVAL;
-    *ns = (uint64_t)llround(v);
-    return 0;
+    return to_u64(v * m, ns);
 }
 
 int jet_parse_prob(const char *s, double *out)

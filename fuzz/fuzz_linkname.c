@@ -1,0 +1,152 @@
+/* libFuzzer target for the link-name parser (jet_link_name_parse() in
+ * src/link/link.c).
+ *
+ * For each input, taken as a string (the first 512 bytes, up to the first NUL):
+ *   1. Parse it.  A refusal must be -EINVAL with a reason in struct jet_err.
+ *   2. On success check the parsed struct: kind in range, name and host
+ *      NUL-terminated within their arrays, the fields a kind does not use left
+ *      empty, LAN names of 1..48 allowed characters not starting with '.',
+ *      interface names of 1..15 characters without '/', ':', '@' or blanks,
+ *      a udp host and a nonzero port.
+ *   3. Format the struct back into a link name (udp hosts holding ':' in
+ *      brackets) and require it to parse to the same struct.
+ * Any disagreement abort()s. Also built with fuzz/replay.inc as a plain driver. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jet/lan.h"
+#include "jet/link.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+
+enum { IN_MAX = 512 };
+
+#define MUST(cond)                                                                                 \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
+
+static int lan_char(char c, size_t i)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || (c == '.' && i > 0);
+}
+
+/* A parsed interface name: 1..15 bytes, none of '/', ':', '@', blanks, DEL. */
+static void check_ifname(const char *s)
+{
+    size_t n = strlen(s);
+    MUST(n >= 1 && n <= 15);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        MUST(c != '/' && c != ':' && c != '@' && c > ' ' && c != 0x7f);
+    }
+}
+
+static void check_parsed(const struct jet_link_name *n)
+{
+    MUST(n->kind >= JET_LINK_LAN && n->kind <= JET_LINK_UDP);
+    MUST(memchr(n->name, 0, sizeof n->name) != NULL);
+    MUST(memchr(n->host, 0, sizeof n->host) != NULL);
+    switch (n->kind) {
+    case JET_LINK_LAN: {
+        size_t len = strlen(n->name);
+        MUST(len >= 1 && len <= JET_LAN_NAME_MAX);
+        for (size_t i = 0; i < len; i++)
+            MUST(lan_char(n->name[i], i));
+        MUST(n->host[0] == 0 && n->port == 0 && n->queue == 0);
+        break;
+    }
+    case JET_LINK_TAP:
+    case JET_LINK_PACKET:
+        check_ifname(n->name);
+        MUST(n->host[0] == 0 && n->port == 0 && n->queue == 0);
+        break;
+    case JET_LINK_XDP:
+        check_ifname(n->name);
+        MUST(n->host[0] == 0 && n->port == 0);
+        break;
+    case JET_LINK_UDP:
+        MUST(n->host[0] != 0);
+        MUST(n->port != 0);
+        MUST(n->name[0] == 0 && n->queue == 0);
+        for (const char *p = n->host; *p; p++)
+            MUST((unsigned char)*p > ' ' && *p != '/' && *p != 0x7f);
+        break;
+    }
+}
+
+/* Writes the link name that denotes n into buf. */
+static void format_name(const struct jet_link_name *n, char *buf, size_t cap)
+{
+    int len = -1;
+    switch (n->kind) {
+    case JET_LINK_LAN:
+        len = snprintf(buf, cap, "lan:%s", n->name);
+        break;
+    case JET_LINK_TAP:
+        len = snprintf(buf, cap, "tap:%s", n->name);
+        break;
+    case JET_LINK_PACKET:
+        len = snprintf(buf, cap, "packet:%s", n->name);
+        break;
+    case JET_LINK_XDP:
+        len = snprintf(buf, cap, "xdp:%s@%u", n->name, (unsigned)n->queue);
+        break;
+    case JET_LINK_UDP:
+        if (strchr(n->host, ':'))
+            len = snprintf(buf, cap, "udp:[%s]:%u", n->host, (unsigned)n->port);
+        else
+            len = snprintf(buf, cap, "udp:%s:%u", n->host, (unsigned)n->port);
+        break;
+    }
+    MUST(len > 0 && (size_t)len < cap);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char s[IN_MAX + 1];
+    size_t len = size < IN_MAX ? size : IN_MAX;
+    memcpy(s, data, len);
+    s[len] = 0;
+
+    struct jet_link_name n;
+    struct jet_err err = {0};
+    int rc = jet_link_name_parse(s, &n, &err);
+    if (rc != 0) {
+        MUST(rc == -EINVAL);
+        MUST(err.code == rc);
+        MUST(err.msg[0] != 0);
+        MUST(memchr(err.msg, 0, sizeof err.msg) != NULL);
+        return 0;
+    }
+    check_parsed(&n);
+
+    char again[IN_MAX + 64];
+    format_name(&n, again, sizeof again);
+    struct jet_link_name n2;
+    struct jet_err err2 = {0};
+    MUST(jet_link_name_parse(again, &n2, &err2) == 0);
+    MUST(memcmp(&n, &n2, sizeof n) == 0);
+    return 0;
+}
+
+size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
+{
+    static const char *const seeds[] = {
+        "lan:test",       "lan:a.b-c_D9",       "tap:tap0",       "packet:eth0",
+        "xdp:enp3s0f1@3", "udp:127.0.0.1:9000", "udp:[::1]:5000", "udp:[fe80::1%eth0]:4789",
+    };
+    if (i >= sizeof seeds / sizeof seeds[0])
+        return 0;
+    size_t n = strlen(seeds[i]);
+    if (n > cap)
+        n = cap;
+    memcpy(buf, seeds[i], n);
+    return n;
+}
