@@ -55,6 +55,8 @@ struct jet_link_caps {
     uint32_t mtu;      /* largest payload of a native frame (bytes) */
     uint32_t max_frame; /* largest frame at data, any encapsulation (bytes) */
     uint32_t burst;    /* frames worth asking for per rx_burst */
+    uint32_t buffers;  /* buffer ids are 0 .. buffers-1 */
+    uint64_t rate_bps; /* medium rate, 0 if not limited */
     bool zero_copy;    /* frames move between processes without copying */
     bool native;       /* carries JET_ENCAP_NATIVE frames */
     bool eth;          /* carries JET_ENCAP_ETH frames */
@@ -71,6 +73,9 @@ struct jet_link_ops {
     int (*tx_commit)(struct jet_link *l, struct jet_frame *f);
     int (*tx_flush)(struct jet_link *l);
     int (*wait)(struct jet_link *l, int64_t timeout_ns);
+    int (*fd)(struct jet_link *l);
+    int (*arm)(struct jet_link *l);
+    int (*reserve)(struct jet_link *l, int64_t delta_bps);
     void (*close)(struct jet_link *l);
 };
 
@@ -143,6 +148,28 @@ static inline int jet_link_tx_flush(struct jet_link *l)
 static inline int jet_link_wait(struct jet_link *l, int64_t timeout_ns)
 {
     return l->ops->wait(l, timeout_ns);
+}
+/* A file descriptor for poll/epoll: readable when frames may be waiting.
+ * Use it with jet_link_arm(): arm, and only if that returns 0, sleep in
+ * poll/epoll; after waking, receive until rx_burst returns 0, arm again.
+ * Returns the fd (owned by the link, closed with it) or a negative errno. */
+static inline int jet_link_fd(struct jet_link *l)
+{
+    return l->ops->fd(l);
+}
+/* Prepares the fd for sleeping: clears its readiness and asks senders to
+ * signal it. Returns 1 if there is work now (do not sleep), 0 if armed, or a
+ * negative errno. Receiving disarms. */
+static inline int jet_link_arm(struct jet_link *l)
+{
+    return l->ops->arm(l);
+}
+/* Admission control for reserved transmit rate: adds delta_bps (negative to
+ * give back) to what this station has reserved on the medium. -EBUSY if the
+ * medium's rate would be exceeded by all stations' reservations together. */
+static inline int jet_link_reserve(struct jet_link *l, int64_t delta_bps)
+{
+    return l->ops->reserve(l, delta_bps);
 }
 void jet_link_close(struct jet_link *l);
 

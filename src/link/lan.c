@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ struct txq_ent {
     uint32_t idx, len;
     uint16_t dst, encap;
     uint32_t flow; /* slot in the fault flow table */
+    uint32_t cls;  /* priority class */
 };
 
 struct flow {
@@ -65,8 +67,14 @@ struct lan_link {
     uint32_t mag[MAG_CAP];
     uint32_t mag_n;
 
-    struct txq_ent txq[TXQ_CAP];
-    uint32_t txq_head, txq_n;
+    /* Transmit queue: one FIFO per priority class (the frame header's class
+     * for native frames, 0 for Ethernet), served in strict priority;
+     * txq_n counts all of them and is bounded by TXQ_CAP. */
+    struct txq {
+        struct txq_ent e[TXQ_CAP];
+        uint32_t head, n;
+    } q[8];
+    uint32_t txq_n;
     struct txq_ent held;
     bool has_held;
     uint64_t held_at;
@@ -83,6 +91,8 @@ struct lan_link {
     uint32_t cons_tail[JET_LAN_MAX_STATIONS];  /* last seen producer tail, per source */
     uint32_t rr;
     struct flow flows[FLOWS];
+    int rx_sock; /* doorbell socket for jet_link_fd, -1 until asked for */
+    int tx_sock; /* for ringing other stations' doorbell sockets, -1 until needed */
 };
 
 static const struct jet_link_ops lan_ops;
@@ -303,6 +313,20 @@ static void transmit_bcast(struct lan_link *k, struct txq_ent *e, uint64_t at)
     mag_put(k, e->idx);
 }
 
+/* Wakes a receiver asleep in poll/epoll: one datagram to its socket. A full
+ * socket buffer means it is readable already. */
+static void ring_socket(struct lan_link *k, uint32_t token)
+{
+    if (k->tx_sock < 0)
+        k->tx_sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (k->tx_sock < 0 || token == 0)
+        return;
+    struct sockaddr_un a;
+    socklen_t al = lan_sock_addr(&a, k->seg.h->name, token);
+    char b = 1;
+    (void)sendto(k->tx_sock, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&a, al);
+}
+
 static void publish_tails(struct lan_link *k)
 {
     uint64_t dirty = k->dirty;
@@ -322,27 +346,56 @@ static void publish_tails(struct lan_link *k)
     }
     for (uint64_t m = dirty; m; m &= m - 1) {
         struct lan_station *st = &k->seg.st[__builtin_ctzll(m)];
-        if (atomic_load_explicit(&st->sleeping, memory_order_relaxed)) {
+        uint32_t how = atomic_load_explicit(&st->sleeping, memory_order_relaxed);
+        if (how & LAN_SLEEP_FUTEX) {
             atomic_fetch_add(&st->doorbell, 1);
             futex(&st->doorbell, FUTEX_WAKE, INT_MAX, NULL);
         }
+        if (how & LAN_SLEEP_FD)
+            ring_socket(k, atomic_load_explicit(&st->token, memory_order_relaxed));
     }
 }
 
 /* Drops every queued frame for dst (its station went away). */
 static void drop_queued_for(struct lan_link *k, uint32_t dst)
 {
-    uint32_t n = k->txq_n, kept = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        struct txq_ent e = k->txq[(k->txq_head + i) % TXQ_CAP];
-        if (e.dst == dst) {
-            lan_cnt_add(&k->c->tx_unreach, 1);
-            jet_pool_free(&k->seg.pool, &e.idx, 1);
-        } else {
-            k->txq[(k->txq_head + kept++) % TXQ_CAP] = e;
+    for (int c = 0; c < 8; c++) {
+        struct txq *q = &k->q[c];
+        uint32_t n = q->n, kept = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            struct txq_ent e = q->e[(q->head + i) % TXQ_CAP];
+            if (e.dst == dst) {
+                lan_cnt_add(&k->c->tx_unreach, 1);
+                jet_pool_free(&k->seg.pool, &e.idx, 1);
+                k->txq_n--;
+            } else {
+                q->e[(q->head + kept++) % TXQ_CAP] = e;
+            }
         }
+        q->n = kept;
     }
-    k->txq_n = kept;
+}
+
+/* Whether e can be handed to its destination now. May drop the queue to a
+ * station found dead (returns false then too). */
+static bool dst_ready(struct lan_link *k, const struct txq_ent *e, uint64_t now)
+{
+    if (e->dst == JET_STATION_BROADCAST)
+        return true;
+    if (atomic_load_explicit(&k->seg.st[e->dst].token, memory_order_acquire) == 0) {
+        drop_queued_for(k, e->dst);
+        return false;
+    }
+    if (ring_room(k, e->dst) >= 3)
+        return true;
+    /* The receiver is behind, or dead: look now and then. */
+    uint64_t t = now ? now : jet_now_ns();
+    if (e->dst != k->me && t - k->last_check[e->dst] > CHECK_NS) {
+        k->last_check[e->dst] = t;
+        if (!lan_check_station(&k->seg, e->dst))
+            drop_queued_for(k, e->dst);
+    }
+    return false;
 }
 
 static int lan_flush(struct jet_link *l)
@@ -350,26 +403,15 @@ static int lan_flush(struct jet_link *l)
     struct lan_link *k = L(l);
     uint64_t now = (k->need_clock || k->has_held) ? jet_now_ns() : 0;
     while (k->txq_n) {
-        struct txq_ent *e = &k->txq[k->txq_head];
-        bool bcast = e->dst == JET_STATION_BROADCAST;
-        if (!bcast) {
-            if (atomic_load_explicit(&k->seg.st[e->dst].token, memory_order_acquire) == 0) {
-                drop_queued_for(k, e->dst);
-                continue;
-            }
-            if (ring_room(k, e->dst) < 3) {
-                /* The receiver is behind, or dead: look now and then. */
-                uint64_t t = now ? now : jet_now_ns();
-                if (e->dst != k->me && t - k->last_check[e->dst] > CHECK_NS) {
-                    k->last_check[e->dst] = t;
-                    if (!lan_check_station(&k->seg, e->dst)) {
-                        drop_queued_for(k, e->dst);
-                        continue;
-                    }
-                }
-                break;
-            }
-        }
+        /* Highest class whose head can go; a class whose head waits for its
+         * receiver does not hold back the classes below it. */
+        struct txq *q = NULL;
+        for (int c = 7; c >= 0 && !q; c--)
+            if (k->q[c].n && dst_ready(k, &k->q[c].e[k->q[c].head], now) && k->q[c].n)
+                q = &k->q[c];
+        if (!q)
+            break;
+        struct txq_ent *e = &q->e[q->head];
         uint64_t at = k->need_clock ? now : 0; /* 0: deliver at once */
         if (k->cfg.rate_bps) {
             _Atomic uint64_t *mf = &k->seg.h->medium_free_ns;
@@ -386,9 +428,10 @@ static int lan_flush(struct jet_link *l)
         }
         at += k->cfg.delay_ns;
         struct txq_ent ent = *e;
-        k->txq_head = (k->txq_head + 1) % TXQ_CAP;
+        q->head = (q->head + 1) % TXQ_CAP;
+        q->n--;
         k->txq_n--;
-        if (bcast)
+        if (ent.dst == JET_STATION_BROADCAST)
             transmit_bcast(k, &ent, at);
         else
             transmit(k, &ent, at);
@@ -486,7 +529,11 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
             goto drop;
         }
     }
-    struct txq_ent *e = &k->txq[(k->txq_head + k->txq_n++) % TXQ_CAP];
+    uint32_t cls = f->encap == JET_ENCAP_NATIVE ? (d[1] & JET_FF_PRIO_MASK) >> JET_FF_PRIO_SHIFT : 0;
+    struct txq *q = &k->q[cls];
+    struct txq_ent *e = &q->e[(q->head + q->n++) % TXQ_CAP];
+    k->txq_n++;
+    e->cls = cls;
     e->idx = f->buf;
     e->len = f->len;
     e->dst = (uint16_t)dst;
@@ -506,6 +553,9 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
     struct lan_link *k = L(l);
     if (k->txq_n || k->has_held)
         lan_flush(l);
+    _Atomic uint32_t *sleeping = &k->seg.st[k->me].sleeping;
+    if (atomic_load_explicit(sleeping, memory_order_relaxed))
+        atomic_store_explicit(sleeping, 0, memory_order_relaxed); /* awake: no doorbells */
     uint64_t now = k->need_clock ? jet_now_ns() : 0;
     unsigned n = 0;
     uint64_t bytes = 0;
@@ -626,7 +676,7 @@ static int lan_wait(struct jet_link *l, int64_t timeout_ns)
         }
     }
     uint32_t bell = atomic_load(&st->doorbell);
-    atomic_store(&st->sleeping, 1);
+    atomic_store(&st->sleeping, LAN_SLEEP_FUTEX);
     uint64_t next = next_rx(k, now);
     int rc = 0;
     if (next > now && next != 0) {
@@ -646,6 +696,70 @@ static int lan_wait(struct jet_link *l, int64_t timeout_ns)
     }
     atomic_store(&st->sleeping, 0);
     return rc;
+}
+
+static int lan_fd(struct jet_link *l)
+{
+    struct lan_link *k = L(l);
+    if (k->rx_sock >= 0)
+        return k->rx_sock;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return jet_err_set(&l->err, -errno, "doorbell socket: %s", strerror(errno));
+    struct sockaddr_un a;
+    socklen_t al = lan_sock_addr(&a, k->seg.h->name, k->token);
+    if (bind(fd, (struct sockaddr *)&a, al) < 0) {
+        int e = errno;
+        close(fd);
+        return jet_err_set(&l->err, -e, "doorbell socket: bind: %s", strerror(e));
+    }
+    k->rx_sock = fd;
+    return fd;
+}
+
+static int lan_arm(struct jet_link *l)
+{
+    struct lan_link *k = L(l);
+    if (k->rx_sock < 0) {
+        int rc = lan_fd(l);
+        if (rc < 0)
+            return rc;
+    }
+    char b[64];
+    while (recv(k->rx_sock, b, sizeof b, MSG_DONTWAIT) > 0)
+        ;
+    if (k->txq_n || k->has_held) {
+        lan_flush(l);
+        if (k->txq_n || k->has_held)
+            return 1; /* frames wait to go out: keep polling */
+    }
+    atomic_store(&k->seg.st[k->me].sleeping, LAN_SLEEP_FD);
+    return next_rx(k, jet_now_ns()) == 0 ? 1 : 0;
+}
+
+static int lan_reserve(struct jet_link *l, int64_t delta)
+{
+    struct lan_link *k = L(l);
+    _Atomic uint64_t *tot = &k->seg.h->reserved_bps, *mine = &k->seg.st[k->me].reserved_bps;
+    if (delta < 0) {
+        uint64_t d = (uint64_t)-delta, m = atomic_load(mine);
+        if (d > m)
+            d = m;
+        atomic_fetch_sub(mine, d);
+        atomic_fetch_sub(tot, d);
+        return 0;
+    }
+    uint64_t cur = atomic_load(tot);
+    do {
+        if (k->cfg.rate_bps && cur + (uint64_t)delta > k->cfg.rate_bps)
+            return jet_err_set(&l->err, -EBUSY,
+                               "cannot reserve %llu bit/s: %llu of the LAN's %llu bit/s are "
+                               "reserved already",
+                               (unsigned long long)delta, (unsigned long long)cur,
+                               (unsigned long long)k->cfg.rate_bps);
+    } while (!atomic_compare_exchange_weak(tot, &cur, cur + (uint64_t)delta));
+    atomic_fetch_add(mine, (uint64_t)delta);
+    return 0;
 }
 
 /* ---- attach and detach ---- */
@@ -722,8 +836,12 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
     lan_sweep(s, k->me);
 
     k->base.ops = &lan_ops;
+    k->rx_sock = k->tx_sock = -1;
+    atomic_store(&st->reserved_bps, 0);
     k->base.caps = (struct jet_link_caps){.mtu = k->mtu,
                                           .max_frame = k->frame_max,
+                                          .buffers = s->pool.nbufs,
+                                          .rate_bps = k->cfg.rate_bps,
                                           .burst = BURST,
                                           .zero_copy = true,
                                           .native = true,
@@ -757,16 +875,24 @@ static void lan_close(struct jet_link *l)
     publish_tails(k);
     if (k->has_held)
         jet_pool_free(&s->pool, &k->held.idx, 1);
-    for (uint32_t i = 0; i < k->txq_n; i++)
-        jet_pool_free(&s->pool, &k->txq[(k->txq_head + i) % TXQ_CAP].idx, 1);
+    for (int c = 0; c < 8; c++) {
+        for (uint32_t i = 0; i < k->q[c].n; i++)
+            jet_pool_free(&s->pool, &k->q[c].e[(k->q[c].head + i) % TXQ_CAP].idx, 1);
+        k->q[c].n = 0;
+    }
     k->txq_n = 0;
     /* Frames waiting for us go back to the pool with everything else we own. */
     for (uint32_t src = 0; src < k->nst; src++) {
         struct lan_ring *r = lan_ring(s, src, k->me);
         atomic_store(&r->head, atomic_load_explicit(&r->tail, memory_order_acquire));
     }
+    atomic_fetch_sub(&s->h->reserved_bps, atomic_exchange(&s->st[k->me].reserved_bps, 0));
     atomic_store(&s->st[k->me].token, 0);
     atomic_store(&s->st[k->me].pid, 0);
+    if (k->rx_sock >= 0)
+        close(k->rx_sock);
+    if (k->tx_sock >= 0)
+        close(k->tx_sock);
     jet_pool_reclaim(&s->pool, mine, &k->token);
     lan_unlock(s, k->me);
     lan_seg_close(s);
@@ -834,5 +960,8 @@ static const struct jet_link_ops lan_ops = {
     .tx_commit = lan_tx_commit,
     .tx_flush = lan_flush,
     .wait = lan_wait,
+    .fd = lan_fd,
+    .arm = lan_arm,
+    .reserve = lan_reserve,
     .close = lan_close,
 };

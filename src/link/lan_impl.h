@@ -22,7 +22,12 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "jet/lan.h"
 #include "jet/pool.h"
@@ -53,6 +58,7 @@ struct lan_hdr {
     _Alignas(64) _Atomic uint64_t medium_free_ns; /* when the shared medium is next idle */
     _Alignas(64) _Atomic uint32_t serial;
     _Atomic uint64_t reclaims, reclaimed_bufs;
+    _Atomic uint64_t reserved_bps; /* sum of all stations' reservations */
 };
 
 struct lan_counters {
@@ -65,9 +71,25 @@ struct lan_station {
     _Atomic int32_t pid;
     _Atomic uint64_t attach_unix;
     _Alignas(64) _Atomic uint32_t doorbell; /* futex word: bumped to wake a sleeping receiver */
-    _Atomic uint32_t sleeping;
+    _Atomic uint32_t sleeping; /* LAN_SLEEP_* bits: how the receiver wants to be woken */
+    _Atomic uint64_t reserved_bps; /* this station's share of h->reserved_bps */
     _Alignas(64) struct lan_counters c; /* written by the holder only */
 };
+
+enum {
+    LAN_SLEEP_FUTEX = 1, /* asleep on the doorbell futex */
+    LAN_SLEEP_FD = 2,    /* asleep in poll/epoll on its socket (jet_link_fd) */
+};
+
+/* Address of the doorbell socket of the station holding `token` on LAN
+ * `name` (abstract namespace); returns its length. */
+static inline socklen_t lan_sock_addr(struct sockaddr_un *a, const char *name, uint32_t token)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    int n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "jet-lan/%s/%08x", name, token);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
 
 /* A ring entry: one frame handed from src to dst. 32 bytes, two per line;
  * everything the receiver needs is here, so taking a frame touches the ring

@@ -296,6 +296,7 @@ void lan_reclaim_locked(struct lan_seg *s, uint32_t station)
         atomic_store_explicit(&q->head, atomic_load_explicit(&q->tail, memory_order_acquire),
                               memory_order_release);
     }
+    atomic_fetch_sub(&s->h->reserved_bps, atomic_exchange(&st->reserved_bps, 0));
     uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
     atomic_fetch_add(&s->h->reclaims, 1);
     atomic_fetch_add(&s->h->reclaimed_bufs, n);

@@ -1,0 +1,39 @@
+/* Internal: station and channel state shared by station.c, place.c, send.c. */
+#ifndef JET_CHAN_IMPL_H
+#define JET_CHAN_IMPL_H
+
+#include "jet/chan.h"
+
+enum { STALL_MAX = 32 };
+
+struct jet_chan {
+    struct jet_station *s;
+    uint32_t id;
+    struct jet_chan_policy p;
+    uint32_t head, tail, qn; /* receive queue: buffer ids linked through s->next */
+    uint64_t qbytes;
+    bool stalled;
+    double tokens;   /* token bucket, bits */
+    uint64_t tb_last;
+    struct jet_chan_stats st;
+};
+
+struct jet_station {
+    struct jet_link *link;
+    uint32_t addr;
+    uint32_t nbufs;
+    struct jet_rx *rx; /* per buffer id: the frame's description while queued */
+    uint32_t *next;    /* per buffer id: next in its channel's queue */
+    struct jet_chan **table;
+    uint32_t tbits, tcap, nchan;
+    struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
+    uint32_t stall_i, stall_n;
+    bool busy_poll;
+    struct jet_station_stats st;
+    struct jet_err err;
+};
+
+struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
+uint32_t chan_dequeue(struct jet_chan *c);
+
+#endif

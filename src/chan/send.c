@@ -1,0 +1,124 @@
+/* The driver's transmit side (include/jet/chan.h).
+ *
+ * A frame's priority class goes in its header; the link serves classes in
+ * strict priority.  A channel with a reserved rate has a token bucket
+ * (depth burst_bytes): frames within it are sent in the top class 7, so the
+ * reservation holds whatever else is queued; frames beyond it fall back to
+ * the channel's own class.  Reservations were admitted at jet_chan_open()
+ * against the medium's rate, across every station on it. */
+#include <errno.h>
+#include <string.h>
+
+#include "chan/chan_impl.h"
+#include "jet/crc32c.h"
+#include "jet/frame.h"
+#include "util/clock.h"
+
+static uint8_t tx_class(struct jet_chan *c, uint32_t frame_bytes)
+{
+    if (!c->p.reserve_bps)
+        return c->p.prio;
+    uint64_t now = jet_now_ns();
+    double cap = (double)c->p.burst_bytes * 8;
+    c->tokens += (double)(now - c->tb_last) * (double)c->p.reserve_bps / 1e9;
+    if (c->tokens > cap)
+        c->tokens = cap;
+    c->tb_last = now;
+    double bits = (double)frame_bytes * 8;
+    if (c->tokens >= bits) {
+        c->tokens -= bits;
+        c->st.tx_conforming++;
+        return 7;
+    }
+    return c->p.prio;
+}
+
+static int alloc(struct jet_chan *c, struct jet_frame *f)
+{
+    struct jet_station *s = c->s;
+    int rc = jet_link_tx_alloc(s->link, f);
+    if (rc == -EAGAIN || rc == -ENOBUFS)
+        return jet_err_set(&s->err, -EAGAIN, "link busy: %s (back-pressure, retry)",
+                           rc == -EAGAIN ? "transmit queue full" : "no free buffer");
+    if (rc)
+        return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
+    return 0;
+}
+
+/* Writes header and trailer around a payload in place and commits. */
+static int seal_commit(struct jet_chan *c, struct jet_frame *f, uint16_t dst_station,
+                       uint32_t dst_chan, uint32_t len, uint32_t crc)
+{
+    struct jet_station *s = c->s;
+    struct jet_frame_hdr h = {.flags = JET_FF_CRC,
+                              .prio = tx_class(c, len + JET_FRAME_OVERHEAD),
+                              .src_station = (uint16_t)s->addr,
+                              .dst_station = dst_station,
+                              .dst_chan = dst_chan,
+                              .src_chan = c->id,
+                              .payload_len = len};
+    jet_frame_emit_hdr(f->data, f->cap, &h);
+    uint8_t *t = f->data + JET_FRAME_HDR_LEN + len;
+    t[0] = (uint8_t)(crc >> 24);
+    t[1] = (uint8_t)(crc >> 16);
+    t[2] = (uint8_t)(crc >> 8);
+    t[3] = (uint8_t)crc;
+    f->len = len + JET_FRAME_OVERHEAD;
+    f->encap = JET_ENCAP_NATIVE;
+    int rc = jet_link_tx_commit(s->link, f);
+    if (rc)
+        return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
+    c->st.frames_out++;
+    c->st.bytes_out += len;
+    return 0;
+}
+
+ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_chan,
+                      const struct iovec *iov, int iovcnt)
+{
+    struct jet_station *s = c->s;
+    size_t len = 0;
+    for (int i = 0; i < iovcnt; i++)
+        len += iov[i].iov_len;
+    if (iovcnt < 0 || len > s->link->caps.mtu)
+        return jet_err_set(&s->err, -EMSGSIZE, "payload of %zu bytes exceeds the MTU (%u)", len,
+                           s->link->caps.mtu);
+    if (dst_chan == 0)
+        return jet_err_set(&s->err, -EINVAL, "channel 0 is reserved for control");
+    struct jet_frame f;
+    int rc = alloc(c, &f);
+    if (rc)
+        return rc;
+    uint8_t *p = f.data + JET_FRAME_HDR_LEN;
+    uint32_t crc = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        crc = jet_crc32c_copy(crc, p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    rc = seal_commit(c, &f, dst_station, dst_chan, (uint32_t)len, crc);
+    return rc ? rc : (ssize_t)len;
+}
+
+int jet_chan_tx_alloc(struct jet_chan *c, struct jet_txbuf *tb)
+{
+    int rc = alloc(c, &tb->f);
+    if (rc)
+        return rc;
+    tb->payload = tb->f.data + JET_FRAME_HDR_LEN;
+    tb->cap = c->s->link->caps.mtu;
+    return 0;
+}
+
+int jet_chan_tx_commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
+                       uint32_t dst_chan, uint32_t len)
+{
+    struct jet_station *s = c->s;
+    if (len > tb->cap || dst_chan == 0) {
+        jet_link_tx_abort(s->link, &tb->f);
+        return jet_err_set(&s->err, len > tb->cap ? -EMSGSIZE : -EINVAL,
+                           len > tb->cap ? "payload exceeds the lent buffer"
+                                         : "channel 0 is reserved for control");
+    }
+    uint32_t crc = jet_crc32c(0, tb->payload, len);
+    return seal_commit(c, &tb->f, dst_station, dst_chan, len, crc);
+}

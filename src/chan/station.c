@@ -1,0 +1,468 @@
+/* Stations and channels: the driver's receive side (include/jet/chan.h).
+ *
+ * Order of work in jet_station_poll():
+ *   1. frames held back by a full JET_DROP_BACKPRESSURE channel are tried
+ *      again first, in arrival order; while the first still finds no room,
+ *      nothing more is taken from the link (that is the back-pressure);
+ *   2. a burst from the link is demultiplexed frame by frame (demux_one):
+ *      header check -> addressed to us -> channel lookup -> payload CRC ->
+ *      the channel's queue policy -> appended to the channel's queue;
+ *   3. transmit work the link has queued is pushed on (jet_link_tx_flush).
+ *
+ * Queues: a channel's receive queue is a singly linked list threaded
+ * through per-buffer arrays (rx[buf], next[buf]), so queueing never copies a
+ * frame nor allocates, and head drop and tail drop are O(1).  The channel
+ * table is an open-addressing hash of channel ids, O(1) for any number of
+ * channels. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan/chan_impl.h"
+#include "jet/crc32c.h"
+#include "jet/frame.h"
+#include "jet/lan.h"
+#include "util/clock.h"
+
+#define NONE UINT32_MAX
+
+static uint32_t hash_id(uint32_t id, uint32_t bits)
+{
+    return (id * 0x9e3779b1u) >> (32 - bits);
+}
+
+struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
+{
+    uint32_t mask = s->tcap - 1;
+    for (uint32_t i = hash_id(id, s->tbits);; i = (i + 1) & mask) {
+        struct jet_chan *c = s->table[i];
+        if (!c || c->id == id)
+            return c;
+    }
+}
+
+static int table_insert(struct jet_station *s, struct jet_chan *c)
+{
+    if ((s->nchan + 1) * 2 > s->tcap) {
+        uint32_t nbits = s->tbits + 1, ncap = 1u << nbits;
+        struct jet_chan **nt = calloc(ncap, sizeof *nt);
+        if (!nt)
+            return -ENOMEM;
+        for (uint32_t i = 0; i < s->tcap; i++) {
+            struct jet_chan *o = s->table[i];
+            if (!o)
+                continue;
+            uint32_t j = hash_id(o->id, nbits);
+            while (nt[j])
+                j = (j + 1) & (ncap - 1);
+            nt[j] = o;
+        }
+        free(s->table);
+        s->table = nt;
+        s->tbits = nbits;
+        s->tcap = ncap;
+    }
+    uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
+    while (s->table[i])
+        i = (i + 1) & mask;
+    s->table[i] = c;
+    s->nchan++;
+    return 0;
+}
+
+/* Linear-probing deletion with backward shift (no tombstones). */
+static void table_remove(struct jet_station *s, struct jet_chan *c)
+{
+    uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
+    while (s->table[i] != c)
+        i = (i + 1) & mask;
+    s->table[i] = NULL;
+    for (uint32_t j = (i + 1) & mask; s->table[j]; j = (j + 1) & mask) {
+        uint32_t home = hash_id(s->table[j]->id, s->tbits);
+        /* move j back to i if its home is not in (i, j] cyclically */
+        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            s->table[i] = s->table[j];
+            s->table[j] = NULL;
+            i = j;
+        }
+    }
+    s->nchan--;
+}
+
+/* ---- stations ---- */
+
+int jet_station_wrap(struct jet_link *l, struct jet_station **out, struct jet_err *err)
+{
+    struct jet_station *s = calloc(1, sizeof *s);
+    if (!s) {
+        jet_link_close(l);
+        return jet_err_set(err, -ENOMEM, "out of memory");
+    }
+    s->link = l;
+    s->nbufs = l->caps.buffers;
+    s->rx = calloc(s->nbufs ? s->nbufs : 1, sizeof *s->rx);
+    s->next = calloc(s->nbufs ? s->nbufs : 1, sizeof *s->next);
+    s->tbits = 4;
+    s->tcap = 1u << s->tbits;
+    s->table = calloc(s->tcap, sizeof *s->table);
+    if (!s->rx || !s->next || !s->table || s->nbufs == 0) {
+        free(s->rx);
+        free(s->next);
+        free(s->table);
+        free(s);
+        jet_link_close(l);
+        return jet_err_set(err, -ENOMEM, "out of memory for the channel table");
+    }
+    s->addr = strncmp(l->name, "lan:", 4) == 0 ? jet_lan_station(l) : 0;
+    *out = s;
+    return 0;
+}
+
+int jet_station_open(const char *link, int station, struct jet_station **out, struct jet_err *err)
+{
+    struct jet_link *l;
+    struct jet_link_opts o = {.station = station};
+    int rc = jet_link_open(link, &o, &l, err);
+    if (rc)
+        return rc;
+    return jet_station_wrap(l, out, err);
+}
+
+void jet_station_close(struct jet_station *s)
+{
+    if (!s)
+        return;
+    while (s->nchan) {
+        for (uint32_t i = 0; i < s->tcap; i++)
+            if (s->table[i]) {
+                jet_chan_close(s->table[i]);
+                break;
+            }
+    }
+    if (s->stall_n > s->stall_i)
+        jet_link_rx_release(s->link, s->stall + s->stall_i, s->stall_n - s->stall_i);
+    jet_link_close(s->link);
+    free(s->rx);
+    free(s->next);
+    free(s->table);
+    free(s);
+}
+
+uint32_t jet_station_addr(const struct jet_station *s)
+{
+    return s->addr;
+}
+
+struct jet_link *jet_station_link(struct jet_station *s)
+{
+    return s->link;
+}
+
+const char *jet_station_error(const struct jet_station *s)
+{
+    return s->err.msg[0] ? s->err.msg : s->link->err.msg;
+}
+
+void jet_station_stats(const struct jet_station *s, struct jet_station_stats *o)
+{
+    *o = s->st;
+    o->channels = s->nchan;
+}
+
+void jet_station_busy_poll(struct jet_station *s, bool on)
+{
+    s->busy_poll = on;
+}
+
+void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c, void *arg),
+                           void *arg)
+{
+    for (uint32_t i = 0; i < s->tcap; i++)
+        if (s->table[i])
+            fn(s->table[i], arg);
+}
+
+/* ---- demultiplexing ---- */
+
+static void drop(struct jet_station *s, struct jet_frame *f, uint64_t *counter)
+{
+    (*counter)++;
+    jet_link_rx_release(s->link, f, 1);
+}
+
+static void enqueue(struct jet_chan *c, uint32_t buf)
+{
+    struct jet_station *s = c->s;
+    s->next[buf] = NONE;
+    if (c->tail == NONE)
+        c->head = buf;
+    else
+        s->next[c->tail] = buf;
+    c->tail = buf;
+    c->qn++;
+    c->qbytes += s->rx[buf].len;
+    if (c->qn > c->st.queued_hwm)
+        c->st.queued_hwm = c->qn;
+}
+
+uint32_t chan_dequeue(struct jet_chan *c)
+{
+    uint32_t buf = c->head;
+    if (buf == NONE)
+        return NONE;
+    struct jet_station *s = c->s;
+    c->head = s->next[buf];
+    if (c->head == NONE)
+        c->tail = NONE;
+    c->qn--;
+    c->qbytes -= s->rx[buf].len;
+    return buf;
+}
+
+static bool full(const struct jet_chan *c, uint32_t len)
+{
+    return c->qn + 1 > c->p.queue_frames || c->qbytes + len > c->p.queue_bytes;
+}
+
+/* Returns 0 when the frame was consumed (queued or dropped), 1 when it must
+ * wait for room (back-pressure). */
+static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
+{
+    if (f->encap != JET_ENCAP_NATIVE) {
+        drop(s, f, &s->st.dropped_other);
+        return 0;
+    }
+    struct jet_frame_hdr h;
+    if (jet_frame_parse(f->data, f->len, &h, JET_PARSE_NO_PAYLOAD_CRC) != 0) {
+        drop(s, f, &s->st.dropped_header);
+        return 0;
+    }
+    if (h.dst_station != s->addr && h.dst_station != JET_STATION_BROADCAST) {
+        drop(s, f, &s->st.dropped_not_mine);
+        return 0;
+    }
+    struct jet_chan *c = chan_lookup(s, h.dst_chan);
+    if (!c) {
+        drop(s, f, &s->st.dropped_no_chan);
+        return 0;
+    }
+    if (c->p.drop == JET_DROP_BACKPRESSURE && full(c, h.payload_len)) {
+        if (!c->stalled) {
+            c->stalled = true;
+            c->st.backpressured++;
+        }
+        return 1;
+    }
+    c->stalled = false;
+    const uint8_t *payload = f->data + JET_FRAME_HDR_LEN;
+    bool bad = h.crc_bad;
+    if (!bad && (h.flags & JET_FF_CRC)) {
+        const uint8_t *t = payload + h.payload_len;
+        uint32_t want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+        bad = jet_crc32c(0, payload, h.payload_len) != want;
+    }
+    if (bad && !c->p.accept_bad_crc) {
+        drop(s, f, &c->st.dropped_crc);
+        return 0;
+    }
+    if (full(c, h.payload_len)) {
+        if (c->p.drop == JET_DROP_NEWEST || h.payload_len > c->p.queue_bytes) {
+            drop(s, f, &c->st.dropped_policy);
+            return 0;
+        }
+        while (full(c, h.payload_len)) { /* JET_DROP_OLDEST */
+            uint32_t old = chan_dequeue(c);
+            drop(s, &s->rx[old].f, &c->st.dropped_policy);
+        }
+    }
+    s->st.frames_in++;
+    struct jet_rx *rx = &s->rx[f->buf];
+    rx->payload = payload;
+    rx->len = h.payload_len;
+    rx->flags = bad ? JET_RX_CRC_BAD : 0;
+    rx->prio = h.prio;
+    rx->src_station = h.src_station;
+    rx->src_chan = h.src_chan;
+    rx->arrived_ns = now;
+    rx->f = *f;
+    c->st.frames_in++;
+    c->st.bytes_in += h.payload_len;
+    if (bad)
+        c->st.crc_bad_delivered++;
+    enqueue(c, f->buf);
+    return 0;
+}
+
+int jet_station_poll(struct jet_station *s)
+{
+    int total = 0;
+    uint64_t now = jet_now_ns();
+    /* 1. frames waiting for room */
+    while (s->stall_i < s->stall_n) {
+        if (demux_one(s, &s->stall[s->stall_i], now))
+            goto flush;
+        s->stall_i++;
+        total++;
+    }
+    s->stall_i = s->stall_n = 0;
+    /* 2. new frames */
+    for (int burst = 0; burst < 4; burst++) {
+        int n = jet_link_rx_burst(s->link, s->stall, STALL_MAX);
+        if (n < 0)
+            return jet_err_set(&s->err, n, "%s", jet_link_error(s->link));
+        s->stall_n = (uint32_t)n;
+        s->stall_i = 0;
+        while (s->stall_i < s->stall_n) {
+            if (demux_one(s, &s->stall[s->stall_i], now))
+                goto flush; /* the rest of the burst waits in stall[] */
+            s->stall_i++;
+            total++;
+        }
+        s->stall_i = s->stall_n = 0;
+        if (n < STALL_MAX)
+            break;
+    }
+flush:
+    jet_link_tx_flush(s->link);
+    return total;
+}
+
+int jet_station_wait(struct jet_station *s, int64_t timeout_ns)
+{
+    if (s->stall_i < s->stall_n) {
+        /* held back: nothing new can be taken until the application reads */
+        if (timeout_ns != 0)
+            usleep(50);
+        return 0;
+    }
+    return jet_link_wait(s->link, timeout_ns);
+}
+
+int jet_station_fd(struct jet_station *s)
+{
+    return jet_link_fd(s->link);
+}
+
+int jet_station_arm(struct jet_station *s)
+{
+    if (s->stall_i < s->stall_n)
+        return 1;
+    return jet_link_arm(s->link);
+}
+
+/* ---- channels ---- */
+
+int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_policy *p,
+                  struct jet_chan **out)
+{
+    struct jet_chan_policy pol = p ? *p : (struct jet_chan_policy){0};
+    if (id == 0)
+        return jet_err_set(&s->err, -EINVAL, "channel 0 is reserved for control");
+    if (pol.drop > JET_DROP_BACKPRESSURE || pol.prio > 7)
+        return jet_err_set(&s->err, -EINVAL, "bad channel policy (drop %d, prio %u)", pol.drop,
+                           pol.prio);
+    if (chan_lookup(s, id))
+        return jet_err_set(&s->err, -EADDRINUSE, "channel %u is open already", id);
+    if (!pol.queue_frames)
+        pol.queue_frames = 256;
+    if (!pol.queue_bytes)
+        pol.queue_bytes = 16u << 20;
+    if (!pol.burst_bytes)
+        pol.burst_bytes = 2 * (s->link->caps.mtu + JET_FRAME_OVERHEAD);
+    struct jet_chan *c = calloc(1, sizeof *c);
+    if (!c)
+        return jet_err_set(&s->err, -ENOMEM, "out of memory");
+    c->s = s;
+    c->id = id;
+    c->p = pol;
+    c->head = c->tail = NONE;
+    c->st.id = id;
+    if (pol.reserve_bps) {
+        int rc = jet_link_reserve(s->link, (int64_t)pol.reserve_bps);
+        if (rc) {
+            free(c);
+            return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
+        }
+        c->tokens = (double)pol.burst_bytes * 8;
+        c->tb_last = jet_now_ns();
+    }
+    int rc = table_insert(s, c);
+    if (rc) {
+        if (pol.reserve_bps)
+            jet_link_reserve(s->link, -(int64_t)pol.reserve_bps);
+        free(c);
+        return jet_err_set(&s->err, rc, "out of memory for the channel table");
+    }
+    *out = c;
+    return 0;
+}
+
+void jet_chan_close(struct jet_chan *c)
+{
+    if (!c)
+        return;
+    struct jet_station *s = c->s;
+    uint32_t b;
+    while ((b = chan_dequeue(c)) != NONE)
+        jet_link_rx_release(s->link, &s->rx[b].f, 1);
+    if (c->p.reserve_bps)
+        jet_link_reserve(s->link, -(int64_t)c->p.reserve_bps);
+    table_remove(s, c);
+    free(c);
+}
+
+uint32_t jet_chan_id(const struct jet_chan *c)
+{
+    return c->id;
+}
+
+void jet_chan_stats(const struct jet_chan *c, struct jet_chan_stats *o)
+{
+    *o = c->st;
+    o->queued = c->qn;
+    o->queued_bytes = c->qbytes;
+}
+
+/* ---- receive ---- */
+
+int jet_chan_recv(struct jet_chan *c, struct jet_rx *rx, int64_t timeout_ns)
+{
+    struct jet_station *s = c->s;
+    uint64_t until = 0;
+    for (;;) {
+        if (c->head == NONE) {
+            int rc = jet_station_poll(s);
+            if (rc < 0)
+                return rc;
+        }
+        uint32_t b = chan_dequeue(c);
+        if (b != NONE) {
+            *rx = s->rx[b];
+            return 0;
+        }
+        if (timeout_ns == 0)
+            return -EAGAIN;
+        uint64_t now = jet_now_ns();
+        if (until == 0)
+            until = timeout_ns < 0 ? UINT64_MAX : now + (uint64_t)timeout_ns;
+        if (now >= until)
+            return -ETIMEDOUT;
+        if (!s->busy_poll) {
+            int rc = jet_station_wait(s, until == UINT64_MAX ? -1 : (int64_t)(until - now));
+            if (rc < 0 && rc != -EINTR)
+                return rc;
+            if (rc == -EINTR)
+                return -EINTR;
+        }
+    }
+}
+
+void jet_chan_release(struct jet_chan *c, struct jet_rx *rx)
+{
+    jet_link_rx_release(c->s->link, &rx->f, 1);
+    rx->payload = NULL;
+    rx->len = 0;
+}
