@@ -187,5 +187,8 @@ int jet_chan_tx_commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_st
 
 /* Busy-poll: jet_chan_recv spins on the link instead of sleeping. */
 void jet_station_busy_poll(struct jet_station *s, bool on);
+/* Receive timestamps (jet_rx.arrived_ns; on by default): one clock read per
+ * burst. Off, arrived_ns is 0 and the clock is not read. */
+void jet_station_timestamps(struct jet_station *s, bool on);
 
 #endif

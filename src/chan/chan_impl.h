@@ -28,12 +28,19 @@ struct jet_station {
     uint32_t tbits, tcap, nchan;
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
-    bool busy_poll;
+    bool busy_poll, timestamps;
     struct jet_station_stats st;
     struct jet_err err;
+    /* statpub.c: the counters published for jet stat */
+    uint64_t pub_due;      /* CLOCK_MONOTONIC ns of the next publication; UINT64_MAX: off */
+    struct statpub *pub;   /* the mapped file, NULL until the first publication */
+    uint64_t pub_failures; /* publications that failed (publishing then stops) */
 };
 
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
 uint32_t chan_dequeue(struct jet_chan *c);
+
+/* After struct jet_station: statpub.h's inline statpub_maybe() reads it. */
+#include "chan/statpub.h"
 
 #endif

@@ -117,6 +117,7 @@ int jet_station_wrap(struct jet_link *l, struct jet_station **out, struct jet_er
         return jet_err_set(err, -ENOMEM, "out of memory for the channel table");
     }
     s->addr = strncmp(l->name, "lan:", 4) == 0 ? jet_lan_station(l) : 0;
+    s->timestamps = true;
     *out = s;
     return 0;
 }
@@ -175,6 +176,11 @@ void jet_station_stats(const struct jet_station *s, struct jet_station_stats *o)
 void jet_station_busy_poll(struct jet_station *s, bool on)
 {
     s->busy_poll = on;
+}
+
+void jet_station_timestamps(struct jet_station *s, bool on)
+{
+    s->timestamps = on;
 }
 
 void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c, void *arg),
@@ -299,7 +305,7 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
 int jet_station_poll(struct jet_station *s)
 {
     int total = 0;
-    uint64_t now = jet_now_ns();
+    uint64_t now = s->stall_i < s->stall_n ? jet_now_ns() : 0;
     /* 1. frames waiting for room */
     while (s->stall_i < s->stall_n) {
         if (demux_one(s, &s->stall[s->stall_i], now))
@@ -313,6 +319,10 @@ int jet_station_poll(struct jet_station *s)
         int n = jet_link_rx_burst(s->link, s->stall, STALL_MAX);
         if (n < 0)
             return jet_err_set(&s->err, n, "%s", jet_link_error(s->link));
+        if (n == 0)
+            break;
+        if (!now && s->timestamps)
+            now = jet_now_ns(); /* one clock read per burst, none when idle */
         s->stall_n = (uint32_t)n;
         s->stall_i = 0;
         while (s->stall_i < s->stall_n) {

@@ -1,0 +1,83 @@
+/* jet perf: shared definitions of the command line, the sender and the receiver.
+ *
+ * Wire use (all over channels, include/jet/chan.h): the receiver listens on
+ * channel C (default 5201) for control frames; data goes to channels
+ * C+1 .. C+N (--channels N, round-robin by sequence number) and latency
+ * probes to C+N+1.  Separate channels keep the LAN's per-flow fault draws
+ * for the data independent of how many control frames were retried.
+ * Every payload starts with a perf header:
+ *   type u8 | version u8 | class u8 | reserved u8 | session u32 | seq u64 | sent_ns u64
+ * Control frames are retried until answered. */
+#ifndef JET_TOOLS_PERF_H
+#define JET_TOOLS_PERF_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "jet/chan.h"
+
+enum { T_START = 1, T_START_ACK, T_DATA, T_END, T_RESULT, T_PING, T_PONG, T_PROBE };
+enum { PH = 24, CTL_PAYLOAD = 512 };
+enum { PLACE_NONE, PLACE_BUFFER, PLACE_FILE };
+enum { START_PINGPONG = 1, START_LATENCY = 2 };
+
+struct perf_opts {
+    const char *link;
+    int station;
+    bool server, client, json, pingpong, one_off, latency;
+    uint32_t to, chan, frame, channels;
+    uint64_t nframes, duration_ns, interval_ns;
+    /* receiver */
+    enum jet_drop_policy policy;
+    uint32_t queue;
+    uint64_t reader_delay_ns;
+    bool accept_bad_crc;
+    int place;
+    const char *place_path;
+    /* sender */
+    uint8_t prio, probe_prio;
+    uint64_t reserve_bps, probe_interval_ns;
+    uint32_t probe_frame;
+    /* private LAN */
+    struct jet_lan_config lan;
+    bool lan_given, mtu_given;
+};
+
+/* The receiver's report, in RESULT order (u64 each), then the latency table. */
+struct result {
+    uint64_t delivered, duplicated, reordered, dropped_crc, dropped_header, first_seq, last_seq,
+        rx_ns, bytes, dropped_policy, crc_bad_delivered, probes;
+};
+#define RESULT_FIELDS 12
+struct lat {
+    uint64_t count, p50, p99, max; /* ns */
+};
+#define LAT_OFF (16 + 8 * RESULT_FIELDS)
+
+extern volatile sig_atomic_t perf_stop;
+
+void put64(uint8_t *p, uint64_t v);
+uint64_t get64(const uint8_t *p);
+void put_ph(uint8_t *p, uint8_t type, uint32_t session, uint64_t seq);
+uint32_t ph_session(const uint8_t *p);
+
+struct end {
+    struct jet_station *s;
+    struct jet_chan *ctl;
+    uint32_t me, peer;
+    const struct perf_opts *o;
+    char why[160]; /* why the peer could not be reached, if known */
+};
+
+/* Sends a control message to the peer's control channel; waits out back-pressure. */
+int send_ctl(struct end *e, const uint8_t *msg);
+void print_interval(uint32_t frame, double t0, double t1, uint64_t frames);
+void report(const struct perf_opts *o, const char *link, uint64_t sent, const struct result *r,
+            const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt);
+
+int run_client(struct end *e);
+int run_server(struct end *e);
+
+#endif

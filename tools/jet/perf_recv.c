@@ -1,0 +1,393 @@
+/* jet perf, receiving side: one event loop that runs the station's driver,
+ * answers control frames, and reads data frames (at most one per
+ * --reader-delay, to play a slow application while the driver keeps
+ * demultiplexing and the channel's drop policy decides). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jet/frame.h"
+#include "jet/lan.h"
+#include "perf.h"
+#include "util/clock.h"
+
+enum { WIN_BITS = 1 << 20, MAX_DATA_CHANS = 1024 };
+
+struct samples {
+    uint64_t *v;
+    uint64_t n, cap;
+};
+
+struct rx_state {
+    uint32_t session, peer, frame, nch, flags;
+    bool running, ended, finished, any;
+    uint64_t sent_by_peer, probes_by_peer, max_seq, t_first, t_last, last_rx, end_at,
+        linger_until, next_read;
+    struct result r;
+    uint64_t *bits;
+    struct jet_chan *data[MAX_DATA_CHANS + 1]; /* data channels, then the probe channel */
+    uint32_t nopen, rr;
+    struct samples lat[8];
+    uint8_t *place_buf;
+    int place_fd;
+};
+
+static void sample(struct samples *s, uint64_t v)
+{
+    if (s->n == s->cap) {
+        uint64_t nc = s->cap ? s->cap * 2 : 4096;
+        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return; /* out of memory: fewer samples, never a crash */
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = v;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void seq_seen(struct rx_state *s, uint64_t seq, uint64_t now)
+{
+    uint64_t *b = s->bits;
+    if (!s->any || seq > s->max_seq) {
+        uint64_t from = s->any ? s->max_seq + 1 : 0;
+        if (seq - from >= WIN_BITS)
+            memset(b, 0, WIN_BITS / 8);
+        else
+            for (uint64_t x = from; x < seq; x++)
+                b[(x % WIN_BITS) / 64] &= ~(1ull << (x % 64));
+        b[(seq % WIN_BITS) / 64] |= 1ull << (seq % 64);
+        if (!s->any)
+            s->r.first_seq = seq;
+        s->max_seq = seq;
+        s->any = true;
+    } else if (s->max_seq - seq >= WIN_BITS) {
+        s->r.reordered++; /* too old to tell; counted once */
+    } else if (b[(seq % WIN_BITS) / 64] & (1ull << (seq % 64))) {
+        s->r.duplicated++;
+        return;
+    } else {
+        b[(seq % WIN_BITS) / 64] |= 1ull << (seq % 64);
+        s->r.reordered++;
+    }
+    if (seq < s->r.first_seq)
+        s->r.first_seq = seq;
+    s->r.delivered++;
+    if (!s->t_first)
+        s->t_first = now;
+    s->t_last = now;
+}
+
+static void close_session(struct end *e, struct rx_state *s)
+{
+    for (uint32_t i = 0; i < s->nopen; i++) {
+        /* frames still queued: count them with the policy's drops of this run */
+        jet_chan_close(s->data[i]);
+    }
+    s->nopen = 0;
+    (void)e;
+}
+
+static int open_session(struct end *e, struct rx_state *s)
+{
+    const struct perf_opts *o = e->o;
+    struct jet_chan_policy p = {.drop = o->policy,
+                                .queue_frames = o->queue,
+                                .accept_bad_crc = o->accept_bad_crc};
+    uint32_t n = s->nch + ((s->flags & START_LATENCY) ? 1 : 0);
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = jet_chan_open(e->s, o->chan + 1 + i, &p, &s->data[i]);
+        if (rc) {
+            close_session(e, s);
+            return die("%s", jet_station_error(e->s));
+        }
+        s->nopen++;
+    }
+    return 0;
+}
+
+static void send_result(struct end *e, struct rx_state *s)
+{
+    uint8_t msg[CTL_PAYLOAD] = {0};
+    put_ph(msg, T_RESULT, s->session, 0);
+    s->r.last_seq = s->max_seq;
+    s->r.rx_ns = s->t_last > s->t_first ? s->t_last - s->t_first : 0;
+    s->r.bytes = s->r.delivered * s->frame;
+    const uint64_t *f = &s->r.delivered;
+    for (int i = 0; i < RESULT_FIELDS; i++)
+        put64(msg + 16 + 8 * i, f[i]);
+    for (int c = 0; c < 8; c++) {
+        struct samples *l = &s->lat[c];
+        uint8_t *p = msg + LAT_OFF + 32 * c;
+        if (!l->n)
+            continue;
+        qsort(l->v, l->n, sizeof *l->v, cmp_u64);
+        put64(p, l->n);
+        put64(p + 8, l->v[l->n / 2]);
+        put64(p + 16, l->v[(l->n * 99) / 100]);
+        put64(p + 24, l->v[l->n - 1]);
+    }
+    send_ctl(e, msg);
+}
+
+/* Sums the policy counters of the data channels into the result. */
+static void collect(struct end *e, struct rx_state *s)
+{
+    struct jet_station_stats ss;
+    jet_station_stats(e->s, &ss);
+    s->r.dropped_header = ss.dropped_header;
+    s->r.dropped_policy = s->r.dropped_crc = s->r.crc_bad_delivered = 0;
+    for (uint32_t i = 0; i < s->nopen; i++) {
+        struct jet_chan_stats cs;
+        jet_chan_stats(s->data[i], &cs);
+        s->r.dropped_policy += cs.dropped_policy;
+        s->r.dropped_crc += cs.dropped_crc;
+        s->r.crc_bad_delivered += cs.crc_bad_delivered;
+    }
+}
+
+static bool queues_empty(struct rx_state *s)
+{
+    for (uint32_t i = 0; i < s->nopen; i++) {
+        struct jet_chan_stats cs;
+        jet_chan_stats(s->data[i], &cs);
+        if (cs.queued)
+            return false;
+    }
+    return true;
+}
+
+static void on_ctl(struct end *e, struct rx_state *s, const struct jet_rx *rx, uint64_t now)
+{
+    uint8_t p[CTL_PAYLOAD] = {0}, msg[CTL_PAYLOAD] = {0};
+    if (rx->len < 48 || (rx->flags & JET_RX_CRC_BAD))
+        return;
+    jet_rx_read(rx, 0, p, rx->len < CTL_PAYLOAD ? rx->len : CTL_PAYLOAD);
+    if (p[0] == T_START) {
+        if (!s->running || s->session != ph_session(p)) {
+            close_session(e, s);
+            for (int c = 0; c < 8; c++)
+                s->lat[c].n = 0;
+            struct rx_state keep = *s;
+            memset(s, 0, sizeof *s);
+            s->bits = keep.bits;
+            memcpy(s->lat, keep.lat, sizeof s->lat);
+            s->place_buf = keep.place_buf;
+            s->place_fd = keep.place_fd;
+            memset(s->bits, 0, WIN_BITS / 8);
+            s->session = ph_session(p);
+            s->peer = rx->src_station;
+            s->frame = (uint32_t)(get64(p + 32) >> 32);
+            s->flags = (uint32_t)get64(p + 32) & 0xff;
+            s->nch = (uint32_t)get64(p + 40);
+            if (s->nch == 0 || s->nch > MAX_DATA_CHANS)
+                s->nch = 1;
+            if (open_session(e, s))
+                return;
+            s->running = true;
+            s->last_rx = now;
+            s->next_read = now;
+        }
+        e->peer = rx->src_station;
+        put_ph(msg, T_START_ACK, s->session, 0);
+        send_ctl(e, msg);
+    } else if (p[0] == T_END && s->running && ph_session(p) == s->session) {
+        if (s->finished) {
+            send_result(e, s); /* our result was lost: again */
+            s->linger_until = now + 300000000ull;
+        } else if (!s->ended) {
+            s->ended = true;
+            s->sent_by_peer = get64(p + 8);
+            s->probes_by_peer = get64(p + 32);
+            s->end_at = now;
+        }
+    }
+}
+
+/* Handles one data-channel frame; the frame is released by the caller. */
+static void on_data(struct end *e, struct rx_state *s, struct jet_chan *c, struct jet_rx *rx,
+                    uint64_t now)
+{
+    uint8_t h[PH];
+    if (rx->flags & JET_RX_CRC_BAD) {
+        s->r.delivered++; /* delivered, flagged: its header may be damaged too */
+        return;
+    }
+    if (jet_rx_read(rx, 0, h, PH) != 0 || ph_session(h) != s->session)
+        return;
+    uint64_t seq = get64(h + 8), sent_ns = get64(h + 16);
+    if (h[0] == T_PING) {
+        uint8_t out[PH];
+        memcpy(out, h, PH);
+        out[0] = T_PONG;
+        uint32_t rest = rx->len - PH;
+        struct iovec iov[2] = {{out, PH}, {(void *)(rx->payload + PH), rest}};
+        while (jet_chan_send(c, rx->src_station, rx->src_chan, iov, 2) == -EAGAIN && !perf_stop)
+            jet_station_poll(e->s);
+        s->r.delivered++;
+        return;
+    }
+    if (sent_ns && sent_ns <= rx->arrived_ns && rx->prio < 8)
+        sample(&s->lat[rx->prio], rx->arrived_ns - sent_ns);
+    if (h[0] == T_PROBE) {
+        s->r.probes++;
+        return;
+    }
+    if (h[0] != T_DATA)
+        return;
+    if (e->o->place == PLACE_BUFFER) {
+        jet_rx_place(rx, PH, rx->len - PH, s->place_buf);
+    } else if (e->o->place == PLACE_FILE) {
+        uint64_t body = rx->len - PH;
+        jet_rx_place_fd(rx, PH, body, s->place_fd, (off_t)(seq * body));
+    }
+    seq_seen(s, seq, now);
+}
+
+/* Reads data frames: all that wait, or one if the reader is slow and due. */
+static uint32_t read_data(struct end *e, struct rx_state *s, uint64_t now)
+{
+    const struct perf_opts *o = e->o;
+    uint32_t got = 0;
+    if (o->reader_delay_ns && now < s->next_read)
+        return 0;
+    for (uint32_t k = 0; k < s->nopen; k++) {
+        uint32_t i = (s->rr + k) % s->nopen;
+        struct jet_rx rx;
+        while (jet_chan_recv(s->data[i], &rx, 0) == 0) {
+            on_data(e, s, s->data[i], &rx, now);
+            jet_chan_release(s->data[i], &rx);
+            got++;
+            if (o->reader_delay_ns) {
+                s->next_read = now + o->reader_delay_ns;
+                s->rr = i + 1;
+                return got;
+            }
+        }
+    }
+    return got;
+}
+
+int run_server(struct end *e)
+{
+    const struct perf_opts *o = e->o;
+    struct rx_state s = {0};
+    s.place_fd = -1;
+    s.bits = calloc(WIN_BITS / 64, sizeof(uint64_t));
+    s.place_buf = malloc(JET_LAN_MAX_MTU + 64);
+    if (!s.bits || !s.place_buf) {
+        free(s.bits);
+        free(s.place_buf);
+        return die("out of memory");
+    }
+    if (o->place == PLACE_FILE) {
+        s.place_fd = open(o->place_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (s.place_fd < 0) {
+            free(s.bits);
+            free(s.place_buf);
+            return die("--place file:%s: %s", o->place_path, strerror(errno));
+        }
+    }
+    int ret = 0;
+    uint64_t idle = 0, iv_start = 0, iv_frames = 0, iv_t0 = 0;
+    if (!o->json && !o->one_off)
+        printf("jet perf: receiving on %s station %u channel %u\n", jet_station_link(e->s)->name,
+               e->me, o->chan),
+            fflush(stdout);
+    uint32_t spin = 0;
+    while (!perf_stop) {
+        int n = jet_station_poll(e->s);
+        /* Busy-poll cheaply: with nothing new and nothing timed to do, only
+         * every 256th turn looks at the clock and the rest of the state. */
+        bool quiet = n == 0 || (s.flags & START_PINGPONG);
+        if (quiet && !o->reader_delay_ns && s.running && !s.ended && (++spin & 255)) {
+            if (n > 0) /* ping-pong: echo now, look at the clock later */
+                read_data(e, &s, 0);
+            continue;
+        }
+        uint64_t now = jet_now_ns();
+        struct jet_rx rx;
+        while (jet_chan_recv(e->ctl, &rx, 0) == 0) {
+            on_ctl(e, &s, &rx, now);
+            jet_chan_release(e->ctl, &rx);
+        }
+        uint32_t got = 0;
+        if (s.running && !s.finished) {
+            uint64_t before = s.r.delivered;
+            got = read_data(e, &s, now);
+            iv_frames += s.r.delivered - before;
+        }
+        if (n > 0 || got)
+            s.last_rx = now, idle = 0;
+        else if (!s.running && ++idle > 1000)
+            jet_station_wait(e->s, 10000000); /* nothing going on: sleep */
+        if (o->interval_ns && !o->json && !o->one_off && s.running && !s.finished && s.t_first) {
+            if (!iv_t0)
+                iv_t0 = iv_start = s.t_first;
+            if (now - iv_start >= o->interval_ns) {
+                print_interval(s.frame, (double)(iv_start - iv_t0) / 1e9,
+                               (double)(now - iv_t0) / 1e9, iv_frames);
+                iv_start = now;
+                iv_frames = 0;
+            }
+        }
+        /* The sender ended: finish when every frame is read, or nothing has
+         * come for a while (the rest were lost). */
+        if (s.ended && !s.finished && queues_empty(&s)) {
+            collect(e, &s);
+            uint64_t accounted = s.r.delivered + s.r.dropped_crc + s.r.dropped_header +
+                                 s.r.dropped_policy;
+            if (accounted >= s.sent_by_peer ||
+                now - (s.last_rx > s.end_at ? s.last_rx : s.end_at) > 30000000ull) {
+                s.finished = true;
+                send_result(e, &s);
+                s.linger_until = now + 300000000ull;
+                if (!o->json && !o->one_off) {
+                    double secs = s.t_last > s.t_first ? (double)(s.t_last - s.t_first) / 1e9 : 0;
+                    struct perf_opts ro = *o;
+                    ro.frame = s.frame;
+                    report(&ro, jet_station_link(e->s)->name, s.sent_by_peer, &s.r, NULL, secs,
+                           NULL, 0);
+                }
+            }
+        }
+        if (s.finished && now > s.linger_until) {
+            close_session(e, &s);
+            if (o->one_off)
+                break;
+            s.running = false;
+            s.finished = false;
+            iv_t0 = 0;
+        }
+        if (s.running && !s.finished && now - s.last_rx > 500000000ull) {
+            s.last_rx = now;
+            if (strncmp(jet_station_link(e->s)->name, "lan:", 4) == 0 &&
+                !jet_lan_station_alive(jet_station_link(e->s), s.peer)) {
+                ret = die("sender station %u went away after %llu frames", s.peer,
+                          (unsigned long long)s.r.delivered);
+                close_session(e, &s);
+                s.running = false;
+                if (o->one_off)
+                    break;
+                ret = 0;
+            }
+        }
+    }
+    close_session(e, &s);
+    for (int c = 0; c < 8; c++)
+        free(s.lat[c].v);
+    free(s.bits);
+    free(s.place_buf);
+    if (s.place_fd >= 0)
+        close(s.place_fd);
+    if (perf_stop && !o->one_off)
+        return 0; /* a server stopped by a signal is not a failure */
+    return ret;
+}
