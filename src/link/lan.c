@@ -40,6 +40,7 @@ enum {
     TXQ_CAP = 256,   /* frames waiting for the medium */
     FLOWS = 64,      /* fault-generator flows remembered */
     BURST = 32,
+    RET_BATCH = 32, /* buffers returned to a sender per published tail */
 };
 #define HOLD_NS 1000000ull    /* a reordered frame waits at most this long for a successor */
 #define CHECK_NS 20000000ull  /* how often a blocked sender checks its receiver is alive */
@@ -86,7 +87,9 @@ struct lan_link {
     uint64_t dirty; /* destinations whose tail must be published */
     uint32_t ret_tail[JET_LAN_MAX_STATIONS];   /* return ring producer index, per owner */
     uint32_t ret_head[JET_LAN_MAX_STATIONS];   /* last seen consumer head, per owner */
+    uint32_t ret_pub[JET_LAN_MAX_STATIONS];    /* return ring tail last published, per owner */
     uint64_t ret_dirty;
+    uint32_t idle_polls;
     uint32_t cons_head[JET_LAN_MAX_STATIONS];  /* next entry to read, per source */
     uint32_t cons_tail[JET_LAN_MAX_STATIONS];  /* last seen producer tail, per source */
     uint32_t rr;
@@ -548,6 +551,8 @@ drop:
 
 /* ---- receive ---- */
 
+static void publish_returns(struct lan_link *k);
+
 static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
 {
     struct lan_link *k = L(l);
@@ -602,11 +607,28 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
         }
     }
     k->rr = k->rr + 1 >= k->nst ? 0 : k->rr + 1;
+    if (n)
+        k->idle_polls = 0;
+    else if (++k->idle_polls == 64 && k->ret_dirty)
+        publish_returns(k); /* quiet for a while: do not sit on a sender's buffers */
     if (n) {
         lan_cnt_add(&k->c->rx_frames, n);
         lan_cnt_add(&k->c->rx_bytes, bytes);
     }
     return (int)n;
+}
+
+static void publish_returns_to(struct lan_link *k, uint32_t s)
+{
+    atomic_store_explicit(&lan_ret(&k->seg, s, k->me)->tail, k->ret_tail[s], memory_order_release);
+    k->ret_pub[s] = k->ret_tail[s];
+    k->ret_dirty &= ~(1ull << s);
+}
+
+static void publish_returns(struct lan_link *k)
+{
+    for (uint64_t m = k->ret_dirty; m; m &= m - 1)
+        publish_returns_to(k, (uint32_t)__builtin_ctzll(m));
 }
 
 static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
@@ -634,12 +656,13 @@ static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
             idx | (uint64_t)tok << 32;
         k->ret_dirty |= 1ull << src;
     }
+    /* Returns are published in batches: one tail store (one cache line to
+     * the sender) per RET_BATCH buffers, and before sleeping or detaching. */
     for (uint64_t m = k->ret_dirty; m; m &= m - 1) {
         uint32_t s = (uint32_t)__builtin_ctzll(m);
-        atomic_store_explicit(&lan_ret(&k->seg, s, k->me)->tail, k->ret_tail[s],
-                              memory_order_release);
+        if (k->ret_tail[s] - k->ret_pub[s] >= RET_BATCH)
+            publish_returns_to(k, s);
     }
-    k->ret_dirty = 0;
 }
 
 /* Earliest delivery time among waiting frames: 0 if one is ready now,
@@ -675,6 +698,7 @@ static int lan_wait(struct jet_link *l, int64_t timeout_ns)
                 until = poll;
         }
     }
+    publish_returns(k); /* the sender may be waiting for its buffers */
     uint32_t bell = atomic_load(&st->doorbell);
     atomic_store(&st->sleeping, LAN_SLEEP_FUTEX);
     uint64_t next = next_rx(k, now);
@@ -733,6 +757,7 @@ static int lan_arm(struct jet_link *l)
         if (k->txq_n || k->has_held)
             return 1; /* frames wait to go out: keep polling */
     }
+    publish_returns(k);
     atomic_store(&k->seg.st[k->me].sleeping, LAN_SLEEP_FD);
     return next_rx(k, jet_now_ns()) == 0 ? 1 : 0;
 }
@@ -825,7 +850,7 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
         atomic_store(&in->head, k->cons_head[d]);
         struct lan_ret_ring *mine = lan_ret(s, k->me, d), *theirs = lan_ret(s, d, k->me);
         atomic_store(&mine->head, atomic_load(&mine->tail));
-        k->ret_tail[d] = atomic_load(&theirs->tail);
+        k->ret_tail[d] = k->ret_pub[d] = atomic_load(&theirs->tail);
         k->ret_head[d] = atomic_load(&theirs->head);
     }
     memset(&st->c, 0, sizeof st->c);
@@ -873,6 +898,7 @@ static void lan_close(struct jet_link *l)
     }
     release_held(k);
     publish_tails(k);
+    publish_returns(k);
     if (k->has_held)
         jet_pool_free(&s->pool, &k->held.idx, 1);
     for (int c = 0; c < 8; c++) {
