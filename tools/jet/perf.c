@@ -127,8 +127,7 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
             for (int c = 0; c < 8; c++) {
                 if (!lat[c].count)
                     continue;
-                char k[4];
-                snprintf(k, sizeof k, "%d", c);
+                char k[2] = {(char)('0' + c), 0};
                 json_obj(&j, k);
                 json_u64(&j, "count", lat[c].count);
                 json_dbl(&j, "p50", (double)lat[c].p50 / 1e3);
