@@ -66,11 +66,11 @@ struct jet_chan_policy {
 /* Per-channel counters. */
 struct jet_chan_stats {
     uint32_t id;
-    uint64_t frames_in, bytes_in;     /* delivered to the application */
+    uint64_t frames_in, bytes_in;     /* handed to the application (jet_chan_recv) */
     uint64_t frames_out, bytes_out;   /* sent */
     uint64_t dropped_policy;          /* dropped by the drop policy (queue full) */
     uint64_t dropped_crc;             /* payload CRC failed, not accepted */
-    uint64_t crc_bad_delivered;       /* payload CRC failed, delivered flagged */
+    uint64_t crc_bad_delivered;       /* payload CRC failed, handed over flagged */
     uint64_t backpressured;           /* times the queue was full under JET_DROP_BACKPRESSURE */
     uint64_t tx_conforming;           /* sent within the reserved rate */
     uint32_t queued, queued_hwm;      /* frames in the receive queue now, and at most */
@@ -79,7 +79,7 @@ struct jet_chan_stats {
 
 /* Station-wide counters: frames that reached no channel. */
 struct jet_station_stats {
-    uint64_t frames_in;          /* frames taken from the link */
+    uint64_t frames_in;          /* frames taken from the link (each counted once, when its fate is decided) */
     uint64_t dropped_header;     /* header check failed, or malformed */
     uint64_t dropped_no_chan;    /* destination channel not open */
     uint64_t dropped_not_mine;   /* addressed to another station */
@@ -116,8 +116,8 @@ int jet_station_arm(struct jet_station *s);
  * is not admitted, -EINVAL for a bad policy. */
 int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_policy *p,
                   struct jet_chan **out);
-/* Closes a channel: frames still queued are dropped (and counted as such);
- * frames lent to the application must have been released before. */
+/* Closes a channel: frames still queued are released; frames lent to the
+ * application must have been released before. */
 void jet_chan_close(struct jet_chan *c);
 uint32_t jet_chan_id(const struct jet_chan *c);
 void jet_chan_stats(const struct jet_chan *c, struct jet_chan_stats *out);

@@ -26,13 +26,18 @@ struct jet_station {
     uint32_t *next;    /* per buffer id: next in its channel's queue */
     struct jet_chan **table;
     uint32_t tbits, tcap, nchan;
+    uint32_t queued; /* frames in all channel queues */
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
     bool busy_poll, timestamps;
     struct jet_station_stats st;
     struct jet_err err;
     /* statpub.c: the counters published for jet stat */
-    uint64_t pub_due;      /* CLOCK_MONOTONIC ns of the next publication; UINT64_MAX: off */
+    uint64_t pub_due;      /* CLOCK_MONOTONIC ns of the next publication */
+    uint64_t pub_checked;  /* when the clock was last read for it */
+    uint32_t pub_skip;     /* polls without a clock reading left before reading it */
+    uint32_t pub_every;    /* such polls between readings: adapts to about 10 ms */
+    bool pub_off;          /* not a LAN link, or publishing failed */
     struct statpub *pub;   /* the mapped file, NULL until the first publication */
     uint64_t pub_failures; /* publications that failed (publishing then stops) */
 };

@@ -32,8 +32,8 @@ int jet_rx_placev(const struct jet_rx *rx, size_t off, size_t len, const struct 
     if (!inside(rx, off, len))
         return -ERANGE;
     size_t room = 0;
-    for (int i = 0; i < iovcnt; i++)
-        room += iov[i].iov_len;
+    for (int i = 0; i < iovcnt && room < len; i++)
+        room += iov[i].iov_len < len - room ? iov[i].iov_len : len - room; /* no wrap-around */
     if (iovcnt < 0 || room < len)
         return -EINVAL;
     const uint8_t *p = rx->payload + off;

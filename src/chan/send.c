@@ -77,10 +77,10 @@ ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_cha
                       const struct iovec *iov, int iovcnt)
 {
     struct jet_station *s = c->s;
-    size_t len = 0;
-    for (int i = 0; i < iovcnt; i++)
-        len += iov[i].iov_len;
-    if (iovcnt < 0 || len > s->link->caps.mtu)
+    size_t len = 0, mtu = s->link->caps.mtu;
+    for (int i = 0; i < iovcnt && len <= mtu; i++)
+        len += iov[i].iov_len > mtu ? mtu + 1 : iov[i].iov_len; /* no wrap-around */
+    if (iovcnt < 0 || len > mtu)
         return jet_err_set(&s->err, -EMSGSIZE, "payload of %zu bytes exceeds the MTU (%u)", len,
                            s->link->caps.mtu);
     if (dst_chan == 0)

@@ -136,13 +136,21 @@ void jet_station_close(struct jet_station *s)
 {
     if (!s)
         return;
-    while (s->nchan) {
+    /* Take the channels out of the table first: closing reshuffles it. */
+    struct jet_chan **all = calloc(s->nchan ? s->nchan : 1, sizeof *all);
+    uint32_t n = 0;
+    for (uint32_t i = 0; all && i < s->tcap; i++)
+        if (s->table[i])
+            all[n++] = s->table[i];
+    for (uint32_t i = 0; i < n; i++)
+        jet_chan_close(all[i]);
+    free(all);
+    while (s->nchan) /* only if that allocation failed: the slow way */
         for (uint32_t i = 0; i < s->tcap; i++)
             if (s->table[i]) {
                 jet_chan_close(s->table[i]);
                 break;
             }
-    }
     if (s->stall_n > s->stall_i)
         jet_link_rx_release(s->link, s->stall + s->stall_i, s->stall_n - s->stall_i);
     jet_link_close(s->link);
@@ -209,6 +217,7 @@ static void enqueue(struct jet_chan *c, uint32_t buf)
         s->next[c->tail] = buf;
     c->tail = buf;
     c->qn++;
+    s->queued++;
     c->qbytes += s->rx[buf].len;
     if (c->qn > c->st.queued_hwm)
         c->st.queued_hwm = c->qn;
@@ -224,6 +233,7 @@ uint32_t chan_dequeue(struct jet_chan *c)
     if (c->head == NONE)
         c->tail = NONE;
     c->qn--;
+    s->queued--;
     c->qbytes -= s->rx[buf].len;
     return buf;
 }
@@ -284,7 +294,6 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
             drop(s, &s->rx[old].f, &c->st.dropped_policy);
         }
     }
-    s->st.frames_in++;
     struct jet_rx *rx = &s->rx[f->buf];
     rx->payload = payload;
     rx->len = h.payload_len;
@@ -294,10 +303,6 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
     rx->src_chan = h.src_chan;
     rx->arrived_ns = now;
     rx->f = *f;
-    c->st.frames_in++;
-    c->st.bytes_in += h.payload_len;
-    if (bad)
-        c->st.crc_bad_delivered++;
     enqueue(c, f->buf);
     return 0;
 }
@@ -311,6 +316,7 @@ int jet_station_poll(struct jet_station *s)
         if (demux_one(s, &s->stall[s->stall_i], now))
             goto flush;
         s->stall_i++;
+        s->st.frames_in++;
         total++;
     }
     s->stall_i = s->stall_n = 0;
@@ -329,6 +335,7 @@ int jet_station_poll(struct jet_station *s)
             if (demux_one(s, &s->stall[s->stall_i], now))
                 goto flush; /* the rest of the burst waits in stall[] */
             s->stall_i++;
+            s->st.frames_in++;
             total++;
         }
         s->stall_i = s->stall_n = 0;
@@ -358,8 +365,8 @@ int jet_station_fd(struct jet_station *s)
 
 int jet_station_arm(struct jet_station *s)
 {
-    if (s->stall_i < s->stall_n)
-        return 1;
+    if (s->stall_i < s->stall_n || s->queued)
+        return 1; /* frames wait in a channel queue, or for room in one */
     return jet_link_arm(s->link);
 }
 
@@ -371,7 +378,7 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
     struct jet_chan_policy pol = p ? *p : (struct jet_chan_policy){0};
     if (id == 0)
         return jet_err_set(&s->err, -EINVAL, "channel 0 is reserved for control");
-    if (pol.drop > JET_DROP_BACKPRESSURE || pol.prio > 7)
+    if (pol.drop > JET_DROP_BACKPRESSURE || pol.prio > 7 || pol.reserve_bps > (uint64_t)INT64_MAX)
         return jet_err_set(&s->err, -EINVAL, "bad channel policy (drop %d, prio %u)", pol.drop,
                            pol.prio);
     if (chan_lookup(s, id))
@@ -451,6 +458,10 @@ int jet_chan_recv(struct jet_chan *c, struct jet_rx *rx, int64_t timeout_ns)
         uint32_t b = chan_dequeue(c);
         if (b != NONE) {
             *rx = s->rx[b];
+            c->st.frames_in++;
+            c->st.bytes_in += rx->len;
+            if (rx->flags & JET_RX_CRC_BAD)
+                c->st.crc_bad_delivered++;
             return 0;
         }
         if (timeout_ns == 0)

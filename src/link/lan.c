@@ -767,7 +767,8 @@ static int lan_reserve(struct jet_link *l, int64_t delta)
     struct lan_link *k = L(l);
     _Atomic uint64_t *tot = &k->seg.h->reserved_bps, *mine = &k->seg.st[k->me].reserved_bps;
     if (delta < 0) {
-        uint64_t d = (uint64_t)-delta, m = atomic_load(mine);
+        uint64_t d = delta == INT64_MIN ? (uint64_t)INT64_MAX + 1 : (uint64_t)-delta;
+        uint64_t m = atomic_load(mine);
         if (d > m)
             d = m;
         atomic_fetch_sub(mine, d);

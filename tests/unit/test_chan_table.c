@@ -1,0 +1,351 @@
+/* The channel table (src/chan/station.c): an open-addressing hash of channel
+ * ids with backward-shift deletion.  Random opens and closes checked against
+ * a model, then 65536 channels on one station, one frame to each, half
+ * closed at random: the rest are still found and frames to the closed ones
+ * count as dropped_no_chan.  Timings are printed, not asserted. */
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "jet/chan.h"
+#include "jet/lan.h"
+
+/* ---- helpers ---- */
+
+static pid_t main_pid;
+static char lans[32][JET_LAN_NAME_MAX + 1];
+static bool lan_live[32];
+static int nlans;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void cleanup_lans(void)
+{
+    if (getpid() != main_pid)
+        return;
+    for (int i = 0; i < nlans; i++)
+        if (lan_live[i]) {
+            struct jet_err err = {0};
+            jet_lan_destroy(lans[i], true, &err);
+        }
+}
+
+/* Creates LAN t-chan-PID-tag (4 stations, MTU 2000 unless tweaked); returns its index. */
+static int mklan(const char *tag, void (*tweak)(struct jet_lan_config *))
+{
+    REQUIRE(nlans < 32);
+    struct jet_lan_config c;
+    jet_lan_config_default(&c);
+    c.stations = 4;
+    c.mtu = 2000;
+    if (tweak)
+        tweak(&c);
+    int i = nlans++;
+    snprintf(lans[i], sizeof lans[i], "t-chan-%d-%s", (int)getpid(), tag);
+    struct jet_err err = {0};
+    int rc = jet_lan_create(lans[i], &c, &err);
+    if (rc)
+        fprintf(stderr, "create %s: %s\n", lans[i], err.msg);
+    REQUIRE(rc == 0);
+    lan_live[i] = true;
+    return i;
+}
+
+/* Every buffer must be back in the pool once all stations have closed. */
+static void pool_is_full(int lan, const char *what)
+{
+    struct jet_lan_info *in = calloc(1, sizeof *in);
+    REQUIRE(in);
+    struct jet_err err = {0};
+    REQUIRE(jet_lan_info(lans[lan], in, &err) == 0);
+    if (in->buffers_free != in->config.buffers)
+        fprintf(stderr, "%s: %u of %u buffers free\n", what, in->buffers_free, in->config.buffers);
+    CHECK_EQ(in->buffers_free, in->config.buffers);
+    CHECK_EQ(in->attached, 0);
+    free(in);
+}
+
+static void rmlan(int lan)
+{
+    pool_is_full(lan, lans[lan]);
+    struct jet_err err = {0};
+    CHECK_EQ(jet_lan_destroy(lans[lan], false, &err), 0);
+    lan_live[lan] = false;
+}
+
+static int st_try(int lan, int st, struct jet_station **out)
+{
+    char link[96];
+    snprintf(link, sizeof link, "lan:%s", lans[lan]);
+    struct jet_err err = {0};
+    int rc = jet_station_open(link, st, out, &err);
+    if (rc)
+        fprintf(stderr, "open %s/%d: %s\n", link, st, err.msg);
+    return rc;
+}
+
+static struct jet_station *st_open(int lan, int st)
+{
+    struct jet_station *s = NULL;
+    REQUIRE(st_try(lan, st, &s) == 0);
+    return s;
+}
+
+static struct jet_chan *ch_open(struct jet_station *s, uint32_t id, const struct jet_chan_policy *p)
+{
+    struct jet_chan *c = NULL;
+    int rc = jet_chan_open(s, id, p, &c);
+    if (rc)
+        fprintf(stderr, "chan_open %u: %d %s\n", id, rc, jet_station_error(s));
+    REQUIRE(rc == 0);
+    return c;
+}
+
+/* Payload of frame `seq`: seq in the first 8 bytes, then a pattern drawn from seq. */
+static void fill(uint8_t *p, size_t len, uint64_t seq)
+{
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(seq * 131 + i * 7 + 1);
+    memcpy(p, &seq, len < 8 ? len : 8);
+}
+
+/* Whether rx carries an undamaged fill() payload; its seq in *seq. */
+static bool intact(const struct jet_rx *rx, uint64_t *seq)
+{
+    uint64_t s = 0;
+    memcpy(&s, rx->payload, rx->len < 8 ? rx->len : 8);
+    *seq = s;
+    for (size_t i = 8; i < rx->len; i++)
+        if (rx->payload[i] != (uint8_t)(s * 131 + i * 7 + 1))
+            return false;
+    return true;
+}
+
+static ssize_t send_seq(struct jet_chan *c, uint16_t dst, uint32_t chan, uint64_t seq, uint32_t len)
+{
+    static uint8_t buf[JET_LAN_MAX_MTU];
+    fill(buf, len, seq);
+    struct iovec iov = {buf, len};
+    return jet_chan_send(c, dst, chan, &iov, 1);
+}
+
+/* Runs the driver until it finds nothing more on the link. */
+static void settle(struct jet_station *s)
+{
+    for (int i = 0; i < 10000 && jet_station_poll(s) > 0; i++)
+        ;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* ---- 5. many channels ---- */
+
+static void count_chan(struct jet_chan *c, void *arg)
+{
+    (void)c;
+    (*(uint32_t *)arg)++;
+}
+
+/* Random opens and closes over a small id space against a model: the
+ * table's growth and backward-shift deletion keep every lookup right. */
+static void table_model(struct jet_station *s)
+{
+    enum { IDS = 3000, OPS = 30000 };
+    static struct jet_chan *open_[IDS];
+    memset(open_, 0, sizeof open_);
+    uint64_t x = 88172645463325252ull;
+    bool ok = true;
+    for (int op = 0; op < OPS; op++) {
+        uint32_t k = (uint32_t)(rng_next(&x) % IDS);
+        uint32_t id = k * 64 + 1; /* ids sharing low bits: long probe runs */
+        struct jet_chan *c = NULL;
+        int rc = jet_chan_open(s, id, NULL, &c);
+        if (open_[k]) {
+            ok &= rc == -EADDRINUSE;
+            if (rc == 0)
+                jet_chan_close(c);
+            if (rng_next(&x) & 1) {
+                jet_chan_close(open_[k]);
+                open_[k] = NULL;
+            }
+        } else {
+            ok &= rc == 0;
+            if (rc == 0)
+                open_[k] = c;
+        }
+    }
+    uint32_t want = 0;
+    for (int k = 0; k < IDS; k++)
+        if (open_[k]) {
+            want++;
+            jet_chan_close(open_[k]);
+        }
+    CHECK(ok);
+    struct jet_station_stats ss;
+    jet_station_stats(s, &ss);
+    CHECK_EQ(ss.channels, 0);
+    CHECK(want > 0);
+}
+
+static void test_many(void)
+{
+    enum { NCH = 65536, BATCH = 100 };
+    int lan = mklan("many", NULL);
+    struct jet_station *a = st_open(lan, 0), *b = st_open(lan, 1);
+    table_model(b);
+    struct jet_chan *ca = ch_open(a, 1, NULL);
+    uint32_t *ids = calloc(NCH, sizeof *ids);
+    struct jet_chan **ch = calloc(NCH, sizeof *ch);
+    REQUIRE(ids && ch);
+    uint64_t t0 = now_ns();
+    bool opened = true;
+    for (uint32_t i = 0; i < NCH; i++) {
+        ids[i] = (uint32_t)(i * 2654435761u) | 1;
+        opened &= jet_chan_open(b, ids[i], NULL, &ch[i]) == 0;
+    }
+    REQUIRE(opened);
+    uint64_t t1 = now_ns();
+    struct jet_station_stats ss;
+    jet_station_stats(b, &ss);
+    CHECK_EQ(ss.channels, NCH);
+
+    /* one frame to each, each on its own channel */
+    bool sent = true, right = true;
+    int got = 0;
+    for (uint32_t i = 0; i < NCH; i += BATCH) {
+        uint32_t end = i + BATCH < NCH ? i + BATCH : NCH;
+        for (uint32_t j = i; j < end; j++)
+            sent &= send_seq(ca, 1, ids[j], j, 8) == 8;
+        for (uint32_t j = i; j < end; j++) {
+            struct jet_rx rx;
+            if (jet_chan_recv(ch[j], &rx, 1000000000) != 0) {
+                right = false;
+                continue;
+            }
+            uint64_t s;
+            right &= intact(&rx, &s) && s == j && rx.src_chan == 1;
+            jet_chan_release(ch[j], &rx);
+            got++;
+        }
+    }
+    uint64_t t2 = now_ns();
+    CHECK(sent);
+    CHECK(right);
+    CHECK_EQ(got, NCH);
+    bool one_each = true;
+    for (uint32_t i = 0; i < NCH; i++) {
+        struct jet_chan_stats cs;
+        jet_chan_stats(ch[i], &cs);
+        one_each &= cs.frames_in == 1 && cs.queued == 0 && cs.id == ids[i];
+    }
+    CHECK(one_each);
+    jet_station_stats(b, &ss);
+    CHECK_EQ(ss.dropped_no_chan, 0);
+
+    /* close half, chosen at random */
+    uint32_t *perm = calloc(NCH, sizeof *perm);
+    REQUIRE(perm);
+    for (uint32_t i = 0; i < NCH; i++)
+        perm[i] = i;
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (uint32_t i = NCH - 1; i > 0; i--) {
+        uint32_t j = (uint32_t)(rng_next(&x) % (i + 1));
+        uint32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (uint32_t i = 0; i < NCH / 2; i++) {
+        jet_chan_close(ch[perm[i]]);
+        ch[perm[i]] = NULL;
+    }
+    uint64_t t3 = now_ns();
+    jet_station_stats(b, &ss);
+    CHECK_EQ(ss.channels, NCH / 2);
+    uint32_t each = 0;
+    jet_station_each_chan(b, count_chan, &each);
+    CHECK_EQ(each, NCH / 2);
+    /* the rest are still found */
+    bool found = true;
+    for (uint32_t i = 0; i < NCH; i++) {
+        if (!ch[i])
+            continue;
+        struct jet_chan *c = NULL;
+        int rc = jet_chan_open(b, ids[i], NULL, &c);
+        found &= rc == -EADDRINUSE;
+        if (rc == 0)
+            jet_chan_close(c);
+    }
+    CHECK(found);
+    /* a frame to every id again: the open ones get theirs, the closed count as no channel */
+    uint64_t no_chan0 = ss.dropped_no_chan;
+    got = 0;
+    right = true;
+    for (uint32_t i = 0; i < NCH; i += BATCH) {
+        uint32_t end = i + BATCH < NCH ? i + BATCH : NCH;
+        for (uint32_t j = i; j < end; j++)
+            send_seq(ca, 1, ids[j], j + NCH, 8);
+        settle(b);
+        for (uint32_t j = i; j < end; j++) {
+            if (!ch[j])
+                continue;
+            struct jet_rx rx;
+            if (jet_chan_recv(ch[j], &rx, 1000000000) != 0) {
+                right = false;
+                continue;
+            }
+            uint64_t s;
+            right &= intact(&rx, &s) && s == j + NCH;
+            jet_chan_release(ch[j], &rx);
+            got++;
+        }
+    }
+    uint64_t t4 = now_ns();
+    CHECK(right);
+    CHECK_EQ(got, NCH / 2);
+    jet_station_stats(b, &ss);
+    CHECK_EQ(ss.dropped_no_chan - no_chan0, NCH / 2);
+    /* a closed id can be opened again */
+    bool reopened = true;
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint32_t k = perm[i];
+        reopened &= jet_chan_open(b, ids[k], NULL, &ch[k]) == 0;
+    }
+    CHECK(reopened);
+    jet_station_stats(b, &ss);
+    CHECK_EQ(ss.channels, NCH / 2 + 1000);
+    fprintf(stderr,
+            "many: open %d channels %.1f ms, %d frames %.1f ms, close half %.1f ms, "
+            "%d frames %.1f ms\n",
+            NCH, (double)(t1 - t0) / 1e6, NCH, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
+            NCH, (double)(t4 - t3) / 1e6);
+    uint64_t t5 = now_ns();
+    jet_station_close(b); /* closes the remaining channels */
+    fprintf(stderr, "many: station close with %d channels open %.1f ms\n", NCH / 2 + 1000,
+            (double)(now_ns() - t5) / 1e6);
+    jet_station_close(a);
+    free(perm);
+    free(ids);
+    free(ch);
+    rmlan(lan);
+}
+
+int main(void)
+{
+    main_pid = getpid();
+    atexit(cleanup_lans);
+    test_many();
+    return check_done("test_chan_table");
+}
