@@ -136,6 +136,7 @@ void jet_station_close(struct jet_station *s)
 {
     if (!s)
         return;
+    statpub_close(s);
     /* Take the channels out of the table first: closing reshuffles it. */
     struct jet_chan **all = calloc(s->nchan ? s->nchan : 1, sizeof *all);
     uint32_t n = 0;
@@ -344,6 +345,7 @@ int jet_station_poll(struct jet_station *s)
     }
 flush:
     jet_link_tx_flush(s->link);
+    statpub_maybe(s, now);
     return total;
 }
 

@@ -23,7 +23,9 @@
  * without closing the station).
  *
  * Failures (no space in /dev/shm, ...) never reach the data path: the
- * station stops publishing and counts the failure in s->pub_failures. */
+ * station stops publishing (pub_off) and counts the failure in
+ * s->pub_failures.  A station whose driver does not run publishes nothing
+ * new: the counters are those of its last poll. */
 #ifndef JET_CHAN_STATPUB_H
 #define JET_CHAN_STATPUB_H
 
@@ -36,14 +38,15 @@
 #include "jet/err.h"
 
 enum {
-    STATPUB_LAYOUT = 1,           /* bump on any change to the structs below */
+    STATPUB_LAYOUT = 1, /* bump on any change to the structs below */
     STATPUB_LINK_MAX = 128,
     STATPUB_MAX_CHANNELS = 1 << 20, /* a reader's sanity bound */
 };
-#define STATPUB_MAGIC 0x315441545354454aull /* "JETSTAT1" in memory (little-endian) */
-#define STATPUB_PERIOD_NS 100000000ull       /* at most one publication per 100 ms */
-#define STATPUB_DIR "/dev/shm"
-#define STATPUB_PREFIX "jet-stat."
+#define STATPUB_MAGIC     0x315441545354454aull /* "JETSTAT1" in memory (little-endian) */
+#define STATPUB_PERIOD_NS 100000000ull          /* at most one publication per 100 ms */
+#define STATPUB_CHECK_NS  10000000ull           /* idle polls read the clock about this often */
+#define STATPUB_DIR       "/dev/shm"
+#define STATPUB_PREFIX    "jet-stat."
 
 /* Header flags. */
 enum {
@@ -51,29 +54,29 @@ enum {
 };
 
 struct statpub_hdr {
-    uint64_t magic;          /* STATPUB_MAGIC, written last at creation */
-    uint32_t layout;         /* STATPUB_LAYOUT */
-    uint32_t hdr_size;       /* sizeof(struct statpub_hdr): entries start here */
-    uint32_t ent_size;       /* sizeof(struct statpub_ent) */
-    int32_t pid;             /* the publishing process */
+    uint64_t magic;    /* STATPUB_MAGIC, written last at creation */
+    uint32_t layout;   /* STATPUB_LAYOUT */
+    uint32_t hdr_size; /* sizeof(struct statpub_hdr): entries start here */
+    uint32_t ent_size; /* sizeof(struct statpub_ent) */
+    int32_t pid;       /* the publishing process */
     uint32_t station;
-    uint32_t flags;          /* STATPUB_F_* */
-    uint64_t token;          /* the station's LAN owner token (changes on every attach) */
-    char link[STATPUB_LINK_MAX]; /* "lan:NAME" */
-    uint64_t created_ns;     /* CLOCK_REALTIME */
+    uint32_t pad0;
+    uint64_t token;                    /* the station's LAN owner token (changes on every attach) */
+    char link[STATPUB_LINK_MAX];       /* "lan:NAME" */
+    uint64_t created_ns;               /* CLOCK_REALTIME */
     _Alignas(64) _Atomic uint32_t seq; /* seqlock: odd while the writer writes */
     /* --- below: written under the seqlock --- */
-    uint32_t nchan;          /* valid entries */
-    uint32_t capacity;       /* entries the file has room for */
-    uint32_t pad;
-    uint64_t publish_ns;     /* CLOCK_REALTIME of this snapshot */
-    uint64_t publishes;      /* snapshots written so far */
+    uint32_t nchan;      /* valid entries */
+    uint32_t capacity;   /* entries the file has room for */
+    uint32_t flags;      /* STATPUB_F_* */
+    uint64_t publish_ns; /* CLOCK_REALTIME of this snapshot */
+    uint64_t publishes;  /* snapshots written so far */
     uint64_t frames_in, dropped_header, dropped_no_chan, dropped_not_mine, dropped_other;
 };
 
 struct statpub_ent {
     uint32_t id;
-    uint8_t drop;            /* enum jet_drop_policy */
+    uint8_t drop; /* enum jet_drop_policy */
     uint8_t accept_bad_crc;
     uint8_t prio;
     uint8_t pad;
@@ -85,16 +88,22 @@ struct statpub_ent {
     uint64_t queued_bytes;
 };
 
-/* Writes a snapshot now (statpub_maybe decides when). */
-void statpub_publish(struct jet_station *s, uint64_t now_ns);
+/* Reads the clock if now_ns is 0, publishes if due, and sets when to look
+ * again (statpub_maybe decides when to call it). */
+void statpub_tick(struct jet_station *s, uint64_t now_ns);
 
-/* Called by the driver with CLOCK_MONOTONIC now: publishes when due (one
- * comparison when not).  The first call creates the file; on links other
- * than lan:NAME it turns publishing off. */
+/* Called by the driver at the end of every poll with CLOCK_MONOTONIC now, or
+ * 0 when the poll did not read the clock (idle polls do not).  Publishes
+ * when due; one comparison when not.  Without a time it reads the clock
+ * itself, but only every pub_every such polls: a count that adapts to
+ * about STATPUB_CHECK_NS between readings, from every poll (a station
+ * that polls rarely) to every 16th (a busy poller).  The first call
+ * creates the file; on links other than lan:NAME it turns publishing off
+ * for good. */
 static inline void statpub_maybe(struct jet_station *s, uint64_t now_ns)
 {
-    if (now_ns >= s->pub_due)
-        statpub_publish(s, now_ns);
+    if (now_ns ? now_ns >= s->pub_due : s->pub_skip-- == 0)
+        statpub_tick(s, now_ns);
 }
 
 /* Removes the station's file and unmaps it; publishing stays off. */
@@ -115,13 +124,13 @@ struct statpub_snap {
     int32_t pid;
     uint64_t token;
     char link[STATPUB_LINK_MAX];
-    uint32_t flags;          /* STATPUB_F_* */
+    uint32_t flags;                             /* STATPUB_F_* */
     uint64_t created_ns, publish_ns, publishes; /* CLOCK_REALTIME */
-    bool alive;              /* the publishing process still runs and holds the file */
+    bool alive; /* the publishing process still runs and holds the file */
     struct jet_station_stats st;
     uint32_t nchan;
     struct statpub_chan *chan;
-    uint32_t cap;            /* allocated entries of chan */
+    uint32_t cap; /* allocated entries of chan */
 };
 
 /* Copies a consistent snapshot of station's file on LAN lan into out
@@ -130,8 +139,7 @@ struct statpub_snap {
  * the file) and the counters are the last ones published.  -ENOENT when the
  * station publishes nothing, -EPROTO for a file of another layout, -EAGAIN
  * when no consistent copy could be had, other negative errno; reason in err. */
-int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out,
-                 struct jet_err *err);
+int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out, struct jet_err *err);
 void statpub_snap_free(struct statpub_snap *out);
 
 /* Calls fn for each station of LAN lan that has a file. Also removes the

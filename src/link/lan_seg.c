@@ -110,9 +110,14 @@ int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_
                          strerror(errno));
         goto fail_unlink;
     }
-    if (ftruncate(fd, (off_t)size) < 0) {
-        rc = jet_err_set(err, -errno, "cannot size LAN '%s' to %llu bytes: %s", name,
-                         (unsigned long long)size, strerror(errno));
+    /* Reserve every page now: a full /dev/shm is a clear error here, not a
+     * SIGBUS in some station's data path later. */
+    int fa = posix_fallocate(fd, 0, (off_t)size);
+    if (fa == EOPNOTSUPP || fa == EINVAL)
+        fa = ftruncate(fd, (off_t)size) < 0 ? errno : 0;
+    if (fa) {
+        rc = jet_err_set(err, -fa, "cannot size LAN '%s' to %llu bytes: %s", name,
+                         (unsigned long long)size, strerror(fa));
         goto fail_unlink;
     }
     uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

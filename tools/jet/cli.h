@@ -16,6 +16,7 @@ struct jet_cmd {
 
 int cmd_lan(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
 
 /* Prints "jet: " + message to stderr; returns 1 (a command's failure exit code). */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

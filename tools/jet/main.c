@@ -8,6 +8,7 @@
 static const struct jet_cmd cmds[] = {
     {"lan", cmd_lan, "create, inspect and remove emulated Jetstream LANs"},
     {"perf", cmd_perf, "measure throughput and round-trip time (like iperf3)"},
+    {"stat", cmd_stat, "channels and counters of a station or a LAN"},
 };
 
 static void help(FILE *f)
