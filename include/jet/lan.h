@@ -72,6 +72,7 @@ struct jet_lan_station_info {
     uint64_t tx_unreach;  /* frames sent to a station that is not attached */
     uint64_t fault_lost, fault_corrupted, fault_duplicated, fault_reordered;
     uint64_t rx_stale;    /* ring entries left for an earlier holder of the slot */
+    uint64_t tx_dropped_close; /* frames still queued (receiver too slow) when it detached */
     uint32_t rx_queued;   /* frames waiting in this station's receive rings */
     uint32_t buffers_held; /* pool buffers this station owns (its cache, frames it holds) */
 };

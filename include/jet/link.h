@@ -17,7 +17,9 @@
  *   - Back-pressure shows at jet_link_tx_alloc(): -EAGAIN when the link cannot
  *     take another frame now (transmit queue full, medium busy).  Nothing is
  *     dropped silently: a frame the link could not deliver is counted.
- *   - Everything lent must be given back before jet_link_close().
+ *   - Everything lent must be given back before jet_link_close(), which
+ *     gives queued frames a bounded time (LAN: 200 ms) to leave and counts
+ *     any it then has to drop (LAN: tx_dropped_close).
  *
  * Threads: one link handle is used by one thread at a time.
  *

@@ -57,8 +57,8 @@ ssize_t jet_rx_place_fd(const struct jet_rx *rx, size_t off, size_t len, int fd,
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (done && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
+            if (done)
+                break; /* report what was placed; the error repeats on the next call */
             return -errno;
         }
         if (n == 0)

@@ -311,7 +311,7 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
 int jet_station_poll(struct jet_station *s)
 {
     int total = 0;
-    uint64_t now = s->stall_i < s->stall_n ? jet_now_ns() : 0;
+    uint64_t now = s->stall_i < s->stall_n && s->timestamps ? jet_now_ns() : 0;
     /* 1. frames waiting for room */
     while (s->stall_i < s->stall_n) {
         if (demux_one(s, &s->stall[s->stall_i], now))

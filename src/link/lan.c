@@ -905,6 +905,7 @@ static void lan_close(struct jet_link *l)
     for (int c = 0; c < 8; c++) {
         for (uint32_t i = 0; i < k->q[c].n; i++)
             jet_pool_free(&s->pool, &k->q[c].e[(k->q[c].head + i) % TXQ_CAP].idx, 1);
+        lan_cnt_add(&k->c->tx_dropped_close, k->q[c].n); /* counted, never silent */
         k->q[c].n = 0;
     }
     k->txq_n = 0;
@@ -971,6 +972,7 @@ void jet_lan_station_stats(const struct jet_link *l, struct jet_lan_station_info
     o->fault_duplicated = atomic_load(&c->fault_duplicated);
     o->fault_reordered = atomic_load(&c->fault_reordered);
     o->rx_stale = atomic_load(&c->rx_stale);
+    o->tx_dropped_close = atomic_load(&c->tx_dropped_close);
 }
 
 void jet_lan_pool_stats(const struct jet_link *l, struct jet_pool_stats *out)

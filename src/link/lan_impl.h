@@ -64,6 +64,7 @@ struct lan_hdr {
 struct lan_counters {
     _Atomic uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes, tx_unreach;
     _Atomic uint64_t fault_lost, fault_corrupted, fault_duplicated, fault_reordered, rx_stale;
+    _Atomic uint64_t tx_dropped_close; /* still queued when the station detached */
 };
 
 struct lan_station {

@@ -423,6 +423,7 @@ int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *er
         o->fault_duplicated = atomic_load(&st->c.fault_duplicated);
         o->fault_reordered = atomic_load(&st->c.fault_reordered);
         o->rx_stale = atomic_load(&st->c.rx_stale);
+        o->tx_dropped_close = atomic_load(&st->c.tx_dropped_close);
         for (uint32_t src = 0; src < c->stations; src++) {
             struct lan_ring *r = lan_ring(&s, src, i);
             o->rx_queued += atomic_load(&r->tail) - atomic_load(&r->head);

@@ -115,6 +115,7 @@ static void json_info(const struct jet_lan_info *in)
         json_u64(&j, "fault_corrupted", s->fault_corrupted);
         json_u64(&j, "fault_duplicated", s->fault_duplicated);
         json_u64(&j, "fault_reordered", s->fault_reordered);
+        json_u64(&j, "tx_dropped_close", s->tx_dropped_close);
         json_u64(&j, "rx_stale", s->rx_stale);
         json_end_obj(&j);
     }
