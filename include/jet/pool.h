@@ -31,6 +31,7 @@ struct jet_pool {
     uint8_t *bufs;
     uint32_t nbufs, buf_size;
     uint32_t cursor; /* where this view's next allocation scan starts */
+    _Atomic uint32_t *owner; /* the owner words, for jet_pool_prefetch_owner() */
 };
 
 struct jet_pool_stats {
@@ -65,6 +66,13 @@ void jet_pool_free(struct jet_pool *p, const uint32_t *idx, uint32_t n);
 static inline uint8_t *jet_pool_buf(const struct jet_pool *p, uint32_t idx)
 {
     return p->bufs + (size_t)idx * p->buf_size;
+}
+
+/* Asks for idx's owner word in a writable state ahead of a hand-over, so
+ * the store later does not wait for the other core's cache. */
+static inline void jet_pool_prefetch_owner(const struct jet_pool *p, uint32_t idx)
+{
+    __builtin_prefetch((const void *)&p->owner[idx], 1);
 }
 
 /* Owner word of idx, read with acquire ordering. */

@@ -72,6 +72,7 @@ int jet_pool_view(struct jet_pool *p, void *region, size_t size)
     p->nbufs = r->nbufs;
     p->buf_size = r->buf_size;
     p->cursor = 0;
+    p->owner = (_Atomic uint32_t *)((uint8_t *)region + r->owner_off);
     return 0;
 }
 

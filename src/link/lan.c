@@ -458,6 +458,7 @@ static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
     if (idx == JET_POOL_NONE)
         return jet_err_set(&l->err, -ENOBUFS,
                            "buffer pool exhausted (receivers hold every buffer); retry later");
+    jet_pool_prefetch_owner(&k->seg.pool, idx); /* written when the frame is handed over */
     f->buf = idx;
     f->data = frame_data(k, idx);
     f->cap = k->frame_max;
