@@ -234,7 +234,7 @@ static void on_data(struct end *e, struct rx_state *s, struct jet_chan *c, struc
         s->r.delivered++;
         return;
     }
-    if (sent_ns && sent_ns <= rx->arrived_ns && rx->prio < 8)
+    if ((s->flags & START_LATENCY) && sent_ns && sent_ns <= rx->arrived_ns && rx->prio < 8)
         sample(&s->lat[rx->prio], rx->arrived_ns - sent_ns);
     if (h[0] == T_PROBE) {
         s->r.probes++;
@@ -302,17 +302,22 @@ int run_server(struct end *e)
                e->me, o->chan),
             fflush(stdout);
     uint32_t spin = 0;
+    bool busy = false; /* frames came in the cheap turns since the last look */
     while (!perf_stop) {
         int n = jet_station_poll(e->s);
         /* Busy-poll cheaply: with nothing new and nothing timed to do, only
          * every 256th turn looks at the clock and the rest of the state. */
         bool quiet = n == 0 || (s.flags & START_PINGPONG);
         if (quiet && !o->reader_delay_ns && s.running && !s.ended && (++spin & 255)) {
-            if (n > 0) /* ping-pong: echo now, look at the clock later */
+            if (n > 0) { /* ping-pong: echo now, look at the clock later */
                 read_data(e, &s, 0);
+                busy = true;
+            }
             continue;
         }
         uint64_t now = jet_now_ns();
+        if (busy)
+            s.last_rx = now, busy = false;
         struct jet_rx rx;
         while (jet_chan_recv(e->ctl, &rx, 0) == 0) {
             on_ctl(e, &s, &rx, now);
@@ -324,10 +329,17 @@ int run_server(struct end *e)
             got = read_data(e, &s, now);
             iv_frames += s.r.delivered - before;
         }
-        if (n > 0 || got)
+        if (n > 0 || got) {
             s.last_rx = now, idle = 0;
-        else if (!s.running && ++idle > 1000)
+        } else if (!s.running && ++idle > 1000) {
             jet_station_wait(e->s, 10000000); /* nothing going on: sleep */
+        } else if (o->reader_delay_ns && s.running && now < s.next_read) {
+            /* a slow reader: sleep until the next read or a frame comes */
+            uint64_t d = s.next_read - now;
+            jet_station_wait(e->s, (int64_t)(d < 1000000 ? d : 1000000));
+        } else if (s.running && now - s.last_rx > 200000) {
+            jet_station_wait(e->s, 1000000); /* idle 0.2 ms: sleep until a frame comes */
+        }
         if (o->interval_ns && !o->json && !o->one_off && s.running && !s.finished && s.t_first) {
             if (!iv_t0)
                 iv_t0 = iv_start = s.t_first;

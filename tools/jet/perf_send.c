@@ -60,7 +60,7 @@ static int send_one(struct end *e, struct jet_chan *c, uint32_t dst_chan, uint8_
     put_ph(hdr, type, session, seq);
     put64(hdr + 16, jet_now_ns());
     struct iovec iov[2] = {{hdr, PH}, {(void *)body, body_len}};
-    for (;;) {
+    for (uint32_t tries = 1;; tries++) {
         ssize_t rc = jet_chan_send(c, (uint16_t)e->peer, dst_chan, iov, 2);
         if (rc >= 0)
             return 0;
@@ -68,7 +68,12 @@ static int send_one(struct end *e, struct jet_chan *c, uint32_t dst_chan, uint8_
             return (int)rc;
         if (perf_stop)
             return -EINTR;
-        jet_station_poll(e->s); /* back-pressure: let the queue drain */
+        /* Back-pressure: let the queue drain; spin a little, then give the
+         * CPU away (the receiver may need it, e.g. when both share one). */
+        if (tries < 256)
+            jet_station_poll(e->s);
+        else
+            jet_station_wait(e->s, 50000);
     }
 }
 
