@@ -105,11 +105,15 @@ static int emit_check(const struct jet_frame_hdr *h, size_t payload_len)
 }
 
 /* Write the 24 header bytes at p (space already checked, fields already validated). */
-static void put_hdr(uint8_t *p, const struct jet_frame_hdr *h, uint32_t payload_len)
+static void put_hdr(uint8_t *out, const struct jet_frame_hdr *h, uint32_t payload_len)
 {
     struct jet_wcur w;
     uint8_t fl =
         (uint8_t)((h->flags & (JET_FF_CRC | JET_FF_CRC_BAD)) | (h->prio << JET_FF_PRIO_SHIFT));
+    /* Built on the stack and copied out whole: the header check then reads
+     * bytes just stored here, not bytes still on their way to a cache line
+     * another core owns (a store-forwarding stall on every frame). */
+    uint8_t p[JET_FRAME_HDR_LEN];
 
     jet_wcur_init(&w, p, JET_FRAME_HDR_LEN);
     jet_wcur_u8(&w, JET_FRAME_VERSION);
@@ -121,6 +125,7 @@ static void put_hdr(uint8_t *p, const struct jet_frame_hdr *h, uint32_t payload_
     jet_wcur_u32(&w, h->src_chan);
     jet_wcur_u32(&w, payload_len);
     jet_wcur_u32(&w, hcheck(p));
+    memcpy(out, p, JET_FRAME_HDR_LEN);
 }
 
 int jet_frame_emit_hdr(void *buf, size_t cap, const struct jet_frame_hdr *h)

@@ -58,7 +58,7 @@ static int send_one(struct end *e, struct jet_chan *c, uint32_t dst_chan, uint8_
                     uint32_t body_len)
 {
     put_ph(hdr, type, session, seq);
-    put64(hdr + 16, jet_now_ns());
+    put64(hdr + 16, e->o->latency ? jet_now_ns() : 0); /* one-way latency is measured on request */
     struct iovec iov[2] = {{hdr, PH}, {(void *)body, body_len}};
     for (uint32_t tries = 1;; tries++) {
         ssize_t rc = jet_chan_send(c, (uint16_t)e->peer, dst_chan, iov, 2);
