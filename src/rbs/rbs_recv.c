@@ -1,0 +1,276 @@
+/* RBS receive side: the receive ring, out-of-order ranges, placement, the advertised
+ * window, SACK blocks to send, and the application's read calls.
+ *
+ * Order of work for one segment (rbs_input in rbs_core.c calls rbs_rcv_data after the
+ * sequence check, RST/SYN handling and ACK processing):
+ *   FIN consistency -> trim the front (already received) -> trim the back (beyond the
+ *   window) -> record the range (in order: advance rcv_nxt and absorb ranges; out of
+ *   order: insert, or drop when the table is full) -> copy the bytes once to
+ *   rbuf[(offset - rb_base) % rb_cap] -> consume the FIN when rcv_nxt reaches it ->
+ *   decide whether an ACK is due now or after the delayed-ACK time.
+ *
+ * Invariant: the ring holds stream offsets [rcv_read, rcv_read + rb_cap); bytes below
+ * rcv_nxt - 1 are readable, bytes in ooo[] are received but not readable, the rest is
+ * free.  The right edge rcv_read + rb_cap only grows, so an advertised window is never
+ * withdrawn: data is accepted up to the true edge, which is >= any edge advertised. */
+#include <errno.h>
+#include <string.h>
+
+#include "rbs/rbs_impl.h"
+
+uint64_t rbs_rcv_edge(const struct rbs_conn *c)
+{
+    return 1 + c->rcv_read + c->rb_cap;
+}
+
+uint64_t rbs_adv_wnd(const struct rbs_conn *c)
+{
+    uint64_t e = rbs_rcv_edge(c);
+    uint64_t w = e > c->rcv_nxt ? e - c->rcv_nxt : 0;
+    if (w > c->rb_cap) /* before the peer's SYN (rcv_nxt 0) */
+        w = c->rb_cap;
+    uint64_t max = (uint64_t)0xFFFF << c->rcv_ws;
+    if (w > max)
+        w = max;
+    return w >> c->rcv_ws << c->rcv_ws;
+}
+
+/* Adds [s, e) to the sorted, disjoint, non-adjacent ranges r[0..*n), merging.
+ * Returns the index of the range now holding it, or -1 (nothing changed) when it
+ * would need a new entry and the table is full. */
+int rbs_range_add(struct rbs_range *r, uint32_t *n, uint32_t max, uint64_t s, uint64_t e);
+int rbs_range_add(struct rbs_range *r, uint32_t *n, uint32_t max, uint64_t s, uint64_t e)
+{
+    uint32_t i = 0, j;
+    while (i < *n && r[i].e < s)
+        i++;
+    j = i;
+    while (j < *n && r[j].s <= e)
+        j++;
+    if (i == j) {
+        if (*n >= max)
+            return -1;
+        memmove(&r[i + 1], &r[i], (*n - i) * sizeof *r);
+        r[i].s = s;
+        r[i].e = e;
+        (*n)++;
+        return (int)i;
+    }
+    uint64_t ns = s < r[i].s ? s : r[i].s;
+    uint64_t ne = e > r[j - 1].e ? e : r[j - 1].e;
+    r[i].s = ns;
+    r[i].e = ne;
+    memmove(&r[i + 1], &r[j], (*n - j) * sizeof *r);
+    *n -= j - i - 1;
+    return (int)i;
+}
+
+static void place(struct rbs_conn *c, uint64_t off, const uint8_t *p, size_t len)
+{
+    uint64_t idx = (off - c->rb_base) % c->rb_cap;
+    size_t first = len < c->rb_cap - idx ? len : (size_t)(c->rb_cap - idx);
+    memcpy(c->rbuf + idx, p, first);
+    if (len > first)
+        memcpy(c->rbuf, p + first, len - first);
+}
+
+/* rcv_nxt moved: absorb ranges it reached. */
+static bool absorb(struct rbs_conn *c)
+{
+    uint32_t k = 0;
+    while (k < c->nooo && c->ooo[k].s <= c->rcv_nxt) {
+        if (c->ooo[k].e > c->rcv_nxt) {
+            c->st.bytes_in += c->ooo[k].e - c->rcv_nxt;
+            c->rcv_nxt = c->ooo[k].e;
+        }
+        k++;
+    }
+    if (k) {
+        memmove(&c->ooo[0], &c->ooo[k], (c->nooo - k) * sizeof c->ooo[0]);
+        c->nooo -= k;
+        c->ooo_recent = 0;
+    }
+    return k > 0;
+}
+
+static void fin_reached(struct rbs_conn *c, uint64_t now)
+{
+    c->rcv_nxt++;
+    c->ack_now = true;
+    switch (c->state) {
+    case RBS_ESTABLISHED: rbs_enter(c, RBS_CLOSE_WAIT, now); break;
+    case RBS_FIN_WAIT_1: rbs_enter(c, RBS_CLOSING, now); break;
+    case RBS_FIN_WAIT_2: rbs_enter(c, RBS_TIME_WAIT, now); break;
+    default: break;
+    }
+}
+
+void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, bool fin,
+                  uint64_t now)
+{
+    bool had_data = len > 0;
+    if (fin && c->rcv_fin != UINT64_MAX && c->rcv_fin != r + len)
+        goto unexpected; /* a second FIN at another place */
+    if (c->rcv_fin != UINT64_MAX && r + len > c->rcv_fin)
+        goto unexpected; /* data after the FIN */
+    if (fin && c->nooo && c->ooo[c->nooo - 1].e > r + len)
+        goto unexpected; /* a FIN below data already received */
+    if (r < c->rcv_nxt) {
+        uint64_t skip = c->rcv_nxt - r;
+        if (skip >= len) {
+            skip = len;
+        }
+        p += skip;
+        len -= (size_t)skip;
+        r += skip;
+        if (r < c->rcv_nxt) /* only a FIN remains, and it was consumed already */
+            fin = false;
+    }
+    uint64_t edge = rbs_rcv_edge(c);
+    if (r + len > edge) {
+        c->st.window_drops++;
+        len = r < edge ? (size_t)(edge - r) : 0;
+        fin = false;
+        c->ack_now = true;
+    }
+    if (len) {
+        if (r > c->rcv_nxt) {
+            int at = rbs_range_add(c->ooo, &c->nooo, RBS_OOO_MAX, r, r + len);
+            if (at < 0) {
+                c->st.ooo_dropped++;
+                c->ack_now = true;
+                return;
+            }
+            c->ooo_recent = (uint32_t)at;
+            place(c, r - 1, p, len);
+            c->st.ooo_segs++;
+            c->ack_now = true; /* out of order: ACK at once so the sender sees the SACK */
+        } else {
+            place(c, r - 1, p, len);
+            c->rcv_nxt += len;
+            c->st.bytes_in += len;
+            if (absorb(c) || c->nooo)
+                c->ack_now = true; /* filled (part of) a hole */
+            else
+                c->ack_owed++;
+        }
+    } else if (had_data && !fin) {
+        c->st.dup_segs++;
+        c->ack_now = true;
+    }
+    if (fin && c->rcv_fin == UINT64_MAX)
+        c->rcv_fin = r + len;
+    if (c->rcv_fin == c->rcv_nxt)
+        fin_reached(c, now);
+    if (c->ack_owed >= 2)
+        c->ack_now = true;
+    else if (c->ack_owed && !c->ack_at)
+        c->ack_at = now + c->cfg.ack_delay_ns;
+    return;
+unexpected:
+    c->st.unexpected++;
+    c->ack_now = true;
+}
+
+int rbs_rcv_sack(const struct rbs_conn *c, struct rbs_sack *out)
+{
+    int n = 0;
+    if (!c->nooo)
+        return 0;
+    uint32_t first = c->ooo_recent < c->nooo ? c->ooo_recent : 0;
+    out[n].start = c->irs + (uint32_t)c->ooo[first].s;
+    out[n].end = c->irs + (uint32_t)c->ooo[first].e;
+    n++;
+    for (uint32_t i = 0; i < c->nooo && n < RBS_MAX_SACK; i++) {
+        if (i == first)
+            continue;
+        out[n].start = c->irs + (uint32_t)c->ooo[i].s;
+        out[n].end = c->irs + (uint32_t)c->ooo[i].e;
+        n++;
+    }
+    return n;
+}
+
+/* ---- application side ---- */
+
+/* Stream offset after the last readable byte. */
+static uint64_t readable_end(const struct rbs_conn *c)
+{
+    uint64_t r = c->rcv_nxt < c->rcv_fin ? c->rcv_nxt : c->rcv_fin;
+    return r ? r - 1 : 0;
+}
+
+size_t rbs_recv_ready(const struct rbs_conn *c)
+{
+    uint64_t e = readable_end(c);
+    return e > c->rcv_read ? (size_t)(e - c->rcv_read) : 0;
+}
+
+bool rbs_recv_eof(const struct rbs_conn *c)
+{
+    return c->rcv_fin != UINT64_MAX && c->rcv_nxt > c->rcv_fin;
+}
+
+size_t rbs_recv_peek(const struct rbs_conn *c, const uint8_t **p)
+{
+    size_t n = rbs_recv_ready(c);
+    if (!n || !c->rb_cap) {
+        *p = c->rbuf;
+        return 0;
+    }
+    uint64_t idx = (c->rcv_read - c->rb_base) % c->rb_cap;
+    *p = c->rbuf + idx;
+    return n < c->rb_cap - idx ? n : (size_t)(c->rb_cap - idx);
+}
+
+int rbs_recv_consume(struct rbs_conn *c, size_t n)
+{
+    if (n > rbs_recv_ready(c))
+        return -EINVAL;
+    if (!n)
+        return 0;
+    c->rcv_read += n;
+    /* Window update when the window grew a lot from a small advertisement; the
+     * sender's persist probes cover a lost update. */
+    uint64_t w = rbs_adv_wnd(c);
+    uint64_t step = c->rb_cap / 2 < 2ull * c->cfg.mss ? c->rb_cap / 2 : 2ull * c->cfg.mss;
+    if (rbs_synced(c) && c->rcv_fin == UINT64_MAX && c->last_adv_wnd < c->rb_cap / 2 &&
+        w >= c->last_adv_wnd + step && w > 0)
+        c->ack_now = true;
+    return 0;
+}
+
+ssize_t rbs_recv(struct rbs_conn *c, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        const uint8_t *p;
+        size_t n = rbs_recv_peek(c, &p);
+        if (!n)
+            break;
+        if (n > len - got)
+            n = len - got;
+        memcpy((uint8_t *)buf + got, p, n);
+        rbs_recv_consume(c, n);
+        got += n;
+    }
+    if (got || !len)
+        return (ssize_t)got;
+    if (rbs_recv_eof(c))
+        return 0;
+    if (c->err)
+        return c->err;
+    return -EAGAIN;
+}
+
+int rbs_recv_register(struct rbs_conn *c, void *buf, size_t len)
+{
+    if (!buf || !len)
+        return -EINVAL;
+    if (rbs_recv_ready(c) || c->nooo)
+        return -EBUSY;
+    c->rbuf = buf;
+    c->rb_cap = len;
+    c->rb_base = c->rcv_read;
+    return 0;
+}
