@@ -12,7 +12,9 @@
 #
 #   1. throughput at 1500, 9000, 65536-byte frames: ratio of Gb/s
 #   2. 64-byte ping-pong: ratio of p50 and of p99 round-trip times
-#   3. every $BUILD/bench/bench_* program, once, with --json
+#   3. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
+#      results (channel layer: placement, demultiplexing, priority latency)
+#      get a section of their own
 #
 # Env:    BUILD (build), BENCH_REPS (5), BENCH_SECONDS (1),
 #         BENCH_PINGPONG_N (100000), BENCH_TIMEOUT (120 s per program run)
@@ -255,8 +257,47 @@ if ((other_pct + steal_pct >= 10)); then
 	echo "WARNING: a busy machine; look at [min..max] before trusting a median."
 fi
 
+# Channels (bench_chan): each measurement's ratio against its target, and
+# the priority latencies.  A MISS is reported, it is not a failure.  Shown
+# only when bench_chan ran and printed JSON (else it is listed below).
+chan_summary() {
+	local o a b rm rmin rmax tg pass
+	o=$(jq -c 'first(.other[] | select(.name == "bench_chan" and has("output")
+		and (.output | type) == "object") | .output) // empty' "$OUT")
+	[ -n "$o" ] || return 0
+	echo
+	echo "Channels (bench_chan): medians of $(jq -r '.reps' <<<"$o") interleaved repetitions"
+	printf '  %-38s  %-24s  %-26s  %-8s  %s\n' "" "A / B" "ratio median [min..max]" target result
+	if jq -e '.placement | type == "object"' >/dev/null 2>&1 <<<"$o"; then
+		read -r a b rm rmin rmax tg pass < <(jq -r '.placement | [.place_gbps.median,
+			.memcpy_gbps.median, .ratio.median, .ratio.min, .ratio.max, .target.ratio_at_least,
+			.pass] | map(tostring) | join(" ")' <<<"$o")
+		printf '  %-38s  %-24s  %-26s  %-8s  %s\n' "placement, 64 KiB: jet_rx_place/memcpy" \
+			"$(num "$a" 2) / $(num "$b" 2) GB/s" \
+			"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" ">= $tg" "$(verdict "$pass")"
+	fi
+	if jq -e '.demux | type == "object"' >/dev/null 2>&1 <<<"$o"; then
+		read -r a b rm rmin rmax tg pass < <(jq -r '.demux | [.ns_per_frame_65536.median,
+			.ns_per_frame_1.median, .ratio.median, .ratio.min, .ratio.max, .target.ratio_at_most,
+			.pass] | map(tostring) | join(" ")' <<<"$o")
+		printf '  %-38s  %-24s  %-26s  %-8s  %s\n' "demux per frame: 65536 channels/1" \
+			"$(num "$a" 1) / $(num "$b" 1) ns" \
+			"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "<= $tg" "$(verdict "$pass")"
+	fi
+	if jq -e '.latency | type == "object"' >/dev/null 2>&1 <<<"$o"; then
+		echo "  priority: p99 one-way latency in us, jet perf --rate 1G --frame 9000 --latency, each run:"
+		jq -r '.latency | def us: map(if . == null then "-" else (. * 10 | round) / 10 | tostring end)
+			| join(", ");
+			"    probes in class 7, with priority      \(.with_prio.probe_p99_us | us)",
+			"    bulk (class 0) in those runs          \(.with_prio.bulk_p99_us | us)",
+			"    probes in class 0, beside the bulk    \(.without_prio.probe_p99_us | us)"' <<<"$o"
+	fi
+}
+chan_summary
+
 # Other benchmarks: an array of flat objects (or an object holding one) is
 # drawn as a table, anything else is shown as compact JSON or text.
+# bench_chan's JSON was shown above.
 jq -r '
 	def cell: if type == "number" then
 			(if . == floor then tostring else (. * 1000 | round) / 1000 | tostring end)
@@ -270,7 +311,8 @@ jq -r '
 		| ([range($cols | length) as $i | $cols[$i] | pad($w[$i])] | "  " + join("  ") | sub(" +$"; "")),
 		  ($rows[] as $r | [range($cols | length) as $i | $r[$cols[$i]] | cell | pad($w[$i])]
 			| "  " + join("  ") | sub(" +$"; ""));
-	.other[] | "", "\(.name)" + (if .exit then ": FAILED (exit \(.exit))" else "" end),
+	.other[] | select(.name != "bench_chan" or .exit or (.output | type) != "object")
+	| "", "\(.name)" + (if .exit then ": FAILED (exit \(.exit))" else "" end),
 	if .exit then empty
 	elif has("text") then .text | rtrimstr("\n") | split("\n") | map("  " + .) | join("\n")
 	elif (.output | rows_like) then .output | table
