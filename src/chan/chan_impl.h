@@ -6,14 +6,22 @@
 
 enum { STALL_MAX = 32 };
 
+/* The fields demultiplexing touches come first, in one cache line: with
+ * 65,536 channels the channel structs do not fit in cache, and a frame
+ * should cost one miss on its channel, not three. */
 struct jet_chan {
-    struct jet_station *s;
-    uint32_t id;
-    struct jet_chan_policy p;
+    _Alignas(64) uint32_t id;
     uint32_t head, tail, qn; /* receive queue: buffer ids linked through s->next */
     uint64_t qbytes;
+    uint32_t queue_frames;   /* = p.queue_frames, p.queue_bytes, p.drop, p.accept_bad_crc */
+    uint64_t queue_bytes;
+    uint8_t drop;
+    bool accept_bad_crc;
     bool stalled;
-    double tokens;   /* token bucket, bits */
+    struct jet_station *s;
+    /* colder */
+    struct jet_chan_policy p;
+    double tokens;   /* token bucket, bits (may go negative: a frame's debt) */
     uint64_t tb_last;
     struct jet_chan_stats st;
 };
@@ -27,6 +35,8 @@ struct jet_station {
     struct jet_chan **table;
     uint32_t tbits, tcap, nchan;
     uint32_t queued; /* frames in all channel queues */
+    struct jet_chan *chan_free;  /* free channel structs (station.c) */
+    struct chan_slab *slabs;     /* the blocks they come from */
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
     bool busy_poll, timestamps;
@@ -42,6 +52,7 @@ struct jet_station {
     uint64_t pub_failures; /* publications that failed (publishing then stops) */
 };
 
+struct chan_slab;
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
 uint32_t chan_dequeue(struct jet_chan *c);
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "chan/chan_impl.h"
@@ -27,6 +28,62 @@
 #include "util/clock.h"
 
 #define NONE UINT32_MAX
+
+/* ---- memory for many channels ----
+ * With tens of thousands of channels, demultiplexing touches a random
+ * table slot and a random channel per frame.  On 4 KiB pages every one of
+ * those is also a TLB miss; so the table and the channels live in 2 MiB
+ * blocks the kernel may back with huge pages (MADV_HUGEPAGE). */
+#define BIG (2u << 20)
+
+static void *big_alloc(size_t bytes)
+{
+    if (bytes < BIG)
+        return calloc(1, bytes);
+    size_t n = (bytes + BIG - 1) & ~(size_t)(BIG - 1);
+    void *p = aligned_alloc(BIG, n);
+    if (!p)
+        return NULL;
+    madvise(p, n, MADV_HUGEPAGE); /* a hint: fine if it is not taken */
+    memset(p, 0, bytes);
+    return p;
+}
+
+enum { SLAB_CHANS = 8192 };
+
+struct chan_slab {
+    struct chan_slab *next;
+};
+
+static struct jet_chan *chan_alloc(struct jet_station *s)
+{
+    if (!s->chan_free) {
+        size_t sz = (sizeof(struct jet_chan) + 63) & ~(size_t)63;
+        uint8_t *b = big_alloc(sz * SLAB_CHANS + 64);
+        if (!b)
+            return NULL;
+        /* the first 64 bytes chain the slabs for jet_station_close */
+        ((struct chan_slab *)b)->next = s->slabs;
+        s->slabs = (struct chan_slab *)b;
+        for (uint32_t i = SLAB_CHANS; i-- > 0;) {
+            struct jet_chan *c = (struct jet_chan *)(b + 64 + i * sz);
+            c->s = (struct jet_station *)s->chan_free; /* free list through ->s */
+            s->chan_free = c;
+        }
+    }
+    struct jet_chan *c = s->chan_free;
+    s->chan_free = (struct jet_chan *)c->s;
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void chan_free(struct jet_station *s, struct jet_chan *c)
+{
+    c->id = 0;
+    c->s = (struct jet_station *)s->chan_free;
+    s->chan_free = c;
+}
+
 
 static uint32_t hash_id(uint32_t id, uint32_t bits)
 {
@@ -47,7 +104,7 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
 {
     if ((s->nchan + 1) * 2 > s->tcap) {
         uint32_t nbits = s->tbits + 1, ncap = 1u << nbits;
-        struct jet_chan **nt = calloc(ncap, sizeof *nt);
+        struct jet_chan **nt = big_alloc((size_t)ncap * sizeof *nt);
         if (!nt)
             return -ENOMEM;
         for (uint32_t i = 0; i < s->tcap; i++) {
@@ -155,6 +212,11 @@ void jet_station_close(struct jet_station *s)
     if (s->stall_n > s->stall_i)
         jet_link_rx_release(s->link, s->stall + s->stall_i, s->stall_n - s->stall_i);
     jet_link_close(s->link);
+    while (s->slabs) {
+        struct chan_slab *next = s->slabs->next;
+        free(s->slabs);
+        s->slabs = next;
+    }
     free(s->rx);
     free(s->next);
     free(s->table);
@@ -241,7 +303,7 @@ uint32_t chan_dequeue(struct jet_chan *c)
 
 static bool full(const struct jet_chan *c, uint32_t len)
 {
-    return c->qn + 1 > c->p.queue_frames || c->qbytes + len > c->p.queue_bytes;
+    return c->qn + 1 > c->queue_frames || c->qbytes + len > c->queue_bytes;
 }
 
 /* Returns 0 when the frame was consumed (queued or dropped), 1 when it must
@@ -266,7 +328,7 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
         drop(s, f, &s->st.dropped_no_chan);
         return 0;
     }
-    if (c->p.drop == JET_DROP_BACKPRESSURE && full(c, h.payload_len)) {
+    if (c->drop == JET_DROP_BACKPRESSURE && full(c, h.payload_len)) {
         if (!c->stalled) {
             c->stalled = true;
             c->st.backpressured++;
@@ -281,12 +343,12 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
         uint32_t want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
         bad = jet_crc32c(0, payload, h.payload_len) != want;
     }
-    if (bad && !c->p.accept_bad_crc) {
+    if (bad && !c->accept_bad_crc) {
         drop(s, f, &c->st.dropped_crc);
         return 0;
     }
     if (full(c, h.payload_len)) {
-        if (c->p.drop == JET_DROP_NEWEST || h.payload_len > c->p.queue_bytes) {
+        if (c->drop == JET_DROP_NEWEST || h.payload_len > c->queue_bytes) {
             drop(s, f, &c->st.dropped_policy);
             return 0;
         }
@@ -306,6 +368,31 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
     rx->f = *f;
     enqueue(c, f->buf);
     return 0;
+}
+
+/* Looks up every frame's channel of a burst ahead of demultiplexing it, in
+ * two passes of prefetches (table slot, then channel), so the cache misses
+ * of a large table overlap instead of following one another. Reads only
+ * the destination-channel bytes of frames long enough to have them; the
+ * real checks come in demux_one. */
+static void prefetch_chans(struct jet_station *s, uint32_t n)
+{
+    if (s->nchan < 1024)
+        return; /* a small table stays in cache */
+    uint32_t slot[STALL_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        const struct jet_frame *f = &s->stall[i];
+        slot[i] = UINT32_MAX;
+        if (f->encap != JET_ENCAP_NATIVE || f->len < JET_FRAME_HDR_LEN)
+            continue;
+        const uint8_t *d = f->data;
+        uint32_t id = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+        slot[i] = hash_id(id, s->tbits);
+        __builtin_prefetch(&s->table[slot[i]]);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (slot[i] != UINT32_MAX && s->table[slot[i]])
+            __builtin_prefetch(s->table[slot[i]]);
 }
 
 int jet_station_poll(struct jet_station *s)
@@ -332,6 +419,7 @@ int jet_station_poll(struct jet_station *s)
             now = jet_now_ns(); /* one clock read per burst, none when idle */
         s->stall_n = (uint32_t)n;
         s->stall_i = 0;
+        prefetch_chans(s, (uint32_t)n);
         while (s->stall_i < s->stall_n) {
             if (demux_one(s, &s->stall[s->stall_i], now))
                 goto flush; /* the rest of the burst waits in stall[] */
@@ -391,18 +479,22 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
         pol.queue_bytes = 16u << 20;
     if (!pol.burst_bytes)
         pol.burst_bytes = 2 * (s->link->caps.mtu + JET_FRAME_OVERHEAD);
-    struct jet_chan *c = calloc(1, sizeof *c);
+    struct jet_chan *c = chan_alloc(s);
     if (!c)
         return jet_err_set(&s->err, -ENOMEM, "out of memory");
     c->s = s;
     c->id = id;
     c->p = pol;
+    c->queue_frames = pol.queue_frames;
+    c->queue_bytes = pol.queue_bytes;
+    c->drop = (uint8_t)pol.drop;
+    c->accept_bad_crc = pol.accept_bad_crc;
     c->head = c->tail = NONE;
     c->st.id = id;
     if (pol.reserve_bps) {
         int rc = jet_link_reserve(s->link, (int64_t)pol.reserve_bps);
         if (rc) {
-            free(c);
+            chan_free(s, c);
             return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
         }
         c->tokens = (double)pol.burst_bytes * 8;
@@ -412,7 +504,7 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
     if (rc) {
         if (pol.reserve_bps)
             jet_link_reserve(s->link, -(int64_t)pol.reserve_bps);
-        free(c);
+        chan_free(s, c);
         return jet_err_set(&s->err, rc, "out of memory for the channel table");
     }
     *out = c;
@@ -430,7 +522,7 @@ void jet_chan_close(struct jet_chan *c)
     if (c->p.reserve_bps)
         jet_link_reserve(s->link, -(int64_t)c->p.reserve_bps);
     table_remove(s, c);
-    free(c);
+    chan_free(s, c);
 }
 
 uint32_t jet_chan_id(const struct jet_chan *c)
