@@ -58,8 +58,10 @@ struct jet_chan_policy {
     uint32_t queue_frames;     /* receive queue limit in frames (0: 256) */
     uint64_t queue_bytes;      /* and in payload bytes (0: 16 MiB) */
     uint8_t prio;              /* transmit priority class 0..7, 7 most urgent (strict priority) */
-    uint64_t reserve_bps;      /* reserved transmit rate (token bucket), 0: none; admitted only if
-                                  every station's reservations fit the medium's rate */
+    uint64_t reserve_bps;      /* reserved transmit rate, 0: none. Admitted only if every
+                                  station's reservations fit the medium's rate. The channel
+                                  then sends in class 7, shaped to this rate by a token
+                                  bucket: beyond it, sending reports -EAGAIN. */
     uint32_t burst_bytes;      /* token bucket depth (0: 2 frames of the MTU) */
 };
 

@@ -2,10 +2,12 @@
  *
  * A frame's priority class goes in its header; the link serves classes in
  * strict priority.  A channel with a reserved rate has a token bucket
- * (depth burst_bytes): frames within it are sent in the top class 7, so the
- * reservation holds whatever else is queued; frames beyond it fall back to
- * the channel's own class.  Reservations were admitted at jet_chan_open()
- * against the medium's rate, across every station on it. */
+ * (depth burst_bytes) and sends every frame in the top class 7, shaped to
+ * its rate: while the bucket is in debt, sending reports -EAGAIN.  So the
+ * reservation holds whatever else is queued, the channel cannot take more
+ * than it reserved, and its frames keep their order.  Reservations were
+ * admitted at jet_chan_open() against the medium's rate, across every
+ * station on it. */
 #include <errno.h>
 #include <string.h>
 
@@ -14,28 +16,40 @@
 #include "jet/frame.h"
 #include "util/clock.h"
 
-static uint8_t tx_class(struct jet_chan *c, uint32_t frame_bytes)
+/* Refills a reserved channel's token bucket. */
+static void refill(struct jet_chan *c)
 {
-    if (!c->p.reserve_bps)
-        return c->p.prio;
     uint64_t now = jet_now_ns();
     double cap = (double)c->p.burst_bytes * 8;
     c->tokens += (double)(now - c->tb_last) * (double)c->p.reserve_bps / 1e9;
     if (c->tokens > cap)
         c->tokens = cap;
     c->tb_last = now;
-    double bits = (double)frame_bytes * 8;
-    if (c->tokens >= bits) {
-        c->tokens -= bits;
-        c->st.tx_conforming++;
-        return 7;
-    }
-    return c->p.prio;
+}
+
+/* The class a frame of this channel goes out in. A reserved channel sends
+ * all its frames in class 7, shaped to its rate (so its frames never
+ * overtake one another); the debt of the frame just sent is paid from the
+ * bucket. */
+static uint8_t tx_class(struct jet_chan *c, uint32_t frame_bytes)
+{
+    if (!c->p.reserve_bps)
+        return c->p.prio;
+    c->tokens -= (double)frame_bytes * 8;
+    c->st.tx_conforming++;
+    return 7;
 }
 
 static int alloc(struct jet_chan *c, struct jet_frame *f)
 {
     struct jet_station *s = c->s;
+    if (c->p.reserve_bps) {
+        refill(c);
+        if (c->tokens < 0)
+            return jet_err_set(&s->err, -EAGAIN,
+                               "reserved rate reached: the channel's token bucket is empty "
+                               "(back-pressure, retry)");
+    }
     int rc = jet_link_tx_alloc(s->link, f);
     if (rc == -EAGAIN || rc == -ENOBUFS)
         return jet_err_set(&s->err, -EAGAIN, "link busy: %s (back-pressure, retry)",

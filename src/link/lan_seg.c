@@ -352,6 +352,22 @@ int jet_lan_destroy(const char *name, bool force, struct jet_err *err)
     shm_name(shm, sizeof shm, name);
     if (shm_unlink(shm) < 0)
         return jet_err_set(err, -errno, "cannot remove LAN '%s': %s", name, strerror(errno));
+    /* Counters stations published about this LAN (jet stat) go with it,
+     * including those of stations killed before they could remove theirs. */
+    DIR *d = opendir("/dev/shm");
+    if (d) {
+        char pfx[96];
+        int pl = snprintf(pfx, sizeof pfx, "jet-stat.%s.", name);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (strncmp(e->d_name, pfx, (size_t)pl) == 0 && e->d_name[pl] >= '0' &&
+                e->d_name[pl] <= '9') {
+                char path[320];
+                snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+                unlink(path);
+            }
+        closedir(d);
+    }
     return 0;
 }
 

@@ -461,6 +461,9 @@ int cmd_perf(int argc, char **argv)
     waitpid(children[1], &st, 0);
     ret = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
     children[1] = 0;
+    /* A sender that failed never ends its session: stop the receiver now. */
+    if (ret != 0)
+        kill(children[0], SIGTERM);
     uint64_t until = jet_now_ns() + 4000000000ull;
     int rst = 0;
     for (;;) {

@@ -261,7 +261,12 @@ static uint32_t read_data(struct end *e, struct rx_state *s, uint64_t now)
     for (uint32_t k = 0; k < s->nopen; k++) {
         uint32_t i = (s->rr + k) % s->nopen;
         struct jet_rx rx;
-        while (jet_chan_recv(s->data[i], &rx, 0) == 0) {
+        /* Take what this channel has queued now, not what keeps arriving
+         * while we read: the other channels' queues must not overflow. */
+        struct jet_chan_stats cs;
+        jet_chan_stats(s->data[i], &cs);
+        uint32_t take = cs.queued ? cs.queued : 1;
+        while (take-- && jet_chan_recv(s->data[i], &rx, 0) == 0) {
             on_data(e, s, s->data[i], &rx, now);
             jet_chan_release(s->data[i], &rx);
             got++;
