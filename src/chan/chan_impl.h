@@ -12,6 +12,7 @@ enum { STALL_MAX = 32 };
 struct jet_chan {
     _Alignas(64) uint32_t id;
     uint32_t head, tail, qn; /* receive queue: buffer ids linked through s->next */
+    uint32_t qn_hwm;         /* the most frames ever queued */
     uint64_t qbytes;
     uint32_t queue_frames;   /* = p.queue_frames, p.queue_bytes, p.drop, p.accept_bad_crc */
     uint64_t queue_bytes;
@@ -32,7 +33,8 @@ struct jet_station {
     uint32_t nbufs;
     struct jet_rx *rx; /* per buffer id: the frame's description while queued */
     uint32_t *next;    /* per buffer id: next in its channel's queue */
-    struct jet_chan **table;
+    struct chan_slot *table; /* open addressing; the id is kept in the slot so a probe
+                                that misses does not touch a channel */
     uint32_t tbits, tcap, nchan;
     uint32_t queued; /* frames in all channel queues */
     struct jet_chan *chan_free;  /* free channel structs (station.c) */
@@ -53,6 +55,10 @@ struct jet_station {
 };
 
 struct chan_slab;
+struct chan_slot {
+    uint32_t id;
+    struct jet_chan *c; /* NULL: empty */
+};
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
 uint32_t chan_dequeue(struct jet_chan *c);
 

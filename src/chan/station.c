@@ -94,9 +94,9 @@ struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
 {
     uint32_t mask = s->tcap - 1;
     for (uint32_t i = hash_id(id, s->tbits);; i = (i + 1) & mask) {
-        struct jet_chan *c = s->table[i];
-        if (!c || c->id == id)
-            return c;
+        const struct chan_slot *t = &s->table[i];
+        if (!t->c || t->id == id)
+            return t->c;
     }
 }
 
@@ -104,17 +104,17 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
 {
     if ((s->nchan + 1) * 2 > s->tcap) {
         uint32_t nbits = s->tbits + 1, ncap = 1u << nbits;
-        struct jet_chan **nt = big_alloc((size_t)ncap * sizeof *nt);
+        struct chan_slot *nt = big_alloc((size_t)ncap * sizeof *nt);
         if (!nt)
             return -ENOMEM;
         for (uint32_t i = 0; i < s->tcap; i++) {
-            struct jet_chan *o = s->table[i];
+            struct jet_chan *o = s->table[i].c;
             if (!o)
                 continue;
             uint32_t j = hash_id(o->id, nbits);
-            while (nt[j])
+            while (nt[j].c)
                 j = (j + 1) & (ncap - 1);
-            nt[j] = o;
+            nt[j] = s->table[i];
         }
         free(s->table);
         s->table = nt;
@@ -122,9 +122,9 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
         s->tcap = ncap;
     }
     uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
-    while (s->table[i])
+    while (s->table[i].c)
         i = (i + 1) & mask;
-    s->table[i] = c;
+    s->table[i] = (struct chan_slot){c->id, c};
     s->nchan++;
     return 0;
 }
@@ -133,16 +133,16 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
 static void table_remove(struct jet_station *s, struct jet_chan *c)
 {
     uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
-    while (s->table[i] != c)
+    while (s->table[i].c != c)
         i = (i + 1) & mask;
-    s->table[i] = NULL;
-    for (uint32_t j = (i + 1) & mask; s->table[j]; j = (j + 1) & mask) {
-        uint32_t home = hash_id(s->table[j]->id, s->tbits);
+    s->table[i] = (struct chan_slot){0, NULL};
+    for (uint32_t j = (i + 1) & mask; s->table[j].c; j = (j + 1) & mask) {
+        uint32_t home = hash_id(s->table[j].id, s->tbits);
         /* move j back to i if its home is not in (i, j] cyclically */
         bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
             s->table[i] = s->table[j];
-            s->table[j] = NULL;
+            s->table[j] = (struct chan_slot){0, NULL};
             i = j;
         }
     }
@@ -198,15 +198,15 @@ void jet_station_close(struct jet_station *s)
     struct jet_chan **all = calloc(s->nchan ? s->nchan : 1, sizeof *all);
     uint32_t n = 0;
     for (uint32_t i = 0; all && i < s->tcap; i++)
-        if (s->table[i])
-            all[n++] = s->table[i];
+        if (s->table[i].c)
+            all[n++] = s->table[i].c;
     for (uint32_t i = 0; i < n; i++)
         jet_chan_close(all[i]);
     free(all);
     while (s->nchan) /* only if that allocation failed: the slow way */
         for (uint32_t i = 0; i < s->tcap; i++)
-            if (s->table[i]) {
-                jet_chan_close(s->table[i]);
+            if (s->table[i].c) {
+                jet_chan_close(s->table[i].c);
                 break;
             }
     if (s->stall_n > s->stall_i)
@@ -258,8 +258,8 @@ void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c,
                            void *arg)
 {
     for (uint32_t i = 0; i < s->tcap; i++)
-        if (s->table[i])
-            fn(s->table[i], arg);
+        if (s->table[i].c)
+            fn(s->table[i].c, arg);
 }
 
 /* ---- demultiplexing ---- */
@@ -282,8 +282,8 @@ static void enqueue(struct jet_chan *c, uint32_t buf)
     c->qn++;
     s->queued++;
     c->qbytes += s->rx[buf].len;
-    if (c->qn > c->st.queued_hwm)
-        c->st.queued_hwm = c->qn;
+    if (c->qn > c->qn_hwm)
+        c->qn_hwm = c->qn;
 }
 
 uint32_t chan_dequeue(struct jet_chan *c)
@@ -391,8 +391,8 @@ static void prefetch_chans(struct jet_station *s, uint32_t n)
         __builtin_prefetch(&s->table[slot[i]]);
     }
     for (uint32_t i = 0; i < n; i++)
-        if (slot[i] != UINT32_MAX && s->table[slot[i]])
-            __builtin_prefetch(s->table[slot[i]]);
+        if (slot[i] != UINT32_MAX && s->table[slot[i]].c)
+            __builtin_prefetch(s->table[slot[i]].c);
 }
 
 int jet_station_poll(struct jet_station *s)
@@ -533,6 +533,7 @@ uint32_t jet_chan_id(const struct jet_chan *c)
 void jet_chan_stats(const struct jet_chan *c, struct jet_chan_stats *o)
 {
     *o = c->st;
+    o->queued_hwm = c->qn_hwm;
     o->queued = c->qn;
     o->queued_bytes = c->qbytes;
 }
