@@ -719,16 +719,24 @@ struct impl {
     crc_fn crc;
     copy_fn copy;
     bool (*supported)(void); /* NULL: runs anywhere */
+    crc_fn small_crc;        /* what crc runs below SMALL bytes, called directly */
+    copy_fn small_copy;
 };
+
+/* Below this, jet_crc32c goes straight to the implementation's small-size
+ * routine: frame headers (20 bytes) and small payloads skip the nested
+ * size dispatch of the wide implementations. */
+enum { SMALL = 128 };
 
 /* Fastest first: the default is the first entry this CPU supports. */
 static const struct impl impls[] = {
 #if HAVE_X86
-    {"avx512-vpclmul", avx512_vpclmul, avx512_vpclmul_copy, cpu_avx512_vpclmul},
-    {"sse42-3way", sse42_3way, sse42_3way_copy, cpu_sse42_clmul},
-    {"sse42-1way", sse42_1way, sse42_1way_copy, cpu_sse42},
+    {"avx512-vpclmul", avx512_vpclmul, avx512_vpclmul_copy, cpu_avx512_vpclmul, sse42_1way,
+     sse42_1way_copy},
+    {"sse42-3way", sse42_3way, sse42_3way_copy, cpu_sse42_clmul, sse42_1way, sse42_1way_copy},
+    {"sse42-1way", sse42_1way, sse42_1way_copy, cpu_sse42, sse42_1way, sse42_1way_copy},
 #endif
-    {"portable", portable_crc, portable_copy, NULL},
+    {"portable", portable_crc, portable_copy, NULL, portable_crc, portable_copy},
 };
 
 enum { NIMPLS = sizeof impls / sizeof impls[0] };
@@ -743,7 +751,7 @@ static uint32_t first_crc(uint32_t c, const uint8_t *p, size_t n);
 static uint32_t first_copy(uint32_t c, uint8_t *d, const uint8_t *s, size_t n);
 
 /* Stand-in until init has run: its routines run init, then forward. */
-static const struct impl first = {"auto", first_crc, first_copy, NULL};
+static const struct impl first = {"auto", first_crc, first_copy, NULL, first_crc, first_copy};
 
 /* Always a valid implementation, so the hot path has no branch.  Accessed
  * atomically only: the acquire loads pair with the release stores, so a
@@ -790,12 +798,14 @@ static uint32_t first_copy(uint32_t c, uint8_t *d, const uint8_t *s, size_t n)
 
 uint32_t jet_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-    return ~__atomic_load_n(&current, __ATOMIC_ACQUIRE)->crc(~crc, buf, len);
+    const struct impl *im = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+    return ~(len < SMALL ? im->small_crc : im->crc)(~crc, buf, len);
 }
 
 uint32_t jet_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
 {
-    return ~__atomic_load_n(&current, __ATOMIC_ACQUIRE)->copy(~crc, dst, src, len);
+    const struct impl *im = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+    return ~(len < SMALL ? im->small_copy : im->copy)(~crc, dst, src, len);
 }
 
 const char *jet_crc32c_impl(void)

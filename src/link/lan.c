@@ -534,6 +534,23 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
         }
     }
     uint32_t cls = f->encap == JET_ENCAP_NATIVE ? (d[1] & JET_FF_PRIO_MASK) >> JET_FF_PRIO_SHIFT : 0;
+    if (k->txq_n == 0 && !k->cfg.rate_bps && dst != JET_STATION_BROADCAST &&
+        ring_room(k, dst) >= 3) {
+        /* Fast path: nothing queued ahead, no medium to wait for, room at
+         * the receiver: onto the medium at once, as a flush would. */
+        struct txq_ent ent = {.idx = f->buf,
+                              .len = f->len,
+                              .dst = (uint16_t)dst,
+                              .encap = f->encap,
+                              .cls = cls,
+                              .flow = k->faults ? flow_slot(k, dst, f->encap, d, f->len) : 0};
+        uint64_t at = k->need_clock ? jet_now_ns() + k->cfg.delay_ns : 0;
+        transmit(k, &ent, at);
+        if (k->has_held)
+            lan_flush(l); /* a held frame may be due */
+        publish_tails(k);
+        return 0;
+    }
     struct txq *q = &k->q[cls];
     struct txq_ent *e = &q->e[(q->head + q->n++) % TXQ_CAP];
     k->txq_n++;
