@@ -38,6 +38,7 @@ enum {
     MAG_REFILL = 64, /* buffers taken from the pool at once */
     MAG_SPILL = 128, /* buffers returned to the pool when the magazine is full */
     TXQ_CAP = 256,   /* frames waiting for the medium */
+    TXQ_UNRATED = 32, /* ... when the medium has no rate */
     FLOWS = 64,      /* fault-generator flows remembered */
     BURST = 32,
     RET_BATCH = 32, /* buffers returned to a sender per published tail */
@@ -76,6 +77,9 @@ struct lan_link {
         uint32_t head, n;
     } q[8];
     uint32_t txq_n;
+    uint32_t txq_limit; /* TXQ_CAP with a rated medium; less without, where
+                           frames only wait for the receiver's ring: a deep
+                           queue would only add buffers in flight */
     struct txq_ent held;
     bool has_held;
     uint64_t held_at;
@@ -449,9 +453,9 @@ out:
 static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
 {
     struct lan_link *k = L(l);
-    if (k->txq_n == TXQ_CAP) {
+    if (k->txq_n >= k->txq_limit) {
         lan_flush(l);
-        if (k->txq_n == TXQ_CAP)
+        if (k->txq_n >= k->txq_limit)
             return -EAGAIN;
     }
     uint32_t idx = mag_get(k);
@@ -881,6 +885,7 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
 
     k->base.ops = &lan_ops;
     k->rx_sock = k->tx_sock = -1;
+    k->txq_limit = k->cfg.rate_bps ? TXQ_CAP : TXQ_UNRATED;
     atomic_store(&st->reserved_bps, 0);
     k->base.caps = (struct jet_link_caps){.mtu = k->mtu,
                                           .max_frame = k->frame_max,
