@@ -186,6 +186,13 @@ int jet_chan_tx_alloc(struct jet_chan *c, struct jet_txbuf *tb);
 /* Sends len bytes of tb->payload; always consumes tb. */
 int jet_chan_tx_commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
                        uint32_t dst_chan, uint32_t len);
+/* The same, for a payload whose CRC32C the caller computed while writing it
+ * (jet_crc32c_copy chained over its pieces): the payload is not read again.
+ * crc must be jet_crc32c(0, tb->payload, len). Always consumes tb. */
+int jet_chan_tx_commit_crc(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
+                           uint32_t dst_chan, uint32_t len, uint32_t crc);
+/* Gives a lent transmit buffer back unsent. */
+void jet_chan_tx_abort(struct jet_chan *c, struct jet_txbuf *tb);
 
 /* Busy-poll: jet_chan_recv spins on the link instead of sleeping. */
 void jet_station_busy_poll(struct jet_station *s, bool on);

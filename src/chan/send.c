@@ -123,8 +123,8 @@ int jet_chan_tx_alloc(struct jet_chan *c, struct jet_txbuf *tb)
     return 0;
 }
 
-int jet_chan_tx_commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
-                       uint32_t dst_chan, uint32_t len)
+static int commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
+                  uint32_t dst_chan, uint32_t len, const uint32_t *crc)
 {
     struct jet_station *s = c->s;
     if (len > tb->cap || dst_chan == 0) {
@@ -133,6 +133,23 @@ int jet_chan_tx_commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_st
                            len > tb->cap ? "payload exceeds the lent buffer"
                                          : "channel 0 is reserved for control");
     }
-    uint32_t crc = jet_crc32c(0, tb->payload, len);
-    return seal_commit(c, &tb->f, dst_station, dst_chan, len, crc);
+    return seal_commit(c, &tb->f, dst_station, dst_chan, len,
+                       crc ? *crc : jet_crc32c(0, tb->payload, len));
+}
+
+int jet_chan_tx_commit(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
+                       uint32_t dst_chan, uint32_t len)
+{
+    return commit(c, tb, dst_station, dst_chan, len, NULL);
+}
+
+int jet_chan_tx_commit_crc(struct jet_chan *c, struct jet_txbuf *tb, uint16_t dst_station,
+                           uint32_t dst_chan, uint32_t len, uint32_t crc)
+{
+    return commit(c, tb, dst_station, dst_chan, len, &crc);
+}
+
+void jet_chan_tx_abort(struct jet_chan *c, struct jet_txbuf *tb)
+{
+    jet_link_tx_abort(c->s->link, &tb->f);
 }

@@ -14,6 +14,7 @@ struct jet_cmd {
     const char *summary;
 };
 
+int cmd_cat(int argc, char **argv);
 int cmd_lan(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
 int cmd_stat(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 static const struct jet_cmd cmds[] = {
+    {"cat", cmd_cat, "netcat over RBS: stdin to a peer, the peer's bytes to stdout"},
     {"lan", cmd_lan, "create, inspect and remove emulated Jetstream LANs"},
     {"perf", cmd_perf, "measure throughput and round-trip time (like iperf3)"},
     {"stat", cmd_stat, "channels and counters of a station or a LAN"},

@@ -180,7 +180,7 @@ static void perf_help(FILE *f)
             "Measures frame throughput or round-trip time, like iperf3.  With --link, this process\n"
             "is one end (-s receives, -c sends); without it, jet creates a private LAN, runs both\n"
             "ends, prints the result and removes the LAN.\n\n"
-            "  --proto raw        raw Jetstream frames (the only protocol so far)\n"
+            "  --proto raw        raw Jetstream frames (--proto rbs: see jet perf --proto rbs --help)\n"
             "  -s, --server       receive (serves sessions until interrupted; -1 for one)\n"
             "  -c, --client       send\n"
             "  --to STATION       the receiver's station (with -c)\n"
@@ -343,7 +343,7 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         (void)d;
     }
     if (!proto || strcmp(proto, "raw"))
-        return usage_error("perf", proto ? "protocol '%s' is not available (use --proto raw)"
+        return usage_error("perf", proto ? "protocol '%s' is not available (use --proto raw or rbs)"
                                          : "say which protocol: --proto raw%s",
                            proto ? proto : "");
     if (o->server && o->client)
@@ -413,6 +413,9 @@ static void forward_signal(int sig)
 
 int cmd_perf(int argc, char **argv)
 {
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--proto") && !strcmp(argv[i + 1], "rbs"))
+            return cmd_perf_rbs(argc, argv);
     struct perf_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc)

@@ -77,6 +77,9 @@ void print_interval(uint32_t frame, double t0, double t1, uint64_t frames);
 void report(const struct perf_opts *o, const char *link, uint64_t sent, const struct result *r,
             const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt);
 
+/* jet perf --proto rbs (perf_rbs.c): its own options, same shape. */
+int cmd_perf_rbs(int argc, char **argv);
+
 int run_client(struct end *e);
 int run_server(struct end *e);
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# RBS between two processes with jet cat, over an emulated LAN that loses,
+# damages, reorders and duplicates frames:
+#
+#     jet cat -l  (station 1, channel 5300)  <== lan:LAN ==>  jet cat 1:5300  (station 0)
+#         --loss 0.01 --ber 1e-7 --reorder 0.01 --dup 0.01
+#
+# A file goes each way at once and arrives byte-exact (SHA-256) - 64 MiB, or
+# 1 GiB with JET_BIG=1; a received stream goes to a pipe as well as to a file;
+# kill -9 of either end makes the other exit non-zero with a clear message
+# within 10 s; connecting where nobody listens fails within its bound.
+# shellcheck source=tests/sh/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+MIB=64
+[ "${JET_BIG:-0}" = 1 ] && MIB=1024
+[ "$SANITIZED" = 1 ] && [ "$MIB" -gt 64 ] && MIB=64
+FAULTS=(--loss 0.01 --ber 1e-7 --reorder 0.01 --dup 0.01)
+L=$(lan_name rbs)
+check_ok "lan create $L ${FAULTS[*]}" "$JET" lan create "$L" "${FAULTS[@]}"
+
+head -c $((MIB * 1048576)) /dev/urandom >"$TMPD/a.bin" || fail "cannot make the test file"
+head -c $((MIB * 1048576 / 4)) /dev/urandom >"$TMPD/b.bin" || fail "cannot make the test file"
+
+# "${IO[@]}" IN OUT CMD... runs CMD with stdin from IN and stdout to OUT ('-': leave it).  (Background
+# commands of a script get /dev/null as stdin, and run() takes stdout.)
+IO=(bash -c 'i=$1 o=$2; shift 2; if [ "$o" = - ]; then exec "$@" <"$i"; else exec "$@" <"$i" >"$o"; fi' _)
+
+# Starts `jet cat -l` on station 1 in the background (stdin $1, stdout $2).
+listen() {
+	bg_start RX "$2" "$TMPD/rx.err" 300 "${IO[@]}" "$1" - "$JET" cat -l --link "lan:$L" --station 1
+	RXJET=$JETPID
+	wait_grep "$TMPD/rx.err" "listening on" 10 || { dump "$TMPD/rx.err"; fail "jet cat -l did not start listening"; }
+}
+
+# ---- a file each way at once, into regular files ----
+listen "$TMPD/b.bin" "$TMPD/a.out"
+t0=$(date +%s.%N)
+check_ok "jet cat: $MIB MiB to the listener, $((MIB / 4)) MiB back, over a faulty LAN" \
+	"${IO[@]}" "$TMPD/a.bin" "$TMPD/b.out" "$JET" cat --link "lan:$L" --station 0 1:5300
+secs=$(echo "$(date +%s.%N) $t0" | awk '{printf "%.2f", $1 - $2}')
+wait_exit "$RX" 20 || { dump "$TMPD/rx.err"; fail "listener still running 20 s after the transfer"; }
+[ "$BG_RC" -eq 0 ] || { dump "$TMPD/rx.err"; fail "listener exited $BG_RC"; }
+ok "listener exited 0"
+expect_eq "$(sha256sum <"$TMPD/a.out" | cut -d' ' -f1)" "$(sha256sum <"$TMPD/a.bin" | cut -d' ' -f1)" \
+	"SHA-256 of the $MIB MiB received by the listener"
+expect_eq "$(sha256sum <"$TMPD/b.out" | cut -d' ' -f1)" "$(sha256sum <"$TMPD/b.bin" | cut -d' ' -f1)" \
+	"SHA-256 of the $((MIB / 4)) MiB received by the connector"
+info "$((MIB + MIB / 4)) MiB in $secs s"
+check_ok "lan show $L --json" "$JET" lan show "$L" --json
+expect_jq '[.station[] | .fault_lost, .fault_corrupted, .fault_duplicated, .fault_reordered] | all(. > 0) ' \
+	"the LAN lost, corrupted, duplicated and reordered frames"
+expect_eq "$(jv .buffers_free)" "$(jv .buffers)" "every pool buffer back"
+
+# ---- into a pipe ----
+bg_start RX "$TMPD/pipe.out" "$TMPD/rx.err" 120 bash -c \
+	"\"$JET\" cat -l --link lan:$L --station 1 </dev/null | sha256sum"
+wait_grep "$TMPD/rx.err" "listening on" 10 || { dump "$TMPD/rx.err"; fail "jet cat -l | sha256sum did not start"; }
+check_ok "jet cat into a pipe" "${IO[@]}" "$TMPD/b.bin" - "$JET" cat --link "lan:$L" --station 0 1:5300
+wait_exit "$RX" 20 || fail "listener pipeline still running"
+expect_eq "$(cut -d' ' -f1 <"$TMPD/pipe.out")" "$(sha256sum <"$TMPD/b.bin" | cut -d' ' -f1)" \
+	"SHA-256 of what went through the pipe"
+
+# ---- kill -9 of the listener while the connector sends ----
+listen /dev/null /dev/null
+bg_start TX "$TMPD/tx.out" "$TMPD/tx.err" 120 "${IO[@]}" /dev/zero - "$JET" cat --link "lan:$L" --station 0 1:5300
+sleep 1
+alive "$TX" || { dump "$TMPD/tx.err"; fail "connector stopped before the kill"; }
+kill -KILL "$RXJET"
+t0=$SECONDS
+wait_exit "$TX" 10 || { dump "$TMPD/tx.err"; fail "connector still running 10 s after its peer was killed"; }
+[ "$BG_RC" -ne 0 ] || fail "connector exited 0 though its peer was killed"
+grep -qE "stopped answering|left|reset" "$TMPD/tx.err" || { dump "$TMPD/tx.err"; fail "connector's message is not clear"; }
+ok "listener killed: connector exited $BG_RC after $((SECONDS - t0)) s: $(head -1 "$TMPD/tx.err")"
+wait_exit "$RX" 5
+
+# ---- kill -9 of the connector while it sends ----
+listen /dev/null /dev/null
+bg_start TX "$TMPD/tx.out" "$TMPD/tx.err" 120 "${IO[@]}" /dev/zero - "$JET" cat --link "lan:$L" --station 0 1:5300
+TXJET=$JETPID
+sleep 1
+alive "$RX" || { dump "$TMPD/rx.err"; fail "listener stopped before the kill"; }
+kill -KILL "$TXJET"
+t0=$SECONDS
+wait_exit "$RX" 10 || { dump "$TMPD/rx.err"; fail "listener still running 10 s after its peer was killed"; }
+[ "$BG_RC" -ne 0 ] || fail "listener exited 0 though its peer was killed"
+grep -qE "stopped answering|left|reset" "$TMPD/rx.err" || { dump "$TMPD/rx.err"; fail "listener's message is not clear"; }
+ok "connector killed: listener exited $BG_RC after $((SECONDS - t0)) s: $(grep -v listening "$TMPD/rx.err" | head -1)"
+wait_exit "$TX" 5
+
+# ---- kill -9 of an idle peer: keepalive finds out ----
+mkfifo "$TMPD/idle"
+exec 7<>"$TMPD/idle" # never written, never closed: stdin without an end
+listen /dev/null /dev/null
+bg_start TX "$TMPD/tx.out" "$TMPD/tx.err" 120 "${IO[@]}" "$TMPD/idle" - "$JET" cat --link "lan:$L" --station 0 1:5300
+sleep 0.5
+kill -KILL "$RXJET"
+t0=$SECONDS
+wait_exit "$TX" 10 || { dump "$TMPD/tx.err"; fail "idle connector still running 10 s after its peer was killed"; }
+[ "$BG_RC" -ne 0 ] || fail "idle connector exited 0"
+ok "idle peer killed: connector exited $BG_RC after $((SECONDS - t0)) s: $(head -1 "$TMPD/tx.err")"
+wait_exit "$RX" 5
+exec 7>&-
+
+# ---- errors ----
+listen /dev/null /dev/null # on channel 5300 of station 1
+t0=$SECONDS
+check_err 1 "nobody listening" "connect to a channel where nobody listens" \
+	"$JET" cat --link "lan:$L" --station 0 --timeout 1 1:5301
+[ $((SECONDS - t0)) -le 3 ] || fail "took $((SECONDS - t0)) s to give up"
+kill -TERM "$RXJET"
+wait_exit "$RX" 5 || fail "listener still running 5 s after SIGTERM"
+check_err 1 "no station 5" "connect to a station that is not there" \
+	"$JET" cat --link "lan:$L" --station 0 --timeout 1 5:5300
+check_err 2 "STATION:CHAN" "no target" "$JET" cat --link "lan:$L"
+check_err 2 "is not STATION:CHAN" "bad target" "$JET" cat --link "lan:$L" 1-5300
+check_err 2 "--link" "no link" "$JET" cat 1:5300
+check_err 1 "no LAN named" "unknown LAN" "$JET" cat --link "lan:$LAN_PFX-none" 1:5300
+check_ok "lan show $L --json" "$JET" lan show "$L" --json
+expect_eq "$(jv .buffers_free)" "$(jv .buffers)" "every pool buffer back at the end"
+
+done_ok

@@ -1,0 +1,525 @@
+/* jet perf --proto rbs: bulk throughput and ping-pong round-trip time over RBS
+ * (include/jet/rbs.h), like iperf3.  `-s` listens on channel C (default 5201), `-c --to
+ * STATION` connects; without --link a private LAN is created and both ends forked.
+ *
+ * Session, on one connection:
+ *   client -> server  hello: "RBSPERF1", mode u32 (1 = ping-pong), message size u32
+ *   bulk:      the client sends -l byte messages by reference (single copy: buffer ->
+ *              pool, no send ring) for -t seconds or -n bytes, then shuts down; the
+ *              server reads them in place in the receive ring (one copy: pool -> ring),
+ *              frees them without copying them out, and times first byte to end.
+ *   ping-pong: the client sends one message and waits for it to come back, -n times
+ *              or for -t seconds; both ends busy-poll.
+ *   server -> client  result (big-endian u64s): bytes, rx_ns, cpu_ns, retransmits,
+ *              after the client's end of stream; then both close. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jet/lan.h"
+#include "jet/rbs.h"
+#include "perf.h"
+#include "util/clock.h"
+#include "util/parse.h"
+
+enum { HELLO = 16, RESULT = 32, MAX_MSG = 64 << 20 };
+#define IO_NS 10000000000ll
+
+struct ropts {
+    const char *link;
+    int station;
+    bool server, client, json, pingpong, one_off;
+    uint32_t to, chan, msg;
+    uint64_t bytes, count, duration_ns, interval_ns;
+    struct jet_lan_config lan;
+    bool lan_given;
+};
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static uint64_t cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sends / receives exactly len bytes (blocking, bounded). */
+static int send_all(struct jet_rbs_conn *c, const void *buf, size_t len, int64_t t)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = jet_rbs_send(c, (const uint8_t *)buf + off, len - off, t);
+        if (n < 0)
+            return (int)n;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static int recv_all(struct jet_rbs_conn *c, void *buf, size_t len, int64_t t)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = jet_rbs_recv(c, (uint8_t *)buf + off, len - off, t);
+        if (n == 0)
+            return -ECONNRESET; /* end of stream too early */
+        if (n < 0)
+            return (int)n;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static int conn_die(struct jet_rbs_conn *c, const char *what, int rc)
+{
+    const char *why = c ? jet_rbs_error(c) : "";
+    return die("%s: %s", what, why[0] ? why : strerror(-rc));
+}
+
+/* ---- server ---- */
+
+static int serve_one(struct jet_rbs_listener *l, const struct ropts *o)
+{
+    struct jet_rbs_conn *c;
+    int rc;
+    do
+        rc = jet_rbs_accept(l, &c, 200000000);
+    while (rc == -ETIMEDOUT && !stop);
+    if (rc)
+        return stop ? die("interrupted") : die("accept: %s", strerror(-rc));
+    uint64_t cpu0 = cpu_ns();
+    uint8_t hello[HELLO], res[RESULT] = {0};
+    rc = recv_all(c, hello, HELLO, IO_NS);
+    if (rc || memcmp(hello, "RBSPERF1", 8)) {
+        rc = rc ? conn_die(c, "hello", rc) : die("not a jet perf client");
+        jet_rbs_abort(c);
+        return rc;
+    }
+    bool pingpong = (get64(hello + 8) >> 32) == 1;
+    uint32_t msg = (uint32_t)get64(hello + 8);
+    uint64_t bytes = 0, t_first = 0, t_last = 0;
+    if (pingpong) {
+        jet_rbs_busy_poll(c, true); /* like the client: round trips, not CPU, matter */
+        uint8_t *buf = malloc(msg ? msg : 1);
+        for (rc = 0; buf && !rc && !stop;) {
+            ssize_t n = jet_rbs_recv(c, buf, msg, IO_NS);
+            if (n == 0)
+                break;
+            rc = n < 0 ? (int)n : send_all(c, buf, (size_t)n, IO_NS);
+            bytes += n > 0 ? (uint64_t)n : 0;
+        }
+        free(buf);
+    } else {
+        for (rc = 0; !rc && !stop;) {
+            const uint8_t *p;
+            ssize_t n = jet_rbs_recv_ready(c, &p, IO_NS);
+            if (n == 0)
+                break;
+            if (n < 0) {
+                rc = (int)n;
+                break;
+            }
+            uint64_t now = jet_now_ns();
+            if (!t_first)
+                t_first = now;
+            t_last = now;
+            bytes += (uint64_t)n;
+            jet_rbs_recv_consume(c, (size_t)n); /* read in place: nothing copied out */
+        }
+    }
+    if (rc || stop) {
+        rc = rc ? conn_die(c, "receive", rc) : die("interrupted");
+        jet_rbs_abort(c);
+        return rc;
+    }
+    struct jet_rbs_stats st;
+    jet_rbs_stats(c, &st);
+    put64(res, bytes);
+    put64(res + 8, t_last - t_first);
+    put64(res + 16, cpu_ns() - cpu0);
+    put64(res + 24, st.retransmits);
+    rc = send_all(c, res, RESULT, IO_NS);
+    if (rc)
+        rc = conn_die(c, "result", rc);
+    int crc = jet_rbs_close(c, IO_NS);
+    (void)crc;
+    if (!o->json && !o->one_off)
+        printf("served %llu bytes\n", (unsigned long long)bytes), fflush(stdout);
+    return rc ? 1 : 0;
+}
+
+static int run_rbs_server(struct jet_station *s, const struct ropts *o)
+{
+    struct jet_rbs_listener *l;
+    struct jet_rbs_opts ro = {.busy_poll = false};
+    int rc = jet_rbs_listen(s, o->chan, &ro, &l);
+    if (rc)
+        return die("cannot listen on channel %u: %s", o->chan, strerror(-rc));
+    int ret = 0;
+    do
+        ret = serve_one(l, o);
+    while (!o->one_off && !stop);
+    jet_rbs_listener_close(l);
+    return stop && !o->one_off ? 0 : ret;
+}
+
+/* ---- client ---- */
+
+static void report_rbs(const struct ropts *o, const char *link, const uint8_t *res, double secs,
+                       uint64_t cpu, const struct jet_rbs_stats *st, uint64_t *rtt, uint64_t nrtt)
+{
+    uint64_t bytes = get64(res), rx_ns = get64(res + 8), rcpu = get64(res + 16);
+    double s = o->pingpong || !rx_ns ? secs : (double)rx_ns / 1e9;
+    double gbps = s > 0 ? (double)bytes * 8 / s / 1e9 : 0;
+    double p50 = 0, p99 = 0;
+    if (nrtt) {
+        qsort(rtt, nrtt, sizeof *rtt, cmp_u64);
+        p50 = (double)rtt[nrtt / 2] / 1e3;
+        p99 = (double)rtt[nrtt * 99 / 100] / 1e3;
+    }
+    if (o->json) {
+        struct json j;
+        json_begin(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "proto", "rbs");
+        json_str(&j, "link", link);
+        json_u64(&j, "msg", o->msg);
+        json_u64(&j, "bytes", bytes);
+        json_dbl(&j, "seconds", s);
+        json_dbl(&j, "gbps", gbps);
+        json_u64(&j, "retransmits", st->retransmits);
+        json_u64(&j, "timeouts", st->timeouts);
+        json_u64(&j, "fast_retransmits", st->fast_retransmits);
+        json_dbl(&j, "srtt_us", (double)st->srtt_ns / 1e3);
+        json_dbl(&j, "sender_cpu_s", (double)cpu / 1e9);
+        json_dbl(&j, "receiver_cpu_s", (double)rcpu / 1e9);
+        if (o->pingpong) {
+            json_u64(&j, "round_trips", nrtt);
+            json_obj(&j, "rtt_us");
+            json_dbl(&j, "p50", p50);
+            json_dbl(&j, "p99", p99);
+            json_dbl(&j, "min", nrtt ? (double)rtt[0] / 1e3 : 0);
+            json_dbl(&j, "max", nrtt ? (double)rtt[nrtt - 1] / 1e3 : 0);
+            json_end_obj(&j);
+        }
+        json_end_obj(&j);
+        json_finish(&j);
+        return;
+    }
+    char b[32], c[32];
+    printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n");
+    if (o->pingpong)
+        printf(
+            "%llu round trips of %u-byte messages over RBS on %s: rtt p50 %.2f us, p99 %.2f us\n",
+            (unsigned long long)nrtt, o->msg, link, p50, p99);
+    else
+        printf("%s in %.3f s = %s over RBS on %s (%u-byte messages)\n",
+               fmt_bytes(b, sizeof b, (double)bytes), s, fmt_rate(c, sizeof c, gbps * 1e9), link,
+               o->msg);
+    printf("retransmits %llu (timeouts %llu), srtt %.1f us, cpu: sender %.2f s, receiver %.2f s\n",
+           (unsigned long long)st->retransmits, (unsigned long long)st->timeouts,
+           (double)st->srtt_ns / 1e3, (double)cpu / 1e9, (double)rcpu / 1e9);
+    fflush(stdout);
+}
+
+static int run_rbs_client(struct jet_station *s, const struct ropts *o)
+{
+    struct jet_rbs_opts co = {.busy_poll = o->pingpong};
+    struct jet_rbs_conn *c;
+    int rc = jet_rbs_connect(s, (uint16_t)o->to, o->chan, &co, &c, 5000000000ll);
+    if (rc) {
+        rc = conn_die(c, "connect", rc);
+        jet_rbs_abort(c);
+        return rc;
+    }
+    uint8_t hello[HELLO] = "RBSPERF1", res[RESULT];
+    put64(hello + 8, (uint64_t)(o->pingpong ? 1 : 0) << 32 | o->msg);
+    uint8_t *buf = calloc(1, o->msg);
+    uint64_t *rtt = NULL, nrtt = 0;
+    if (!buf)
+        return die("out of memory");
+    for (uint32_t i = 0; i < o->msg; i++)
+        buf[i] = (uint8_t)(i * 7 + 1);
+    rc = send_all(c, hello, HELLO, IO_NS);
+    uint64_t cpu0 = cpu_ns(), t0 = jet_now_ns(), sent = 0, next_iv = t0 + o->interval_ns,
+             iv_start = t0, iv_acked = 0;
+    if (!rc && o->pingpong) {
+        uint64_t n = o->count ? o->count : UINT64_MAX;
+        rtt = calloc(n == UINT64_MAX ? 10000000 : n, sizeof *rtt);
+        if (!rtt)
+            rc = -ENOMEM;
+        for (uint64_t i = 0; !rc && i < n && !stop && nrtt < 10000000; i++) {
+            uint64_t ts = jet_now_ns();
+            if (o->duration_ns && ts - t0 >= o->duration_ns)
+                break;
+            rc = send_all(c, buf, o->msg, IO_NS);
+            if (!rc)
+                rc = recv_all(c, buf, o->msg, IO_NS);
+            if (!rc)
+                rtt[nrtt++] = jet_now_ns() - ts;
+        }
+    } else if (!rc) {
+        uint64_t inflight = 0;
+        for (;;) {
+            uint64_t ck[64];
+            int n = jet_rbs_completed(c, ck, 64, 0);
+            if (n < 0 && n != -EAGAIN) {
+                rc = n;
+                break;
+            }
+            inflight -= n > 0 ? (uint64_t)n : 0;
+            uint64_t now = jet_now_ns();
+            bool done = stop || (o->bytes && sent >= o->bytes) ||
+                        (o->duration_ns && now - t0 >= o->duration_ns);
+            if (done)
+                break;
+            if (o->interval_ns && now >= next_iv && !o->json) {
+                uint64_t acked = sent - jet_rbs_send_pending(c);
+                char b[32];
+                double secs = (double)(now - iv_start) / 1e9;
+                printf("[%6.2f-%6.2f s] %s\n", (double)(iv_start - t0) / 1e9,
+                       (double)(now - t0) / 1e9,
+                       fmt_rate(b, sizeof b, (double)(acked - iv_acked) * 8 / secs));
+                fflush(stdout);
+                iv_acked = acked;
+                iv_start = now;
+                next_iv = now + o->interval_ns;
+            }
+            uint64_t len = o->msg;
+            if (o->bytes && o->bytes - sent < len)
+                len = o->bytes - sent;
+            rc = jet_rbs_send_ref(c, buf, len, 0); /* the same unchanged buffer, many times */
+            if (rc == -EAGAIN) { /* every reference in flight: wait for one to come back */
+                n = jet_rbs_completed(c, ck, 64, 100000000);
+                if (n < 0 && n != -ETIMEDOUT && n != -EAGAIN) {
+                    rc = n;
+                    break;
+                }
+                inflight -= n > 0 ? (uint64_t)n : 0;
+                rc = 0;
+                continue;
+            }
+            if (rc)
+                break;
+            inflight++;
+            sent += len;
+        }
+        (void)inflight;
+    }
+    if (!rc)
+        rc = jet_rbs_shutdown(c);
+    if (!rc)
+        rc = recv_all(c, res, RESULT, IO_NS); /* after everything sent was received */
+    uint64_t t1 = jet_now_ns(), cpu = cpu_ns() - cpu0;
+    int ret = 0;
+    if (rc) {
+        ret = stop ? die("interrupted") : conn_die(c, "session", rc);
+    } else {
+        struct jet_rbs_stats st;
+        jet_rbs_stats(c, &st);
+        report_rbs(o, jet_station_link(s)->name, res, (double)(t1 - t0) / 1e9, cpu, &st, rtt, nrtt);
+    }
+    rc = jet_rbs_close(c, IO_NS);
+    free(rtt);
+    free(buf);
+    return ret;
+}
+
+/* ---- command line ---- */
+
+static void help(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: jet perf --proto rbs [-s | -c --to STATION] [--link lan:NAME [--station K]] "
+        "[OPTIONS]\n\n"
+        "Bulk throughput or round-trip time of RBS, the Jetstream reliable byte stream, like\n"
+        "iperf3.  Without --link, jet creates a private LAN, runs both ends, prints the result\n"
+        "and removes the LAN.\n\n"
+        "  -s, --server       listen (serves sessions until interrupted; -1 for one)\n"
+        "  -c, --client       connect and send\n"
+        "  --to STATION       the server's station (with -c)\n"
+        "  --link LINK        lan:NAME\n"
+        "  --station K        take station K\n"
+        "  --chan C           the server's channel (default 5201)\n"
+        "  -l BYTES           message size (default 128K; 1 with --pingpong)\n"
+        "  -n BYTES           send this many bytes (round trips with --pingpong)\n"
+        "  -t SECONDS         send for this long (default 3 s when -n is not given)\n"
+        "  -i SECONDS         print an interval line this often\n"
+        "  --pingpong         round-trip time, one message at a time (both ends busy-poll)\n"
+        "  --json             one JSON object with the result\n"
+        "  -1, --one-off      server: serve one session, then exit\n\n"
+        "private LAN options (no --link):\n%s",
+        lan_options_help);
+}
+
+static int parse(int argc, char **argv, struct ropts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->station = -1;
+    o->chan = 5201;
+    o->to = UINT32_MAX;
+    jet_lan_config_default(&o->lan);
+    bool msg_given = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t u;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            help(stdout);
+            exit(0);
+        } else if (!strcmp(a, "-s") || !strcmp(a, "--server")) {
+            o->server = true;
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--client")) {
+            o->client = true;
+        } else if (!strcmp(a, "-1") || !strcmp(a, "--one-off")) {
+            o->one_off = true;
+        } else if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "--pingpong")) {
+            o->pingpong = true;
+        } else if (!v && a[0] == '-') {
+            return usage_error("perf", "%s: unknown option or missing value", a);
+        } else if (!strcmp(a, "--proto")) {
+            i++;
+        } else if (!strcmp(a, "--link")) {
+            o->link = v, i++;
+        } else if (!strcmp(a, "--station") || !strcmp(a, "--to")) {
+            if (jet_parse_u64(v, &u) || u >= JET_LAN_MAX_STATIONS)
+                return usage_error("perf", "bad %s '%s'", a, v);
+            if (a[2] == 's')
+                o->station = (int)u;
+            else
+                o->to = (uint32_t)u;
+            i++;
+        } else if (!strcmp(a, "--chan")) {
+            if (jet_parse_u64(v, &u) || u == 0 || u >= UINT32_MAX)
+                return usage_error("perf", "bad --chan '%s' (channel 0 is reserved)", v);
+            o->chan = (uint32_t)u, i++;
+        } else if (!strcmp(a, "-l")) {
+            if (jet_parse_size(v, &u) || u == 0 || u > MAX_MSG)
+                return usage_error("perf", "-l must be 1 byte to 64M");
+            o->msg = (uint32_t)u, msg_given = true, i++;
+        } else if (!strcmp(a, "-n")) {
+            if (jet_parse_size(v, &u) || u == 0)
+                return usage_error("perf", "bad -n '%s'", v);
+            o->bytes = o->count = u, i++;
+        } else if (!strcmp(a, "-t")) {
+            if (jet_parse_duration(v, &o->duration_ns) || !o->duration_ns)
+                return usage_error("perf", "bad -t '%s'", v);
+            i++;
+        } else if (!strcmp(a, "-i")) {
+            if (jet_parse_duration(v, &o->interval_ns))
+                return usage_error("perf", "bad -i '%s'", v);
+            i++;
+        } else {
+            int r = lan_option("perf", a, v, &o->lan);
+            if (r < 0)
+                return 2;
+            if (r == 0)
+                return usage_error("perf", "unknown option '%s' for --proto rbs", a);
+            o->lan_given = true, i++;
+        }
+    }
+    if (!msg_given)
+        o->msg = o->pingpong ? 1 : 128 << 10;
+    if (o->pingpong)
+        o->bytes = 0;
+    else
+        o->count = 0;
+    if (o->pingpong && !o->count && !o->duration_ns)
+        o->count = 10000;
+    if (!o->pingpong && !o->bytes && !o->duration_ns)
+        o->duration_ns = 3000000000ull;
+    if (o->server && o->client)
+        return usage_error("perf", "-s and -c exclude each other");
+    if (o->link && !o->server && !o->client)
+        return usage_error("perf", "with --link, say -s (receive) or -c (send)");
+    if (!o->link && (o->server || o->client))
+        return usage_error("perf", "-s and -c need --link lan:NAME");
+    if (o->client && o->to == UINT32_MAX)
+        return usage_error("perf", "-c needs --to STATION");
+    if (o->link && o->lan_given)
+        return usage_error("perf", "LAN options apply to the private LAN only");
+    return 0;
+}
+
+static int run_end(const struct ropts *o, const char *link, int station, bool server)
+{
+    struct jet_err err = {0};
+    struct jet_station *s;
+    int rc = jet_station_open(link, station, &s, &err);
+    if (rc)
+        return die("%s", jet_err_str(&err, rc));
+    rc = server ? run_rbs_server(s, o) : run_rbs_client(s, o);
+    jet_rbs_station_fini(s, 1000000000ll);
+    jet_station_close(s);
+    return rc;
+}
+
+int cmd_perf_rbs(int argc, char **argv)
+{
+    struct ropts o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (o.link)
+        return run_end(&o, o.link, o.station, o.server);
+
+    char name[64], link[80];
+    snprintf(name, sizeof name, "perf-%d", (int)getpid());
+    snprintf(link, sizeof link, "lan:%s", name);
+    o.lan.stations = o.lan.stations < 2 ? 2 : o.lan.stations;
+    struct jet_err err = {0};
+    rc = jet_lan_create(name, &o.lan, &err);
+    if (rc)
+        return die("%s", jet_err_str(&err, rc));
+    if (!o.json)
+        printf("jet perf: private LAN %s, RBS %s\n", link,
+               o.pingpong ? "ping-pong" : "one sender, one receiver"),
+            fflush(stdout);
+    struct ropts so = o;
+    so.one_off = true;
+    so.to = 1;
+    pid_t srv = fork();
+    if (srv == 0)
+        _exit(run_end(&so, link, 1, true));
+    o.to = 1;
+    pid_t cli = fork();
+    if (cli == 0)
+        _exit(run_end(&o, link, 0, false));
+    int st = 0, sst = 0;
+    while (waitpid(cli, &st, 0) < 0 && errno == EINTR)
+        kill(cli, SIGTERM);
+    int ret = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+    uint64_t until = jet_now_ns() + 4000000000ull;
+    while (waitpid(srv, &sst, WNOHANG) == 0) {
+        if (jet_now_ns() > until) {
+            kill(srv, SIGKILL);
+            waitpid(srv, &sst, 0);
+            break;
+        }
+        usleep(10000);
+    }
+    if (ret == 0 && !(WIFEXITED(sst) && WEXITSTATUS(sst) == 0))
+        ret = 1;
+    jet_lan_destroy(name, true, NULL);
+    return ret;
+}
