@@ -175,41 +175,43 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
 
 static void perf_help(FILE *f)
 {
-    fprintf(f,
-            "usage: jet perf --proto raw [-s | -c --to STATION] [--link lan:NAME [--station K]] [OPTIONS]\n\n"
-            "Measures frame throughput or round-trip time, like iperf3.  With --link, this process\n"
-            "is one end (-s receives, -c sends); without it, jet creates a private LAN, runs both\n"
-            "ends, prints the result and removes the LAN.\n\n"
-            "  --proto raw        raw Jetstream frames (--proto rbs: see jet perf --proto rbs --help)\n"
-            "  -s, --server       receive (serves sessions until interrupted; -1 for one)\n"
-            "  -c, --client       send\n"
-            "  --to STATION       the receiver's station (with -c)\n"
-            "  --link LINK        lan:NAME (see jet lan --help)\n"
-            "  --station K        take station K (default: the first free one)\n"
-            "  --chan C           control channel; data uses C+1.. (default 5201)\n"
-            "  --frame BYTES      whole frame size, header and CRC included (default 9000, min 52)\n"
-            "  -n FRAMES          send this many frames (or round trips with --pingpong)\n"
-            "  -t SECONDS         send for this long (default 3 s when -n is not given)\n"
-            "  -i SECONDS         print an interval line this often\n"
-            "  --pingpong         measure round-trip time, one frame at a time\n"
-            "  --json             print one JSON object with the result\n"
-            "  -1, --one-off      receiver: serve one session, then exit\n\n"
-            "receiver (channel policy):\n"
-            "  --policy P         newest (tail drop, default), oldest (head drop) or backpressure\n"
-            "  --queue N          receive queue limit in frames (default 256)\n"
-            "  --reader-delay US  read one frame per US microseconds (a slow application)\n"
-            "  --accept-bad-crc   deliver frames whose payload CRC failed, flagged\n"
-            "  --place WHERE      read the perf header, place the rest: buffer, or file:PATH\n\n"
-            "sender:\n"
-            "  --channels N       spread the frames over N channels\n"
-            "  --prio CLASS       transmit priority class 0..7 of the data\n"
-            "  --reserve RATE     reserved rate of the data channel (token bucket), e.g. 100M\n"
-            "  --latency          also send latency probes and report one-way latency per class\n"
-            "  --probe-interval D probe every D (default 1ms)\n"
-            "  --probe-frame B    probe frame size (default 1024)\n"
-            "  --probe-prio CLASS probe priority class (default 7; 0 to compare without)\n\n"
-            "private LAN options (no --link):\n%s",
-            lan_options_help);
+    fprintf(
+        f,
+        "usage: jet perf --proto raw [-s | -c --to STATION] [--link lan:NAME [--station K]] "
+        "[OPTIONS]\n\n"
+        "Measures frame throughput or round-trip time, like iperf3.  With --link, this process\n"
+        "is one end (-s receives, -c sends); without it, jet creates a private LAN, runs both\n"
+        "ends, prints the result and removes the LAN.\n\n"
+        "  --proto raw        raw Jetstream frames (--proto rbs: see jet perf --proto rbs --help)\n"
+        "  -s, --server       receive (serves sessions until interrupted; -1 for one)\n"
+        "  -c, --client       send\n"
+        "  --to STATION       the receiver's station (with -c)\n"
+        "  --link LINK        lan:NAME (see jet lan --help)\n"
+        "  --station K        take station K (default: the first free one)\n"
+        "  --chan C           control channel; data uses C+1.. (default 5201)\n"
+        "  --frame BYTES      whole frame size, header and CRC included (default 9000, min 52)\n"
+        "  -n FRAMES          send this many frames (or round trips with --pingpong)\n"
+        "  -t SECONDS         send for this long (default 3 s when -n is not given)\n"
+        "  -i SECONDS         print an interval line this often\n"
+        "  --pingpong         measure round-trip time, one frame at a time\n"
+        "  --json             print one JSON object with the result\n"
+        "  -1, --one-off      receiver: serve one session, then exit\n\n"
+        "receiver (channel policy):\n"
+        "  --policy P         newest (tail drop, default), oldest (head drop) or backpressure\n"
+        "  --queue N          receive queue limit in frames (default 256)\n"
+        "  --reader-delay US  read one frame per US microseconds (a slow application)\n"
+        "  --accept-bad-crc   deliver frames whose payload CRC failed, flagged\n"
+        "  --place WHERE      read the perf header, place the rest: buffer, or file:PATH\n\n"
+        "sender:\n"
+        "  --channels N       spread the frames over N channels\n"
+        "  --prio CLASS       transmit priority class 0..7 of the data\n"
+        "  --reserve RATE     reserved rate of the data channel (token bucket), e.g. 100M\n"
+        "  --latency          also send latency probes and report one-way latency per class\n"
+        "  --probe-interval D probe every D (default 1ms)\n"
+        "  --probe-frame B    probe frame size (default 1024)\n"
+        "  --probe-prio CLASS probe priority class (default 7; 0 to compare without)\n\n"
+        "private LAN options (no --link):\n%s",
+        lan_options_help);
 }
 
 static int parse_args(int argc, char **argv, struct perf_opts *o)
@@ -314,8 +316,8 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         } else if (!strcmp(a, "--frame") || !strcmp(a, "-l")) {
             if (jet_parse_size(v, &u) || u < JET_FRAME_OVERHEAD + PH ||
                 u > JET_LAN_MAX_MTU + JET_FRAME_OVERHEAD)
-                return usage_error("perf", "--frame must be %d to %d bytes", JET_FRAME_OVERHEAD + PH,
-                                   JET_LAN_MAX_MTU + JET_FRAME_OVERHEAD);
+                return usage_error("perf", "--frame must be %d to %d bytes",
+                                   JET_FRAME_OVERHEAD + PH, JET_LAN_MAX_MTU + JET_FRAME_OVERHEAD);
             o->frame = (uint32_t)u, i++;
         } else if (!strcmp(a, "-n")) {
             if (jet_parse_size(v, &u) || u == 0)
@@ -343,8 +345,9 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         (void)d;
     }
     if (!proto || strcmp(proto, "raw"))
-        return usage_error("perf", proto ? "protocol '%s' is not available (use --proto raw or rbs)"
-                                         : "say which protocol: --proto raw%s",
+        return usage_error("perf",
+                           proto ? "protocol '%s' is not available (use --proto raw or rbs)"
+                                 : "say which protocol: --proto raw%s",
                            proto ? proto : "");
     if (o->server && o->client)
         return usage_error("perf", "-s and -c exclude each other");
@@ -403,6 +406,11 @@ static int run_end(const struct perf_opts *o, const char *link, int station, boo
     return rc;
 }
 
+static int raw_end(const void *o, const char *link, int station, bool server)
+{
+    return run_end(o, link, station, server, server ? 0 : 1);
+}
+
 static pid_t children[2];
 static void forward_signal(int sig)
 {
@@ -426,10 +434,7 @@ int cmd_perf(int argc, char **argv)
     if (o.link)
         return run_end(&o, o.link, o.station, o.server, o.to);
 
-    /* Private LAN: create, fork a receiver (station 1) and a sender (station 0). */
-    char name[64], link[80];
-    snprintf(name, sizeof name, "perf-%d", (int)getpid());
-    snprintf(link, sizeof link, "lan:%s", name);
+    /* Private LAN: the MTU fits the frames. */
     o.lan.stations = o.lan.stations < 2 ? 2 : o.lan.stations;
     uint32_t need = o.frame - JET_FRAME_OVERHEAD;
     if (o.latency && o.probe_frame - JET_FRAME_OVERHEAD > need)
@@ -438,30 +443,41 @@ int cmd_perf(int argc, char **argv)
         o.lan.mtu = need < CTL_PAYLOAD ? CTL_PAYLOAD : need;
     else if (o.lan.mtu < need)
         return usage_error("perf", "--frame %u does not fit --mtu %u", o.frame, o.lan.mtu);
-    struct jet_err err = {0};
-    rc = jet_lan_create(name, &o.lan, &err);
-    if (rc)
-        return die("%s", jet_err_str(&err, rc));
-    if (!o.json)
-        printf("jet perf: private LAN %s, %s, %u-byte frames\n", link,
-               o.pingpong ? "ping-pong" : "one sender, one receiver", o.frame),
-            fflush(stdout);
-    fflush(stdout);
+    char banner[128];
+    snprintf(banner, sizeof banner, "%s, %u-byte frames",
+             o.pingpong ? "ping-pong" : "one sender, one receiver", o.frame);
     struct perf_opts ro = o;
     ro.one_off = true;
     ro.interval_ns = 0;
+    return perf_private(&o.lan, o.json ? NULL : banner, raw_end, &ro, &o);
+}
+
+int perf_private(const struct jet_lan_config *lan, const char *banner, perf_end_fn end,
+                 const void *rx_opts, const void *tx_opts)
+{
+    char name[64], link[80];
+    snprintf(name, sizeof name, "perf-%d", (int)getpid());
+    snprintf(link, sizeof link, "lan:%s", name);
+    struct jet_err err = {0};
+    int rc = jet_lan_create(name, lan, &err);
+    if (rc)
+        return die("%s", jet_err_str(&err, rc));
+    if (banner)
+        printf("jet perf: private LAN %s, %s\n", link, banner);
+    fflush(stdout);
     children[0] = fork();
     if (children[0] == 0)
-        _exit(run_end(&ro, link, 1, true, 0));
+        _exit(end(rx_opts, link, 1, true));
     children[1] = fork();
     if (children[1] == 0)
-        _exit(run_end(&o, link, 0, false, 1));
+        _exit(end(tx_opts, link, 0, false));
     struct sigaction fw = {.sa_handler = forward_signal};
     sigaction(SIGINT, &fw, NULL);
     sigaction(SIGTERM, &fw, NULL);
-    int st, ret = 0;
+    int st = 0, ret;
     /* The sender decides; the receiver follows within a few seconds or is stopped. */
-    waitpid(children[1], &st, 0);
+    while (waitpid(children[1], &st, 0) < 0 && errno == EINTR)
+        ;
     ret = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
     children[1] = 0;
     /* A sender that failed never ends its session: stop the receiver now. */
@@ -480,6 +496,7 @@ int cmd_perf(int argc, char **argv)
         }
         usleep(10000);
     }
+    children[0] = 0;
     if (ret == 0 && !(WIFEXITED(rst) && WEXITSTATUS(rst) == 0))
         ret = 1;
     jet_lan_destroy(name, true, NULL);

@@ -80,6 +80,15 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
 /* jet perf --proto rbs (perf_rbs.c): its own options, same shape. */
 int cmd_perf_rbs(int argc, char **argv);
 
+/* One end of a private-LAN run: opts, the link name, its station, receiver or sender. */
+typedef int (*perf_end_fn)(const void *opts, const char *link, int station, bool server);
+/* Creates a private LAN perf-PID, forks the receiver (station 1, rx_opts) and
+ * the sender (station 0, tx_opts), waits (stopping the receiver when the
+ * sender failed or after a bound), removes the LAN. Returns the exit code.
+ * banner: printed after "jet perf: private LAN lan:NAME, " unless NULL. */
+int perf_private(const struct jet_lan_config *lan, const char *banner, perf_end_fn end,
+                 const void *rx_opts, const void *tx_opts);
+
 int run_client(struct end *e);
 int run_server(struct end *e);
 

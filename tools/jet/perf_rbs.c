@@ -471,6 +471,11 @@ static int run_end(const struct ropts *o, const char *link, int station, bool se
     return rc;
 }
 
+static int rbs_end(const void *o, const char *link, int station, bool server)
+{
+    return run_end(o, link, station, server);
+}
+
 int cmd_perf_rbs(int argc, char **argv)
 {
     struct ropts o;
@@ -483,43 +488,12 @@ int cmd_perf_rbs(int argc, char **argv)
     if (o.link)
         return run_end(&o, o.link, o.station, o.server);
 
-    char name[64], link[80];
-    snprintf(name, sizeof name, "perf-%d", (int)getpid());
-    snprintf(link, sizeof link, "lan:%s", name);
     o.lan.stations = o.lan.stations < 2 ? 2 : o.lan.stations;
-    struct jet_err err = {0};
-    rc = jet_lan_create(name, &o.lan, &err);
-    if (rc)
-        return die("%s", jet_err_str(&err, rc));
-    if (!o.json)
-        printf("jet perf: private LAN %s, RBS %s\n", link,
-               o.pingpong ? "ping-pong" : "one sender, one receiver"),
-            fflush(stdout);
     struct ropts so = o;
     so.one_off = true;
     so.to = 1;
-    pid_t srv = fork();
-    if (srv == 0)
-        _exit(run_end(&so, link, 1, true));
     o.to = 1;
-    pid_t cli = fork();
-    if (cli == 0)
-        _exit(run_end(&o, link, 0, false));
-    int st = 0, sst = 0;
-    while (waitpid(cli, &st, 0) < 0 && errno == EINTR)
-        kill(cli, SIGTERM);
-    int ret = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-    uint64_t until = jet_now_ns() + 4000000000ull;
-    while (waitpid(srv, &sst, WNOHANG) == 0) {
-        if (jet_now_ns() > until) {
-            kill(srv, SIGKILL);
-            waitpid(srv, &sst, 0);
-            break;
-        }
-        usleep(10000);
-    }
-    if (ret == 0 && !(WIFEXITED(sst) && WEXITSTATUS(sst) == 0))
-        ret = 1;
-    jet_lan_destroy(name, true, NULL);
-    return ret;
+    return perf_private(
+        &o.lan, o.json ? NULL : (o.pingpong ? "RBS ping-pong" : "RBS, one sender, one receiver"),
+        rbs_end, &so, &o);
 }
