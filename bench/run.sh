@@ -12,12 +12,17 @@
 #
 #   1. throughput at 1500, 9000, 65536-byte frames: ratio of Gb/s
 #   2. 64-byte ping-pong: ratio of p50 and of p99 round-trip times
-#   3. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
+#   3. RBS vs kernel TCP: `jet perf --proto rbs` (A) against bench/tcp_ref
+#      (B, kernel TCP over loopback), in the same alternating pairs: ratio of
+#      Gb/s at 128 KiB messages, ratio of 1-byte ping-pong p50 and p99 (both
+#      sides busy-poll), and CPU ns per byte of each
+#   4. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
 #      results (channel layer: placement, demultiplexing, priority latency)
 #      get a section of their own
 #
 # Env:    BUILD (build), BENCH_REPS (5), BENCH_SECONDS (1),
-#         BENCH_PINGPONG_N (100000), BENCH_TIMEOUT (120 s per program run)
+#         BENCH_PINGPONG_N (100000), BENCH_RBS_PINGPONG_N (20000),
+#         BENCH_TIMEOUT (120 s per program run)
 # Output: tables on stdout, progress on stderr, raw results and medians in
 #         $BUILD/bench/results.json
 # Exit:   0 when every program ran (a missed target is reported, it is not a
@@ -33,17 +38,24 @@ PP_N=${BENCH_PINGPONG_N:-100000}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 JET=$BUILD/jet
 REF=$BUILD/bench/ring_ref
+TCP=$BUILD/bench/tcp_ref
+RBS_PP_N=${BENCH_RBS_PINGPONG_N:-20000}
 OUT=$BUILD/bench/results.json
 SIZES=(1500 9000 65536)
 PP_FRAME=64
 TARGET_FRAME=9000   # throughput target applies at this frame size
 TARGET_TPUT=0.7     # median jet/ref Gb/s ratio at least this
 TARGET_RTT=2.0      # median jet/ref p50 RTT ratio at most this
+RBS_MSG=131072      # RBS vs TCP message size (jet perf --proto rbs's default)
+RBS_PP_MSG=1        # RBS vs TCP ping-pong message size
+TARGET_RBS_TPUT=2.0 # median RBS/TCP Gb/s ratio at least this (issue 4)
+TARGET_RBS_RTT=0.25 # median RBS/TCP p50 RTT ratio at most this (issue 4)
 
 die() { echo "bench: $*" >&2; exit 1; }
 posint() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 posint "$REPS" || { echo "bench: BENCH_REPS must be a positive integer" >&2; exit 2; }
 posint "$PP_N" || { echo "bench: BENCH_PINGPONG_N must be a positive integer" >&2; exit 2; }
+posint "$RBS_PP_N" || { echo "bench: BENCH_RBS_PINGPONG_N must be a positive integer" >&2; exit 2; }
 posint "$TIMEOUT" || { echo "bench: BENCH_TIMEOUT must be a positive integer" >&2; exit 2; }
 if [[ ! $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [[ $SECS =~ ^0+(\.0+)?$ ]]; then
 	echo "bench: BENCH_SECONDS must be a positive number" >&2
@@ -51,6 +63,7 @@ if [[ ! $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [[ $SECS =~ ^0+(\.0+)?$ ]]; then
 fi
 [ -x "$JET" ] || die "$JET not found: build first (make)"
 [ -x "$REF" ] || die "$REF not found: build first (make)"
+[ -x "$TCP" ] || die "$TCP not found: build first (make)"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -98,16 +111,19 @@ record() {
 		'{test: $test, frame: $frame, rep: $rep, side: $side, result: .}' <<<"$out" >>"$raw"
 }
 
-# pair TEST FRAME REP FIELD: runs the arrays A (jet) and B (ring_ref), in the
-# order the repetition number picks.
+# pair TEST FRAME REP FIELD: runs the arrays A (jet, named A_NAME in
+# messages) and B (the reference, B_NAME), in the order the repetition number
+# picks.  Recorded as sides "jet" and "ref".
+A_NAME="jet perf"
+B_NAME=ring_ref
 pair() {
 	local side order=(jet ref)
 	(($3 % 2)) || order=(ref jet)
 	for side in "${order[@]}"; do
 		if [ "$side" = jet ]; then
-			run_one "jet perf ($1, $2 B)" "${A[@]}"
+			run_one "$A_NAME ($1, $2 B)" "${A[@]}"
 		else
-			run_one "ring_ref ($1, $2 B)" "${B[@]}"
+			run_one "$B_NAME ($1, $2 B)" "${B[@]}"
 		fi
 		record "$1" "$2" "$3" "$side" "$4"
 	done
@@ -115,7 +131,8 @@ pair() {
 
 read -r busy0 steal0 total0 < <(cpu_ticks)
 own0=$(own_ticks)
-echo "bench: $REPS repetitions; throughput ${SECS}s per run at ${SIZES[*]} B; ping-pong $PP_N round trips" >&2
+echo "bench: $REPS repetitions; throughput ${SECS}s per run at ${SIZES[*]} B; ping-pong $PP_N round trips;" \
+	"RBS vs TCP at $RBS_MSG B, ping-pong $RBS_PP_N round trips" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
 	printf 'bench: repetition %d/%d:' "$rep" "$REPS" >&2
 	for f in "${SIZES[@]}"; do
@@ -127,7 +144,18 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	A=("$JET" perf --proto raw --pingpong --frame "$PP_FRAME" -n "$PP_N" --json)
 	B=("$REF" --pingpong --frame "$PP_FRAME" -n "$PP_N" --json)
 	pair pingpong "$PP_FRAME" "$rep" .rtt_us.p50
-	echo ' ping-pong' >&2
+	printf ' ping-pong' >&2
+
+	# RBS vs kernel TCP over loopback: same message size on both sides.
+	A_NAME="jet perf --proto rbs" B_NAME=tcp_ref
+	A=("$JET" perf --proto rbs -l "$RBS_MSG" -t "$SECS" --json)
+	B=("$TCP" -l "$RBS_MSG" -t "$SECS" --json)
+	pair rbs_throughput "$RBS_MSG" "$rep" .gbps
+	A=("$JET" perf --proto rbs --pingpong -l "$RBS_PP_MSG" -n "$RBS_PP_N" --json)
+	B=("$TCP" --pingpong -l "$RBS_PP_MSG" -n "$RBS_PP_N" --json)
+	pair rbs_pingpong "$RBS_PP_MSG" "$rep" .rtt_us.p50
+	A_NAME="jet perf" B_NAME=ring_ref
+	echo ' rbs-vs-tcp' >&2
 done
 
 read -r busy1 steal1 total1 < <(cpu_ticks)
@@ -174,6 +202,8 @@ jq -s \
 	--argjson reps "$REPS" --argjson seconds "$SECS" --argjson pp_n "$PP_N" --argjson pp_frame "$PP_FRAME" \
 	--argjson target_frame "$TARGET_FRAME" --argjson target_tput "$TARGET_TPUT" \
 	--argjson target_rtt "$TARGET_RTT" \
+	--argjson rbs_msg "$RBS_MSG" --argjson rbs_pp_msg "$RBS_PP_MSG" --argjson rbs_pp_n "$RBS_PP_N" \
+	--argjson target_rbs_tput "$TARGET_RBS_TPUT" --argjson target_rbs_rtt "$TARGET_RBS_RTT" \
 	--arg cpu "$cpu_model" --argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
 	--argjson other_pct "$other_pct" --argjson steal_pct "$steal_pct" \
 	--arg commit "$commit" '
@@ -182,6 +212,9 @@ jq -s \
 		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	def stats: map(select(. != null)) | {median: median, min: min, max: max};
 	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null else $a / $b end;
+	# CPU time of both ends per delivered byte, in ns (jet perf and tcp_ref).
+	def cpb: if (.bytes // 0) > 0 and .sender_cpu_s != null and .receiver_cpu_s != null
+		then (.sender_cpu_s + .receiver_cpu_s) * 1e9 / .bytes else null end;
 	# The runs of one test and frame size, as {rep, jet, ref} pairs.
 	def pairs($test; $frame): map(select(.test == $test and .frame == $frame))
 		| group_by(.rep)
@@ -194,7 +227,8 @@ jq -s \
 		commit: $commit,
 		machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
 		          other_cpu_pct: $other_pct, steal_pct: $steal_pct},
-		settings: {reps: $reps, seconds: $seconds, pingpong_roundtrips: $pp_n},
+		settings: {reps: $reps, seconds: $seconds, pingpong_roundtrips: $pp_n,
+		           rbs_msg: $rbs_msg, rbs_pingpong_roundtrips: $rbs_pp_n},
 		throughput: [$raw | map(select(.test == "throughput") | .frame) | unique[] as $f
 			| ($raw | pairs("throughput"; $f)
 				| map(. + {ratio: ratio(.jet.gbps; .ref.gbps)})) as $p
@@ -220,6 +254,40 @@ jq -s \
 			   target: {ratio_p50_at_most: $target_rtt},
 			   pairs: $p}
 			| . + {pass: (.ratio_p50.median != null and .ratio_p50.median <= $target_rtt)}),
+		# A = jet perf --proto rbs, B = tcp_ref (kernel TCP on loopback).
+		rbs_vs_tcp: {
+			throughput: ($raw | pairs("rbs_throughput"; $rbs_msg)
+				| map({rep, rbs: .jet, tcp: .ref}
+					| . + {ratio: ratio(.rbs.gbps; .tcp.gbps),
+					       rbs_cpu_ns_per_byte: (.rbs | cpb),
+					       tcp_cpu_ns_per_byte: (.tcp | cpb)}
+					| . + {cpu_ratio: ratio(.rbs_cpu_ns_per_byte; .tcp_cpu_ns_per_byte)}) as $p
+				| {msg: $rbs_msg,
+				   rbs_gbps: ($p | map(.rbs.gbps) | stats),
+				   tcp_gbps: ($p | map(.tcp.gbps) | stats),
+				   ratio: ($p | map(.ratio) | stats),
+				   rbs_cpu_ns_per_byte: ($p | map(.rbs_cpu_ns_per_byte) | stats),
+				   tcp_cpu_ns_per_byte: ($p | map(.tcp_cpu_ns_per_byte) | stats),
+				   cpu_ratio: ($p | map(.cpu_ratio) | stats),
+				   target: {ratio_at_least: $target_rbs_tput},
+				   pairs: $p}
+				| . + {pass: (.ratio.median != null and .ratio.median >= $target_rbs_tput)}),
+			pingpong: ($raw | pairs("rbs_pingpong"; $rbs_pp_msg)
+				| map({rep, rbs: .jet, tcp: .ref}
+					| . + {ratio_p50: ratio(.rbs.rtt_us.p50; .tcp.rtt_us.p50),
+					       ratio_p99: ratio(.rbs.rtt_us.p99; .tcp.rtt_us.p99)}) as $p
+				| {msg: $rbs_pp_msg,
+				   roundtrips: $rbs_pp_n,
+				   rbs_p50_us: ($p | map(.rbs.rtt_us.p50) | stats),
+				   tcp_p50_us: ($p | map(.tcp.rtt_us.p50) | stats),
+				   rbs_p99_us: ($p | map(.rbs.rtt_us.p99) | stats),
+				   tcp_p99_us: ($p | map(.tcp.rtt_us.p99) | stats),
+				   ratio_p50: ($p | map(.ratio_p50) | stats),
+				   ratio_p99: ($p | map(.ratio_p99) | stats),
+				   target: {ratio_p50_at_most: $target_rbs_rtt},
+				   pairs: $p}
+				| . + {pass: (.ratio_p50.median != null and .ratio_p50.median <= $target_rbs_rtt)})
+		},
 		other: $extra
 	}' "$raw" >"$tmp/results.json"
 mv "$tmp/results.json" "$OUT"
@@ -250,6 +318,24 @@ jq -r '.pingpong | ["p50", .jet_p50_us.median, .ref_p50_us.median, .ratio_p50.me
 		printf '  %6s  %10s  %10s  %-26s  %-8s  %s\n' "$q" "$(num "$jv" 3)" "$(num "$rv" 3)" \
 			"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$tg" "$(verdict "$pass")"
 	done
+
+echo
+echo "RBS vs kernel TCP: jet perf --proto rbs / tcp_ref (127.0.0.1), median of $REPS paired runs"
+printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "" rbs tcp "ratio median [min..max]" target result
+jq -r '.rbs_vs_tcp | (.throughput | ["Gb/s, \(.msg) B msgs", .rbs_gbps.median, .tcp_gbps.median,
+		.ratio.median, .ratio.min, .ratio.max, ">= \(.target.ratio_at_least)", .pass, 2],
+	["CPU ns/byte, both ends", .rbs_cpu_ns_per_byte.median, .tcp_cpu_ns_per_byte.median,
+		.cpu_ratio.median, .cpu_ratio.min, .cpu_ratio.max, "-", null, 3]),
+	(.pingpong | ["ping-pong p50 us", .rbs_p50_us.median, .tcp_p50_us.median, .ratio_p50.median,
+		.ratio_p50.min, .ratio_p50.max, "<= \(.target.ratio_p50_at_most)", .pass, 3],
+	["ping-pong p99 us", .rbs_p99_us.median, .tcp_p99_us.median, .ratio_p99.median,
+		.ratio_p99.min, .ratio_p99.max, "-", null, 3]) | map(tostring) | @tsv' "$OUT" |
+	while IFS=$'\t' read -r what av bv rm rmin rmax tg pass dec; do
+		printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "$what" "$(num "$av" "$dec")" \
+			"$(num "$bv" "$dec")" "$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$tg" \
+			"$(verdict "$pass")"
+	done
+echo "  (1-byte ping-pong, $RBS_PP_N round trips; both sides busy-poll; CPU is user+system of sender and receiver)"
 
 echo
 echo "During the LAN runs other processes used ${other_pct}% of the CPU time, the hypervisor stole ${steal_pct}%."
