@@ -123,6 +123,8 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
 void jet_chan_close(struct jet_chan *c);
 uint32_t jet_chan_id(const struct jet_chan *c);
 void jet_chan_stats(const struct jet_chan *c, struct jet_chan_stats *out);
+/* Frames waiting in c's receive queue now (no driver run: cheap). */
+uint32_t jet_chan_pending(const struct jet_chan *c);
 /* Calls fn for every open channel of s (for tools). */
 void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c, void *arg),
                            void *arg);

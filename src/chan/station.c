@@ -530,6 +530,11 @@ uint32_t jet_chan_id(const struct jet_chan *c)
     return c->id;
 }
 
+uint32_t jet_chan_pending(const struct jet_chan *c)
+{
+    return c->qn;
+}
+
 void jet_chan_stats(const struct jet_chan *c, struct jet_chan_stats *o)
 {
     *o = c->st;

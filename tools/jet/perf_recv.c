@@ -263,9 +263,9 @@ static uint32_t read_data(struct end *e, struct rx_state *s, uint64_t now)
         struct jet_rx rx;
         /* Take what this channel has queued now, not what keeps arriving
          * while we read: the other channels' queues must not overflow. */
-        struct jet_chan_stats cs;
-        jet_chan_stats(s->data[i], &cs);
-        uint32_t take = cs.queued ? cs.queued : 1;
+        uint32_t take = jet_chan_pending(s->data[i]);
+        if (!take)
+            take = 1; /* one recv runs the driver */
         while (take-- && jet_chan_recv(s->data[i], &rx, 0) == 0) {
             on_data(e, s, s->data[i], &rx, now);
             jet_chan_release(s->data[i], &rx);
@@ -324,7 +324,9 @@ int run_server(struct end *e)
         if (busy)
             s.last_rx = now, busy = false;
         struct jet_rx rx;
-        while (jet_chan_recv(e->ctl, &rx, 0) == 0) {
+        /* The poll above ran the driver: take only what the control channel
+         * holds, without running it again. */
+        while (jet_chan_pending(e->ctl) && jet_chan_recv(e->ctl, &rx, 0) == 0) {
             on_ctl(e, &s, &rx, now);
             jet_chan_release(e->ctl, &rx);
         }
