@@ -15,6 +15,10 @@
 #include "jet/chan.h"
 #include "jet/lan.h"
 
+#ifndef FIXTURE_PREFIX
+#define FIXTURE_PREFIX "t-chan" /* LAN names: PREFIX-PID-TAG */
+#endif
+
 
 static pid_t main_pid;
 static char lans[32][JET_LAN_NAME_MAX + 1];
@@ -50,7 +54,7 @@ static inline int mklan(const char *tag, void (*tweak)(struct jet_lan_config *))
     if (tweak)
         tweak(&c);
     int i = nlans++;
-    snprintf(lans[i], sizeof lans[i], "t-chan-%d-%s", (int)getpid(), tag);
+    snprintf(lans[i], sizeof lans[i], FIXTURE_PREFIX "-%d-%s", (int)getpid(), tag);
     struct jet_err err = {0};
     int rc = jet_lan_create(lans[i], &c, &err);
     if (rc)
@@ -119,7 +123,7 @@ static inline void fill(uint8_t *p, size_t len, uint64_t seq)
 }
 
 /* Whether rx carries an undamaged fill() payload; its seq in *seq. */
-static bool intact(const struct jet_rx *rx, uint64_t *seq)
+static inline bool intact(const struct jet_rx *rx, uint64_t *seq)
 {
     uint64_t s = 0;
     memcpy(&s, rx->payload, rx->len < 8 ? rx->len : 8);
