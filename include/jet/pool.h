@@ -72,7 +72,12 @@ static inline uint8_t *jet_pool_buf(const struct jet_pool *p, uint32_t idx)
  * the store later does not wait for the other core's cache. */
 static inline void jet_pool_prefetch_owner(const struct jet_pool *p, uint32_t idx)
 {
+#if defined(__x86_64__) || defined(__i386__)
+    /* asm volatile: GCC may delete a bare __builtin_prefetch (src/util/prefetch.h) */
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)&p->owner[idx]));
+#else
     __builtin_prefetch((const void *)&p->owner[idx], 1);
+#endif
 }
 
 /* Owner word of idx, read with acquire ordering. */

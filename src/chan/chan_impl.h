@@ -4,7 +4,7 @@
 
 #include "jet/chan.h"
 
-enum { STALL_MAX = 32 };
+enum { STALL_MAX = 128 };
 
 /* The fields demultiplexing touches come first, in one cache line: with
  * 65,536 channels the channel structs do not fit in cache, and a frame
@@ -25,6 +25,7 @@ struct jet_chan {
     double tokens;   /* token bucket, bits (may go negative: a frame's debt) */
     uint64_t tb_last;
     struct jet_chan_stats st;
+    uint32_t idx; /* place among the station's channel structs (chan_alloc) */
 };
 
 struct jet_station {
@@ -38,9 +39,11 @@ struct jet_station {
     uint32_t tbits, tcap, nchan;
     uint32_t queued; /* frames in all channel queues */
     struct jet_chan *chan_free;  /* free channel structs (station.c) */
-    struct chan_slab *slabs;     /* the blocks they come from */
+    uint8_t **slab;              /* the blocks they come from, CHAN_SLAB each */
+    uint32_t nslab, slab_cap;
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
+    uint32_t pf[STALL_MAX];            /* table slot of stall[i], for prefetching */
     bool busy_poll, timestamps;
     struct jet_station_stats st;
     struct jet_err err;
@@ -54,11 +57,16 @@ struct jet_station {
     uint64_t pub_failures; /* publications that failed (publishing then stops) */
 };
 
-struct chan_slab;
+enum { CHAN_SLAB = 8192 }; /* channel structs per slab */
 struct chan_slot {
     uint32_t id;
-    struct jet_chan *c; /* NULL: empty */
+    uint32_t ref; /* the channel's idx + 1; 0: empty */
 };
+static inline struct jet_chan *slot_chan(const struct jet_station *s, const struct chan_slot *t)
+{
+    uint32_t i = t->ref - 1;
+    return (struct jet_chan *)s->slab[i / CHAN_SLAB] + i % CHAN_SLAB;
+}
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
 uint32_t chan_dequeue(struct jet_chan *c);
 

@@ -26,6 +26,7 @@
 #include "jet/frame.h"
 #include "jet/lan.h"
 #include "util/clock.h"
+#include "util/prefetch.h"
 
 #define NONE UINT32_MAX
 
@@ -49,31 +50,39 @@ static void *big_alloc(size_t bytes)
     return p;
 }
 
-enum { SLAB_CHANS = 8192 };
-
-struct chan_slab {
-    struct chan_slab *next;
-};
-
+/* Channel structs come from slabs of CHAN_SLAB (2 MiB blocks at 256 bytes each); a
+ * channel's index names its slab and place, so a table slot holds the id
+ * and the index in 8 bytes (65,536 channels: a 1 MiB table). */
 static struct jet_chan *chan_alloc(struct jet_station *s)
 {
     if (!s->chan_free) {
-        size_t sz = (sizeof(struct jet_chan) + 63) & ~(size_t)63;
-        uint8_t *b = big_alloc(sz * SLAB_CHANS + 64);
+        if (s->nslab == s->slab_cap) {
+            uint32_t cap = s->slab_cap ? s->slab_cap * 2 : 4;
+            uint8_t **n = realloc(s->slab, cap * sizeof *n);
+            if (!n)
+                return NULL;
+            s->slab = n;
+            s->slab_cap = cap;
+        }
+        if ((uint64_t)(s->nslab + 1) * CHAN_SLAB >= UINT32_MAX)
+            return NULL;
+        uint8_t *b = big_alloc(sizeof(struct jet_chan) * CHAN_SLAB);
         if (!b)
             return NULL;
-        /* the first 64 bytes chain the slabs for jet_station_close */
-        ((struct chan_slab *)b)->next = s->slabs;
-        s->slabs = (struct chan_slab *)b;
-        for (uint32_t i = SLAB_CHANS; i-- > 0;) {
-            struct jet_chan *c = (struct jet_chan *)(b + 64 + i * sz);
+        uint32_t base = s->nslab * CHAN_SLAB;
+        s->slab[s->nslab++] = b;
+        for (uint32_t i = CHAN_SLAB; i-- > 0;) {
+            struct jet_chan *c = (struct jet_chan *)b + i;
+            c->idx = base + i;
             c->s = (struct jet_station *)s->chan_free; /* free list through ->s */
             s->chan_free = c;
         }
     }
     struct jet_chan *c = s->chan_free;
     s->chan_free = (struct jet_chan *)c->s;
+    uint32_t idx = c->idx;
     memset(c, 0, sizeof *c);
+    c->idx = idx;
     return c;
 }
 
@@ -83,7 +92,6 @@ static void chan_free(struct jet_station *s, struct jet_chan *c)
     c->s = (struct jet_station *)s->chan_free;
     s->chan_free = c;
 }
-
 
 static uint32_t hash_id(uint32_t id, uint32_t bits)
 {
@@ -95,24 +103,25 @@ struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
     uint32_t mask = s->tcap - 1;
     for (uint32_t i = hash_id(id, s->tbits);; i = (i + 1) & mask) {
         const struct chan_slot *t = &s->table[i];
-        if (!t->c || t->id == id)
-            return t->c;
+        if (!t->ref)
+            return NULL;
+        if (t->id == id)
+            return slot_chan(s, t);
     }
 }
 
 static int table_insert(struct jet_station *s, struct jet_chan *c)
 {
-    if ((s->nchan + 1) * 2 > s->tcap) {
+    if ((uint64_t)(s->nchan + 1) * 4 > (uint64_t)s->tcap * 3) { /* load <= 3/4 */
         uint32_t nbits = s->tbits + 1, ncap = 1u << nbits;
         struct chan_slot *nt = big_alloc((size_t)ncap * sizeof *nt);
         if (!nt)
             return -ENOMEM;
         for (uint32_t i = 0; i < s->tcap; i++) {
-            struct jet_chan *o = s->table[i].c;
-            if (!o)
+            if (!s->table[i].ref)
                 continue;
-            uint32_t j = hash_id(o->id, nbits);
-            while (nt[j].c)
+            uint32_t j = hash_id(s->table[i].id, nbits);
+            while (nt[j].ref)
                 j = (j + 1) & (ncap - 1);
             nt[j] = s->table[i];
         }
@@ -122,9 +131,9 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
         s->tcap = ncap;
     }
     uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
-    while (s->table[i].c)
+    while (s->table[i].ref)
         i = (i + 1) & mask;
-    s->table[i] = (struct chan_slot){c->id, c};
+    s->table[i] = (struct chan_slot){c->id, c->idx + 1};
     s->nchan++;
     return 0;
 }
@@ -133,16 +142,16 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
 static void table_remove(struct jet_station *s, struct jet_chan *c)
 {
     uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
-    while (s->table[i].c != c)
+    while (s->table[i].ref != c->idx + 1)
         i = (i + 1) & mask;
-    s->table[i] = (struct chan_slot){0, NULL};
-    for (uint32_t j = (i + 1) & mask; s->table[j].c; j = (j + 1) & mask) {
+    s->table[i] = (struct chan_slot){0, 0};
+    for (uint32_t j = (i + 1) & mask; s->table[j].ref; j = (j + 1) & mask) {
         uint32_t home = hash_id(s->table[j].id, s->tbits);
         /* move j back to i if its home is not in (i, j] cyclically */
         bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
             s->table[i] = s->table[j];
-            s->table[j] = (struct chan_slot){0, NULL};
+            s->table[j] = (struct chan_slot){0, 0};
             i = j;
         }
     }
@@ -198,25 +207,23 @@ void jet_station_close(struct jet_station *s)
     struct jet_chan **all = calloc(s->nchan ? s->nchan : 1, sizeof *all);
     uint32_t n = 0;
     for (uint32_t i = 0; all && i < s->tcap; i++)
-        if (s->table[i].c)
-            all[n++] = s->table[i].c;
+        if (s->table[i].ref)
+            all[n++] = slot_chan(s, &s->table[i]);
     for (uint32_t i = 0; i < n; i++)
         jet_chan_close(all[i]);
     free(all);
     while (s->nchan) /* only if that allocation failed: the slow way */
         for (uint32_t i = 0; i < s->tcap; i++)
-            if (s->table[i].c) {
-                jet_chan_close(s->table[i].c);
+            if (s->table[i].ref) {
+                jet_chan_close(slot_chan(s, &s->table[i]));
                 break;
             }
     if (s->stall_n > s->stall_i)
         jet_link_rx_release(s->link, s->stall + s->stall_i, s->stall_n - s->stall_i);
     jet_link_close(s->link);
-    while (s->slabs) {
-        struct chan_slab *next = s->slabs->next;
-        free(s->slabs);
-        s->slabs = next;
-    }
+    for (uint32_t i = 0; i < s->nslab; i++)
+        free(s->slab[i]);
+    free(s->slab);
     free(s->rx);
     free(s->next);
     free(s->table);
@@ -258,8 +265,8 @@ void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c,
                            void *arg)
 {
     for (uint32_t i = 0; i < s->tcap; i++)
-        if (s->table[i].c)
-            fn(s->table[i].c, arg);
+        if (s->table[i].ref)
+            fn(slot_chan(s, &s->table[i]), arg);
 }
 
 /* ---- demultiplexing ---- */
@@ -370,29 +377,62 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
     return 0;
 }
 
-/* Looks up every frame's channel of a burst ahead of demultiplexing it, in
- * two passes of prefetches (table slot, then channel), so the cache misses
- * of a large table overlap instead of following one another. Reads only
- * the destination-channel bytes of frames long enough to have them; the
- * real checks come in demux_one. */
-static void prefetch_chans(struct jet_station *s, uint32_t n)
+/* Prefetching for large tables.  A frame's demultiplexing needs its table
+ * slot, then its channel: two dependent cache misses once the table and the
+ * channels outgrow the cache.  They are fetched in a pipeline along the
+ * burst: the slot PF_SLOT frames ahead of the frame being demultiplexed, its
+ * channel PF_CHAN frames ahead (by then the slot has arrived), so each miss
+ * overlaps the work on the frames before it.  Reads only the destination
+ * channel bytes of frames long enough to have them; the real checks come in
+ * demux_one. */
+enum { PF_SLOT = 32, PF_CHAN = 16 };
+
+static void pf_slot(struct jet_station *s, uint32_t i)
 {
-    if (s->nchan < 1024)
-        return; /* a small table stays in cache */
-    uint32_t slot[STALL_MAX];
-    for (uint32_t i = 0; i < n; i++) {
-        const struct jet_frame *f = &s->stall[i];
-        slot[i] = UINT32_MAX;
-        if (f->encap != JET_ENCAP_NATIVE || f->len < JET_FRAME_HDR_LEN)
-            continue;
-        const uint8_t *d = f->data;
-        uint32_t id = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
-        slot[i] = hash_id(id, s->tbits);
-        __builtin_prefetch(&s->table[slot[i]]);
+    const struct jet_frame *f = &s->stall[i];
+    s->pf[i] = UINT32_MAX;
+    if (f->encap != JET_ENCAP_NATIVE || f->len < JET_FRAME_HDR_LEN)
+        return;
+    const uint8_t *d = f->data;
+    uint32_t id = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+    s->pf[i] = hash_id(id, s->tbits);
+    jet_prefetch(&s->table[s->pf[i]]);
+}
+
+static void pf_chan(struct jet_station *s, uint32_t i)
+{
+    if (s->pf[i] != UINT32_MAX && s->table[s->pf[i]].ref)
+        jet_prefetch(slot_chan(s, &s->table[s->pf[i]]));
+}
+
+/* Demultiplexes stall[stall_i..stall_n).  Returns false when a frame must
+ * wait for room (it and the rest stay in stall[]). */
+static bool demux_burst(struct jet_station *s, uint64_t now, int *total)
+{
+    uint32_t n = s->stall_n;
+    bool pf = s->nchan >= 1024; /* a small table stays in cache */
+    if (pf) {
+        for (uint32_t j = s->stall_i; j < n && j < s->stall_i + PF_SLOT; j++)
+            pf_slot(s, j);
+        for (uint32_t j = s->stall_i; j < n && j < s->stall_i + PF_CHAN; j++)
+            pf_chan(s, j);
     }
-    for (uint32_t i = 0; i < n; i++)
-        if (slot[i] != UINT32_MAX && s->table[slot[i]].c)
-            __builtin_prefetch(s->table[slot[i]].c);
+    while (s->stall_i < n) {
+        uint32_t i = s->stall_i;
+        if (pf) {
+            if (i + PF_SLOT < n)
+                pf_slot(s, i + PF_SLOT);
+            if (i + PF_CHAN < n)
+                pf_chan(s, i + PF_CHAN);
+        }
+        if (demux_one(s, &s->stall[i], now))
+            return false;
+        s->stall_i++;
+        s->st.frames_in++;
+        ++*total;
+    }
+    s->stall_i = s->stall_n = 0;
+    return true;
 }
 
 int jet_station_poll(struct jet_station *s)
@@ -400,14 +440,8 @@ int jet_station_poll(struct jet_station *s)
     int total = 0;
     uint64_t now = s->stall_i < s->stall_n && s->timestamps ? jet_now_ns() : 0;
     /* 1. frames waiting for room */
-    while (s->stall_i < s->stall_n) {
-        if (demux_one(s, &s->stall[s->stall_i], now))
-            goto flush;
-        s->stall_i++;
-        s->st.frames_in++;
-        total++;
-    }
-    s->stall_i = s->stall_n = 0;
+    if (s->stall_i < s->stall_n && !demux_burst(s, now, &total))
+        goto flush;
     /* 2. new frames */
     for (int burst = 0; burst < 4; burst++) {
         int n = jet_link_rx_burst(s->link, s->stall, STALL_MAX);
@@ -419,15 +453,8 @@ int jet_station_poll(struct jet_station *s)
             now = jet_now_ns(); /* one clock read per burst, none when idle */
         s->stall_n = (uint32_t)n;
         s->stall_i = 0;
-        prefetch_chans(s, (uint32_t)n);
-        while (s->stall_i < s->stall_n) {
-            if (demux_one(s, &s->stall[s->stall_i], now))
-                goto flush; /* the rest of the burst waits in stall[] */
-            s->stall_i++;
-            s->st.frames_in++;
-            total++;
-        }
-        s->stall_i = s->stall_n = 0;
+        if (!demux_burst(s, now, &total))
+            goto flush; /* the rest of the burst waits in stall[] */
         if (n < STALL_MAX)
             break;
     }

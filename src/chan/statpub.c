@@ -244,8 +244,8 @@ static void publish(struct jet_station *s, uint64_t now_ns)
     struct statpub_ent *e = (struct statpub_ent *)(h + 1);
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->tcap && n < p->cap; i++)
-        if (s->table[i].c)
-            fill_ent(&e[n++], s->table[i].c);
+        if (s->table[i].ref)
+            fill_ent(&e[n++], slot_chan(s, &s->table[i]));
     h->nchan = n;
     h->capacity = p->cap;
     if (full)

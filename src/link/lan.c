@@ -31,6 +31,7 @@
 #include "jet/frame.h"
 #include "link/lan_impl.h"
 #include "util/clock.h"
+#include "util/prefetch.h"
 #include "util/rng.h"
 
 enum {
@@ -616,6 +617,7 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             }
             f[n].buf = idx;
             f[n].data = frame_data(k, idx);
+            jet_prefetch(f[n].data); /* its header is read next, by whoever takes it */
             f[n].len = e->len <= k->frame_max ? e->len : k->frame_max;
             f[n].cap = k->frame_max;
             f[n].encap = e->encap;
