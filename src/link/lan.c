@@ -235,16 +235,24 @@ static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t enc
     if (at < k->last_deliver[dst])
         at = k->last_deliver[dst]; /* one flow's frames keep their order unless reordered */
     k->last_deliver[dst] = at;
-    jet_pool_give(&k->seg.pool, idx, tok);
     struct lan_ring *r = lan_ring(&k->seg, k->me, dst);
-    struct lan_desc *e = &r->e[k->prod_tail[dst] & k->ring_mask];
-    e->idx = idx;
+    uint32_t t = k->prod_tail[dst];
+    struct lan_desc *e = &r->e[t & k->ring_mask];
     e->token = tok;
     e->len = len;
-    e->encap = (uint16_t)encap;
     e->src = (uint16_t)k->me;
     e->deliver_at = at;
-    k->prod_tail[dst]++;
+    if (len <= LAN_INLINE_MAX) {
+        memcpy(e->inl, frame_data(k, idx), len);
+        e->idx = JET_POOL_NONE;
+        e->encap = (uint16_t)(encap | LAN_DESC_INLINE);
+        mag_put(k, idx);
+    } else {
+        jet_pool_give(&k->seg.pool, idx, tok);
+        e->idx = idx;
+        e->encap = (uint16_t)encap;
+    }
+    k->prod_tail[dst] = t + 1;
     k->dirty |= 1ull << dst;
     lan_cnt_add(&k->c->tx_frames, 1);
     lan_cnt_add(&k->c->tx_bytes, len);
@@ -605,6 +613,29 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             if (e->deliver_at > now)
                 break;
             uint32_t idx = e->idx, tok = e->token;
+            if (e->encap & LAN_DESC_INLINE) {
+                uint32_t len = e->len;
+                if (tok != k->token || len > LAN_INLINE_MAX || len > k->frame_max) {
+                    lan_cnt_add(&k->c->rx_stale, 1); /* for an earlier holder; no buffer */
+                    h++;
+                    continue;
+                }
+                uint32_t b = mag_get(k);
+                if (b == JET_POOL_NONE)
+                    break; /* no buffer to take it into: it waits in the ring */
+                uint8_t *d = frame_data(k, b);
+                memcpy(d, e->inl, len);
+                f[n].buf = b;
+                f[n].data = d;
+                f[n].len = len;
+                f[n].cap = k->frame_max;
+                f[n].encap = (uint16_t)(e->encap & ~LAN_DESC_INLINE);
+                f[n].flags = (uint16_t)k->me; /* our own buffer: released into our magazine */
+                bytes += len;
+                n++;
+                h++;
+                continue;
+            }
             h++;
             /* The token names the incarnation it was sent to: one that is
              * not ours was meant for an earlier holder of this slot. */

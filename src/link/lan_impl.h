@@ -33,7 +33,7 @@
 #include "jet/pool.h"
 
 #define LAN_MAGIC "JETLAN\r\n"
-#define LAN_LAYOUT 1u /* bump on any change to the structs below */
+#define LAN_LAYOUT 2u /* bump on any change to the structs below or their meaning */
 #define LAN_HEADROOM 128u /* bytes before frame data in each buffer */
 #define LAN_ETH_MAX_HDR 18u /* Ethernet header with one VLAN tag */
 #define LAN_SHM_PREFIX "/jet-lan."
@@ -95,14 +95,23 @@ static inline socklen_t lan_sock_addr(struct sockaddr_un *a, const char *name, u
 /* A ring entry: one frame handed from src to dst. 32 bytes, two per line;
  * everything the receiver needs is here, so taking a frame touches the ring
  * tail, the descriptor and the frame itself, nothing else. */
+/* A frame of at most LAN_INLINE_MAX bytes travels inside its ring entry:
+ * LAN_DESC_INLINE is set in encap, idx is JET_POOL_NONE and the bytes are
+ * in inl[].  No pool buffer crosses between the stations then: the sender
+ * keeps its buffer, the receiver copies the bytes into one of its own, so
+ * a small frame costs the entry's two cache lines and the tail, and no
+ * owner words or buffer returns. */
+#define LAN_DESC_INLINE 0x8000u
+#define LAN_INLINE_MAX 96u
 struct lan_desc {
-    uint32_t idx;        /* pool buffer */
+    uint32_t idx;        /* pool buffer (JET_POOL_NONE: inline) */
     uint32_t token;      /* the receiver's token when it was sent */
     uint32_t len;        /* frame bytes */
     uint16_t encap;      /* enum jet_encap */
     uint16_t src;        /* sending station: where the buffer goes back */
     uint64_t deliver_at; /* CLOCK_MONOTONIC ns before which it is not delivered; 0: at once */
     uint64_t spare;
+    uint8_t inl[LAN_INLINE_MAX]; /* the frame, when LAN_DESC_INLINE */
 };
 
 /* SPSC ring, free-running 32-bit indices, fill = tail - head.
