@@ -214,9 +214,28 @@ static void perf_help(FILE *f)
         lan_options_help);
 }
 
+/* Options of --proto raw that mean nothing to --proto rbs. */
+static bool raw_only(const char *a)
+{
+    static const char *const names[] = {
+        "--latency", "--accept-bad-crc", "--policy",     "--queue",          "--reader-delay",
+        "--place",   "--channels",       "--prio",       "--probe-prio",     "--reserve",
+        "--frame",   "--probe-frame",    "--probe-interval"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(a, names[i]))
+            return true;
+    return false;
+}
+
+/* One parser for both protocols: -l is the frame size for raw and the
+ * message size for rbs; -n counts frames for raw, bytes (or round trips
+ * with --pingpong) for rbs. */
 static int parse_args(int argc, char **argv, struct perf_opts *o)
 {
     memset(o, 0, sizeof *o);
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--proto") && !strcmp(argv[i + 1], "rbs"))
+            o->rbs = true;
     o->station = -1;
     o->chan = 5201;
     o->frame = 9000;
@@ -232,8 +251,10 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         uint64_t u;
         double d;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            perf_help(stdout);
+            (o->rbs ? perf_rbs_help : perf_help)(stdout);
             exit(0);
+        } else if (o->rbs && raw_only(a)) {
+            return usage_error("perf", "unknown option '%s' for --proto rbs", a);
         } else if (!strcmp(a, "-s") || !strcmp(a, "--server")) {
             o->server = true;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--client")) {
@@ -313,6 +334,14 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
             if (jet_parse_size(v, &u) || u < JET_FRAME_OVERHEAD + PH || u > 65536)
                 return usage_error("perf", "bad --probe-frame '%s'", v);
             o->probe_frame = (uint32_t)u, i++;
+        } else if (o->rbs && !strcmp(a, "-l")) {
+            if (jet_parse_size(v, &u) || u == 0 || u > PERF_RBS_MAX_MSG)
+                return usage_error("perf", "-l must be 1 byte to 64M");
+            o->msg = (uint32_t)u, i++;
+        } else if (o->rbs && !strcmp(a, "-n")) {
+            if (jet_parse_size(v, &u) || u == 0)
+                return usage_error("perf", "bad -n '%s'", v);
+            o->bytes = o->count = u, i++;
         } else if (!strcmp(a, "--frame") || !strcmp(a, "-l")) {
             if (jet_parse_size(v, &u) || u < JET_FRAME_OVERHEAD + PH ||
                 u > JET_LAN_MAX_MTU + JET_FRAME_OVERHEAD)
@@ -344,10 +373,10 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         }
         (void)d;
     }
-    if (!proto || strcmp(proto, "raw"))
+    if (!proto || (strcmp(proto, "raw") && strcmp(proto, "rbs")))
         return usage_error("perf",
                            proto ? "protocol '%s' is not available (use --proto raw or rbs)"
-                                 : "say which protocol: --proto raw%s",
+                                 : "say which protocol: --proto raw or --proto rbs%s",
                            proto ? proto : "");
     if (o->server && o->client)
         return usage_error("perf", "-s and -c exclude each other");
@@ -360,6 +389,19 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
     if (o->link && o->lan_given)
         return usage_error("perf", "LAN options apply to the private LAN only; set them with "
                                    "jet lan create");
+    if (o->rbs) {
+        if (!o->msg)
+            o->msg = o->pingpong ? 1 : 128 << 10;
+        if (o->pingpong)
+            o->bytes = 0;
+        else
+            o->count = 0;
+        if (o->pingpong && !o->count && !o->duration_ns)
+            o->count = 10000;
+        if (!o->pingpong && !o->bytes && !o->duration_ns)
+            o->duration_ns = 3000000000ull;
+        return 0;
+    }
     if (o->pingpong && !o->nframes)
         o->nframes = o->duration_ns ? UINT64_MAX : 10000;
     if (o->pingpong && o->nframes > 100000000)
@@ -421,13 +463,12 @@ static void forward_signal(int sig)
 
 int cmd_perf(int argc, char **argv)
 {
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--proto") && !strcmp(argv[i + 1], "rbs"))
-            return cmd_perf_rbs(argc, argv);
     struct perf_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
+    if (o.rbs)
+        return perf_rbs_main(&o);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

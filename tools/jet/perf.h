@@ -43,6 +43,10 @@ struct perf_opts {
     /* private LAN */
     struct jet_lan_config lan;
     bool lan_given, mtu_given;
+    /* --proto rbs (perf_rbs.c): message size, bytes to send (-n), round trips (-n, --pingpong) */
+    bool rbs;
+    uint32_t msg;
+    uint64_t bytes, count;
 };
 
 /* The receiver's report, in RESULT order (u64 each), then the latency table. */
@@ -78,7 +82,6 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
             const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt);
 
 /* jet perf --proto rbs (perf_rbs.c): its own options, same shape. */
-int cmd_perf_rbs(int argc, char **argv);
 
 /* One end of a private-LAN run: opts, the link name, its station, receiver or sender. */
 typedef int (*perf_end_fn)(const void *opts, const char *link, int station, bool server);
@@ -91,5 +94,10 @@ int perf_private(const struct jet_lan_config *lan, const char *banner, perf_end_
 
 int run_client(struct end *e);
 int run_server(struct end *e);
+
+/* perf_rbs.c: jet perf --proto rbs, with the options perf.c parsed. */
+#define PERF_RBS_MAX_MSG (64u << 20)
+void perf_rbs_help(FILE *f);
+int perf_rbs_main(struct perf_opts *o);
 
 #endif

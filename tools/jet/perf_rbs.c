@@ -26,18 +26,9 @@
 #include "util/clock.h"
 #include "util/parse.h"
 
-enum { HELLO = 16, RESULT = 32, MAX_MSG = 64 << 20 };
+enum { HELLO = 16, RESULT = 32 };
 #define IO_NS 10000000000ll
 
-struct ropts {
-    const char *link;
-    int station;
-    bool server, client, json, pingpong, one_off;
-    uint32_t to, chan, msg;
-    uint64_t bytes, count, duration_ns, interval_ns;
-    struct jet_lan_config lan;
-    bool lan_given;
-};
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
@@ -93,7 +84,7 @@ static int conn_die(struct jet_rbs_conn *c, const char *what, int rc)
 
 /* ---- server ---- */
 
-static int serve_one(struct jet_rbs_listener *l, const struct ropts *o)
+static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
 {
     struct jet_rbs_conn *c;
     int rc;
@@ -163,7 +154,7 @@ static int serve_one(struct jet_rbs_listener *l, const struct ropts *o)
     return rc ? 1 : 0;
 }
 
-static int run_rbs_server(struct jet_station *s, const struct ropts *o)
+static int run_rbs_server(struct jet_station *s, const struct perf_opts *o)
 {
     struct jet_rbs_listener *l;
     struct jet_rbs_opts ro = {.busy_poll = false};
@@ -180,7 +171,7 @@ static int run_rbs_server(struct jet_station *s, const struct ropts *o)
 
 /* ---- client ---- */
 
-static void report_rbs(const struct ropts *o, const char *link, const uint8_t *res, double secs,
+static void report_rbs(const struct perf_opts *o, const char *link, const uint8_t *res, double secs,
                        uint64_t cpu, const struct jet_rbs_stats *st, uint64_t *rtt, uint64_t nrtt)
 {
     uint64_t bytes = get64(res), rx_ns = get64(res + 8), rcpu = get64(res + 16);
@@ -237,7 +228,7 @@ static void report_rbs(const struct ropts *o, const char *link, const uint8_t *r
     fflush(stdout);
 }
 
-static int run_rbs_client(struct jet_station *s, const struct ropts *o)
+static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
 {
     struct jet_rbs_opts co = {.busy_poll = o->pingpong};
     struct jet_rbs_conn *c;
@@ -342,7 +333,7 @@ static int run_rbs_client(struct jet_station *s, const struct ropts *o)
 
 /* ---- command line ---- */
 
-static void help(FILE *f)
+void perf_rbs_help(FILE *f)
 {
     fprintf(
         f,
@@ -368,97 +359,7 @@ static void help(FILE *f)
         lan_options_help);
 }
 
-static int parse(int argc, char **argv, struct ropts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->station = -1;
-    o->chan = 5201;
-    o->to = UINT32_MAX;
-    jet_lan_config_default(&o->lan);
-    bool msg_given = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t u;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            help(stdout);
-            exit(0);
-        } else if (!strcmp(a, "-s") || !strcmp(a, "--server")) {
-            o->server = true;
-        } else if (!strcmp(a, "-c") || !strcmp(a, "--client")) {
-            o->client = true;
-        } else if (!strcmp(a, "-1") || !strcmp(a, "--one-off")) {
-            o->one_off = true;
-        } else if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--pingpong")) {
-            o->pingpong = true;
-        } else if (!v && a[0] == '-') {
-            return usage_error("perf", "%s: unknown option or missing value", a);
-        } else if (!strcmp(a, "--proto")) {
-            i++;
-        } else if (!strcmp(a, "--link")) {
-            o->link = v, i++;
-        } else if (!strcmp(a, "--station") || !strcmp(a, "--to")) {
-            if (jet_parse_u64(v, &u) || u >= JET_LAN_MAX_STATIONS)
-                return usage_error("perf", "bad %s '%s'", a, v);
-            if (a[2] == 's')
-                o->station = (int)u;
-            else
-                o->to = (uint32_t)u;
-            i++;
-        } else if (!strcmp(a, "--chan")) {
-            if (jet_parse_u64(v, &u) || u == 0 || u >= UINT32_MAX)
-                return usage_error("perf", "bad --chan '%s' (channel 0 is reserved)", v);
-            o->chan = (uint32_t)u, i++;
-        } else if (!strcmp(a, "-l")) {
-            if (jet_parse_size(v, &u) || u == 0 || u > MAX_MSG)
-                return usage_error("perf", "-l must be 1 byte to 64M");
-            o->msg = (uint32_t)u, msg_given = true, i++;
-        } else if (!strcmp(a, "-n")) {
-            if (jet_parse_size(v, &u) || u == 0)
-                return usage_error("perf", "bad -n '%s'", v);
-            o->bytes = o->count = u, i++;
-        } else if (!strcmp(a, "-t")) {
-            if (jet_parse_duration(v, &o->duration_ns) || !o->duration_ns)
-                return usage_error("perf", "bad -t '%s'", v);
-            i++;
-        } else if (!strcmp(a, "-i")) {
-            if (jet_parse_duration(v, &o->interval_ns))
-                return usage_error("perf", "bad -i '%s'", v);
-            i++;
-        } else {
-            int r = lan_option("perf", a, v, &o->lan);
-            if (r < 0)
-                return 2;
-            if (r == 0)
-                return usage_error("perf", "unknown option '%s' for --proto rbs", a);
-            o->lan_given = true, i++;
-        }
-    }
-    if (!msg_given)
-        o->msg = o->pingpong ? 1 : 128 << 10;
-    if (o->pingpong)
-        o->bytes = 0;
-    else
-        o->count = 0;
-    if (o->pingpong && !o->count && !o->duration_ns)
-        o->count = 10000;
-    if (!o->pingpong && !o->bytes && !o->duration_ns)
-        o->duration_ns = 3000000000ull;
-    if (o->server && o->client)
-        return usage_error("perf", "-s and -c exclude each other");
-    if (o->link && !o->server && !o->client)
-        return usage_error("perf", "with --link, say -s (receive) or -c (send)");
-    if (!o->link && (o->server || o->client))
-        return usage_error("perf", "-s and -c need --link lan:NAME");
-    if (o->client && o->to == UINT32_MAX)
-        return usage_error("perf", "-c needs --to STATION");
-    if (o->link && o->lan_given)
-        return usage_error("perf", "LAN options apply to the private LAN only");
-    return 0;
-}
-
-static int run_end(const struct ropts *o, const char *link, int station, bool server)
+static int run_end(const struct perf_opts *o, const char *link, int station, bool server)
 {
     struct jet_err err = {0};
     struct jet_station *s;
@@ -476,12 +377,9 @@ static int rbs_end(const void *o, const char *link, int station, bool server)
     return run_end(o, link, station, server);
 }
 
-int cmd_perf_rbs(int argc, char **argv)
+int perf_rbs_main(struct perf_opts *op)
 {
-    struct ropts o;
-    int rc = parse(argc, argv, &o);
-    if (rc)
-        return rc;
+    struct perf_opts o = *op;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -489,7 +387,7 @@ int cmd_perf_rbs(int argc, char **argv)
         return run_end(&o, o.link, o.station, o.server);
 
     o.lan.stations = o.lan.stations < 2 ? 2 : o.lan.stations;
-    struct ropts so = o;
+    struct perf_opts so = o;
     so.one_off = true;
     so.to = 1;
     o.to = 1;
