@@ -442,21 +442,18 @@ int jet_station_poll(struct jet_station *s)
     /* 1. frames waiting for room */
     if (s->stall_i < s->stall_n && !demux_burst(s, now, &total))
         goto flush;
-    /* 2. new frames */
-    for (int burst = 0; burst < 4; burst++) {
-        int n = jet_link_rx_burst(s->link, s->stall, STALL_MAX);
-        if (n < 0)
-            return jet_err_set(&s->err, n, "%s", jet_link_error(s->link));
-        if (n == 0)
-            break;
+    /* 2. new frames: one burst of at most STALL_MAX (128) per poll, so an
+     * application that reads between polls sees its queues grow by at most
+     * that much at a time */
+    int n = jet_link_rx_burst(s->link, s->stall, STALL_MAX);
+    if (n < 0)
+        return jet_err_set(&s->err, n, "%s", jet_link_error(s->link));
+    if (n > 0) {
         if (!now && s->timestamps)
             now = jet_now_ns(); /* one clock read per burst, none when idle */
         s->stall_n = (uint32_t)n;
         s->stall_i = 0;
-        if (!demux_burst(s, now, &total))
-            goto flush; /* the rest of the burst waits in stall[] */
-        if (n < STALL_MAX)
-            break;
+        demux_burst(s, now, &total); /* what must wait for room stays in stall[] */
     }
 flush:
     jet_link_tx_flush(s->link);

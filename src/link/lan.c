@@ -43,6 +43,7 @@ enum {
     FLOWS = 64,      /* fault-generator flows remembered */
     BURST = 32,
     RET_BATCH = 32, /* buffers returned to a sender per published tail */
+    INLINE_FILL = 16, /* small frames go inline while fewer entries wait in the ring */
 };
 #define HOLD_NS 1000000ull    /* a reordered frame waits at most this long for a successor */
 #define CHECK_NS 20000000ull  /* how often a blocked sender checks its receiver is alive */
@@ -87,6 +88,7 @@ struct lan_link {
 
     uint32_t prod_tail[JET_LAN_MAX_STATIONS];  /* next entry to write, per destination */
     uint32_t prod_head[JET_LAN_MAX_STATIONS];  /* last seen consumer head, per destination */
+    uint32_t head_read[JET_LAN_MAX_STATIONS];  /* prod_tail when want_inline last read head */
     uint64_t last_deliver[JET_LAN_MAX_STATIONS];
     uint64_t last_check[JET_LAN_MAX_STATIONS];
     uint64_t dirty; /* destinations whose tail must be published */
@@ -222,6 +224,26 @@ static uint32_t ring_room(struct lan_link *k, uint32_t dst)
     return k->ring_size - used;
 }
 
+/* Whether a frame of len bytes to dst goes inline: when it is small and the
+ * ring is nearly empty (the receiver keeps up, so latency is what counts).
+ * A receiver that falls behind gets frames by reference instead, which costs
+ * it no copy.  The consumer's head is read again at most once every
+ * INLINE_FILL frames, so this adds no cache-line transfer per frame. */
+static bool want_inline(struct lan_link *k, uint32_t dst, uint32_t len)
+{
+    if (len > LAN_INLINE_MAX)
+        return false;
+    uint32_t t = k->prod_tail[dst];
+    if (t - k->prod_head[dst] < INLINE_FILL)
+        return true;
+    if (t - k->head_read[dst] < INLINE_FILL)
+        return false;
+    k->head_read[dst] = t;
+    k->prod_head[dst] =
+        atomic_load_explicit(&lan_ring(&k->seg, k->me, dst)->head, memory_order_acquire);
+    return t - k->prod_head[dst] < INLINE_FILL;
+}
+
 /* Hands buffer idx (len bytes, encap) to station dst, to be delivered at `at`. */
 static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t encap, uint32_t dst,
                     uint64_t at)
@@ -242,7 +264,7 @@ static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t enc
     e->len = len;
     e->src = (uint16_t)k->me;
     e->deliver_at = at;
-    if (len <= LAN_INLINE_MAX) {
+    if (want_inline(k, dst, len)) {
         memcpy(e->inl, frame_data(k, idx), len);
         e->idx = JET_POOL_NONE;
         e->encap = (uint16_t)(encap | LAN_DESC_INLINE);

@@ -102,7 +102,9 @@ static inline socklen_t lan_sock_addr(struct sockaddr_un *a, const char *name, u
  * a small frame costs the entry's two cache lines and the tail, and no
  * owner words or buffer returns. */
 #define LAN_DESC_INLINE 0x8000u
+#ifndef LAN_INLINE_MAX
 #define LAN_INLINE_MAX 96u
+#endif
 struct lan_desc {
     uint32_t idx;        /* pool buffer (JET_POOL_NONE: inline) */
     uint32_t token;      /* the receiver's token when it was sent */
