@@ -44,6 +44,7 @@ struct jet_station {
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
     uint32_t pf[STALL_MAX];            /* table slot of stall[i], for prefetching */
+    struct jet_chan *pfc[STALL_MAX];   /* its channel, looked up ahead (NULL: none) */
     bool busy_poll, timestamps;
     struct jet_station_stats st;
     struct jet_err err;

@@ -39,7 +39,7 @@
 
 static void *big_alloc(size_t bytes)
 {
-    if (bytes < BIG)
+    if (bytes < BIG / 4) /* from 512 KiB up, a 2 MiB page is worth its slack */
         return calloc(1, bytes);
     size_t n = (bytes + BIG - 1) & ~(size_t)(BIG - 1);
     void *p = aligned_alloc(BIG, n);
@@ -315,7 +315,8 @@ static bool full(const struct jet_chan *c, uint32_t len)
 
 /* Returns 0 when the frame was consumed (queued or dropped), 1 when it must
  * wait for room (back-pressure). */
-static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
+static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
+                     struct jet_chan *const *looked_up)
 {
     if (f->encap != JET_ENCAP_NATIVE) {
         drop(s, f, &s->st.dropped_other);
@@ -330,7 +331,9 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now)
         drop(s, f, &s->st.dropped_not_mine);
         return 0;
     }
-    struct jet_chan *c = chan_lookup(s, h.dst_chan);
+    /* looked_up: the prefetch stage's lookup of the same header bytes (the
+     * header check just passed, so they are the channel id) */
+    struct jet_chan *c = looked_up ? *looked_up : chan_lookup(s, h.dst_chan);
     if (!c) {
         drop(s, f, &s->st.dropped_no_chan);
         return 0;
@@ -399,10 +402,19 @@ static void pf_slot(struct jet_station *s, uint32_t i)
     jet_prefetch(&s->table[s->pf[i]]);
 }
 
+/* By now the slot has arrived: finish the lookup (demux_one uses the
+ * result) and ask for the channel. */
 static void pf_chan(struct jet_station *s, uint32_t i)
 {
-    if (s->pf[i] != UINT32_MAX && s->table[s->pf[i]].ref)
-        jet_prefetch(slot_chan(s, &s->table[s->pf[i]]));
+    s->pfc[i] = NULL;
+    if (s->pf[i] == UINT32_MAX)
+        return;
+    const uint8_t *d = s->stall[i].data;
+    uint32_t id = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+    struct jet_chan *c = chan_lookup(s, id);
+    if (c)
+        jet_prefetch(c);
+    s->pfc[i] = c;
 }
 
 /* Demultiplexes stall[stall_i..stall_n).  Returns false when a frame must
@@ -425,7 +437,7 @@ static bool demux_burst(struct jet_station *s, uint64_t now, int *total)
             if (i + PF_CHAN < n)
                 pf_chan(s, i + PF_CHAN);
         }
-        if (demux_one(s, &s->stall[i], now))
+        if (demux_one(s, &s->stall[i], now, pf ? &s->pfc[i] : NULL))
             return false;
         s->stall_i++;
         s->st.frames_in++;
