@@ -34,6 +34,12 @@
  *     bytes into it at their stream offset (in order or not); bytes between the read
  *     position and jet_rbs_recv_ready() are the application's to read in place until it
  *     frees them with jet_rbs_recv_consume().
+ *   - A sink file (jet_rbs_recv_sink, or opts.sink) stays the application's: the fd must
+ *     stay open until the connection is closed or aborted (jet_rbs_close detaches it
+ *     before it returns: bytes arriving later are discarded).  The library pwrite()s
+ *     each received segment's payload from the pool straight to its offset in the file
+ *     (in order or not), while it drives the station; it never reads the file, never
+ *     moves its offset, never truncates it.
  *   - One thread per station (and so per connection) at a time; no locking inside,
  *     except the process-wide table that finds a station's RBS state.
  *
@@ -67,6 +73,10 @@ struct jet_rbs_opts {
     void *ring;            /* connect: receive into this ring (ring_len bytes) from the
                               first byte on; see jet_rbs_recv_register */
     size_t ring_len;
+    bool sink;             /* connect: receive into file sink_fd at sink_off from the
+                              first byte on, window rcvbuf; see jet_rbs_recv_sink */
+    int sink_fd;
+    uint64_t sink_off;
 };
 
 /* ---- opening ---- */
@@ -130,6 +140,31 @@ ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t ti
 /* Frees n bytes read in place (n <= what recv_ready reported).  0 or -EINVAL. */
 int jet_rbs_recv_consume(struct jet_rbs_conn *c, size_t n);
 
+/* Sink mode: received bytes go straight into a file, one copy (pool -> file): the
+ * payload of every segment is pwrite()n at file_off + (its stream offset), in order or
+ * out of order, while the library drives the station.  fd must be seekable and not
+ * O_APPEND (-EINVAL; -ESPIPE for a pipe, socket or terminal; -EBADF).  Bytes count as
+ * read once written in order, so the window advertised is `window` bytes beyond them
+ * (0: opts.rcvbuf; at most 2^30; the scale was fixed by opts.rcvbuf, so make that at
+ * least the window).  Only before anything was received (-EBUSY otherwise): give it
+ * in opts.sink to connect, or call this right after jet_rbs_accept.
+ * The library never writes beyond the stream's end, never truncates the file and never
+ * moves fd's offset, so a file that was shorter ends exactly at file_off + the stream
+ * length once the stream is complete.  Out-of-order bytes may sit beyond the in-order
+ * ones until the holes fill: if the connection fails, only [file_off, file_off +
+ * jet_rbs_recv_placed) is the stream.
+ * A failed write (-ENOSPC, -EIO, -EBADF, -EFBIG ...) aborts the connection (the peer
+ * sees a reset) with that errno as the connection's error, and jet_rbs_error says
+ * where; nothing is acknowledged that was not written.
+ * Then: jet_rbs_recv_ready returns how many more bytes were written in order since it
+ * last said (with *p = NULL: they are in the file), 0 once the whole stream is there
+ * (end of stream), or the error; jet_rbs_recv_consume is not needed (-EINVAL for
+ * n > 0), jet_rbs_recv gives -EINVAL. */
+int jet_rbs_recv_sink(struct jet_rbs_conn *c, int fd, uint64_t file_off, size_t window);
+/* Sink mode: bytes written in order so far (the file holds the stream from file_off to
+ * file_off + this); 0 otherwise. */
+uint64_t jet_rbs_recv_placed(const struct jet_rbs_conn *c);
+
 /* ---- closing ---- */
 
 /* Half-close: the peer reads end of stream after the bytes queued so far.  The
@@ -182,6 +217,9 @@ struct jet_rbs_stats {
     uint64_t srtt_ns, rttvar_ns, rto_ns;
     uint64_t cwnd, ssthresh, snd_wnd, rcv_wnd;
     uint32_t mss;
+    uint64_t sink_bytes;  /* sink mode: bytes pwrite() put into the file (a byte the
+                             peer resent while out of order counts again) */
+    uint64_t sink_writes; /* sink mode: segments placed into the file */
 };
 void jet_rbs_stats(const struct jet_rbs_conn *c, struct jet_rbs_stats *out);
 /* 0 or the connection's error (negative errno). */

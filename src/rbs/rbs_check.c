@@ -91,8 +91,10 @@ const char *rbs_invariant_violation(const struct rbs_conn *c)
         return m;
     if (c->rcv_fin != UINT64_MAX && c->nooo && c->ooo[c->nooo - 1].e > c->rcv_fin)
         return "out-of-order data after the FIN";
-    if (c->rcv_read < c->rb_base || (c->opened && (!c->rb_cap || !c->rbuf)))
+    if (c->rcv_read < c->rb_base || (c->opened && (!c->rb_cap || (!c->rbuf && !c->sink))))
         return "receive ring base";
+    if (c->sink && (c->rbuf || c->rcv_read != (dend ? dend - 1 : 0) || c->rcv_read < c->sink_base))
+        return "sink mode: in-order bytes not counted as read";
     if (c->tlp_at && (c->rec != REC_NONE || c->snd_una == c->snd_nxt))
         return "tail loss probe armed in recovery or with nothing in flight";
     if (rbs_adv_wnd(c) > c->rb_cap)

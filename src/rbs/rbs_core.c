@@ -141,7 +141,7 @@ int rbs_connect(struct rbs_conn *c, uint64_t now)
 {
     if (c->opened)
         return -EISCONN;
-    if (!c->cfg.local_chan || !c->rbuf)
+    if (!c->cfg.local_chan || (!c->rbuf && !c->sink))
         return -EINVAL;
     c->opened = true;
     c->state = RBS_SYN_SENT;
@@ -155,7 +155,7 @@ int rbs_listen_accept(struct rbs_conn *c, const uint8_t *syn, size_t len, uint64
     struct rbs_hdr h;
     if (c->opened)
         return -EISCONN;
-    if (!c->cfg.local_chan || !c->rbuf)
+    if (!c->cfg.local_chan || (!c->rbuf && !c->sink))
         return -EINVAL;
     int hl = rbs_hdr_parse(syn, len, &h);
     if (hl < 0) {

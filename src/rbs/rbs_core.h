@@ -19,7 +19,9 @@
  * Buffers and lifetimes
  *   - rbs_input reads seg during the call only; payload bytes are copied once, straight
  *     to their stream offset in the receive ring (the internal one, or the one the
- *     application registered), out-of-order data too.
+ *     application registered), out-of-order data too; or, in sink mode
+ *     (rbs_recv_sink), handed to the application's placement hook with their offset
+ *     during the call, and the hook copies them once to where they belong.
  *   - rbs_send copies into the internal send ring; rbs_send_ref queues the caller's
  *     buffer by reference: it must stay allocated and unchanged until rbs_completed
  *     returns its cookie (or the connection is destroyed).
@@ -48,8 +50,9 @@ struct rbs_cfg {
                                a segment is at most mss + RBS_HDR_MAX bytes */
     uint32_t rcvbuf_bytes;  /* receive ring size [256 KiB]; sets the window scale */
     bool rcvbuf_external;   /* no internal receive ring: the application must
-                               rbs_recv_register its ring (ideally rcvbuf_bytes long)
-                               before connect / accept (else they fail with -EINVAL) */
+                               rbs_recv_register its ring (ideally rcvbuf_bytes long) or
+                               rbs_recv_sink before connect / accept (else they fail
+                               with -EINVAL) */
     uint32_t sndbuf_bytes;  /* internal send ring for rbs_send [256 KiB] */
     uint32_t max_refs;      /* rbs_send_ref buffers queued or awaiting rbs_completed [256] */
     uint64_t rto_min_ns;    /* [2 ms] */
@@ -166,6 +169,26 @@ ssize_t rbs_recv(struct rbs_conn *c, void *buf, size_t len);
  * free them with rbs_recv_consume.  The advertised window is at most 0xFFFF units of
  * the window scale chosen from cfg.rcvbuf_bytes, so set that to the ring's size. */
 int rbs_recv_register(struct rbs_conn *c, void *buf, size_t len);
+/* Sink mode: no receive buffer at all.  Each new payload range is handed, during
+ * rbs_input and only then, to fn(arg, off, p, len): off counts from 0 at the read
+ * position at registration (stream offset o goes to off = o - o0), p is valid during
+ * the call only.  Ranges come in order or out of order, never beyond the FIN; a range
+ * may be handed again only when the peer resent bytes that were out of order (same
+ * offset, same bytes).  fn must place all len bytes and return 0, or return a negative
+ * errno: then the range is not recorded as received and the connection fails with
+ * that errno (an RST goes to the peer).  fn must not call into this connection.
+ * Contiguous bytes count as read once placed, so the window advertised is `window`
+ * bytes beyond the in-order edge (at most 0xFFFF units of the scale chosen from
+ * cfg.rcvbuf_bytes: set that to window).  Nothing is ever readable (rbs_recv* see
+ * none); rbs_recv_placed tells the progress, rbs_recv_eof the end.  Same rule as
+ * rbs_recv_register: only while nothing is buffered (-EBUSY), best before connect /
+ * accept; the internal ring is freed.  -EINVAL: no fn, window 0, above 2^30, or below
+ * one unit of the window scale.  rbs_recv_register switches back to a ring. */
+typedef int (*rbs_sink_fn)(void *arg, uint64_t off, const uint8_t *p, size_t len);
+int rbs_recv_sink(struct rbs_conn *c, rbs_sink_fn fn, void *arg, uint64_t window);
+/* Sink mode: bytes placed in order from sink offset 0 (the sink holds the stream
+ * contiguously up to here); 0 in ring mode. */
+uint64_t rbs_recv_placed(const struct rbs_conn *c);
 /* In-order bytes readable now. */
 size_t rbs_recv_ready(const struct rbs_conn *c);
 /* Points *p at the first readable byte; returns how many follow contiguously in
@@ -183,7 +206,8 @@ int rbs_abort(struct rbs_conn *c, uint64_t now);
 
 enum rbs_state rbs_state(const struct rbs_conn *c);
 const char *rbs_state_name(enum rbs_state s);
-/* 0, or why the connection failed: -ECONNRESET, -ECONNREFUSED, -ETIMEDOUT, -ECONNABORTED. */
+/* 0, or why the connection failed: -ECONNRESET, -ECONNREFUSED, -ETIMEDOUT, -ECONNABORTED,
+ * or the errno a sink hook returned. */
 int rbs_error(const struct rbs_conn *c);
 void rbs_get_stats(const struct rbs_conn *c, struct rbs_stats *out);
 

@@ -12,9 +12,11 @@
  *      (a retransmitted SYN gets the SYN-ACK again); another goes to the backlog,
  *      where jet_rbs_accept finds it (deduplicated by the same key).
  *   2. connections, each in turn: every frame of its channel -> rbs_input (the core
- *      places the payload straight into the receive ring: one copy, pool -> ring),
- *      frame released; then rbs_on_timeout if due; then output until nothing is due.
- *      Closing connections discard what they receive and are freed once CLOSED.
+ *      places the payload straight into the receive ring: one copy, pool -> ring; or,
+ *      in sink mode, calls sink_write, which pwrite()s it from the pool straight to
+ *      its offset in the application's file: one copy, pool -> file), frame released;
+ *      then rbs_on_timeout if due; then output until nothing is due.  Closing
+ *      connections discard what they receive and are freed once CLOSED.
  * Output only runs while the link lends a transmit buffer: jet_chan_tx_alloc first,
  * then rbs_output_iov writes the header into the lent buffer and points at the payload
  * in the send ring or the application's referenced buffer; one copy puts it behind the
@@ -23,11 +25,13 @@
  * the core produced is accounted as sent, so never produce one the link cannot take;
  * a buffer lent for nothing goes back with jet_chan_tx_abort. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "jet/crc32c.h"
 #include "jet/rbs.h"
@@ -83,7 +87,13 @@ struct jet_rbs_conn {
     bool established; /* has been ESTABLISHED (for the error's wording) */
     bool unreach;     /* the peer station was not attached at the last send */
     uint64_t linger_until;
-    int err; /* glue-level error, overrides the core's */
+    uint32_t rcvbuf;    /* receive ring bytes it was created with (the default sink window) */
+    bool sink;          /* sink mode: received bytes go to sink_fd with pwrite */
+    int sink_fd;        /* the application's file; -1 once it is closed (bytes discarded) */
+    uint64_t sink_off;  /* file offset of the first byte */
+    uint64_t sink_told; /* placed bytes reported by jet_rbs_recv_ready */
+    uint64_t sink_bytes, sink_writes; /* bytes pwrite wrote; segments placed */
+    int err;                          /* glue-level error, overrides the core's */
     uint64_t foreign, malformed, tx_refused;
     char why[320];
     struct jet_rbs_conn *next;
@@ -464,6 +474,7 @@ static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
         .isn = random32(),
         .local_chan = jet_chan_id(c->ch),
     };
+    c->rcvbuf = rcvbuf;
     rc = rbs_create(&cfg, &c->core);
     if (rc) {
         jet_chan_close(c->ch);
@@ -582,13 +593,17 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
     struct host *h = host_find(s, true);
     if (!h)
         return -ENOMEM;
+    if (o->ring && o->sink)
+        return -EINVAL;
     struct jet_rbs_opts oo = *o;
     if (o->ring && !o->rcvbuf)
         oo.rcvbuf = o->ring_len > UINT32_MAX ? UINT32_MAX : (uint32_t)o->ring_len;
     struct jet_rbs_conn *c = NULL;
-    int rc = conn_new(h, &oo, o->ring != NULL, &c);
+    int rc = conn_new(h, &oo, o->ring != NULL || o->sink, &c);
     if (!rc && o->ring)
         rc = rbs_recv_register(c->core, o->ring, o->ring_len);
+    if (!rc && o->sink)
+        rc = jet_rbs_recv_sink(c, o->sink_fd, o->sink_off, 0);
     if (!rc) {
         c->peer_st = dst_station;
         c->dst_chan = dst_chan;
@@ -695,6 +710,8 @@ uint64_t jet_rbs_send_pending(const struct jet_rbs_conn *c)
 
 ssize_t jet_rbs_recv(struct jet_rbs_conn *c, void *buf, size_t len, int64_t timeout_ns)
 {
+    if (c->sink)
+        return -EINVAL; /* the bytes go to the file */
     struct waiter w;
     waiter_init(&w, timeout_ns, c->busy_poll);
     for (;;) {
@@ -717,7 +734,70 @@ ssize_t jet_rbs_recv(struct jet_rbs_conn *c, void *buf, size_t len, int64_t time
 
 int jet_rbs_recv_register(struct jet_rbs_conn *c, void *ring, size_t len)
 {
+    if (c->sink)
+        return -EBUSY;
     return rbs_recv_register(c->core, ring, len);
+}
+
+/* The sink hook (rbs_sink_fn), run by the core inside rbs_input: the one copy of the
+ * payload, from the pool to its place in the file.  All of it, or the errno. */
+static int sink_write(void *arg, uint64_t off, const uint8_t *p, size_t len)
+{
+    struct jet_rbs_conn *c = arg;
+    if (c->sink_fd < 0)
+        return 0; /* closed by the application: nobody wants the bytes */
+    uint64_t at = c->sink_off + off;
+    while (len) {
+        int e = EFBIG; /* beyond what off_t can say */
+        if (at <= INT64_MAX - len) {
+            ssize_t w = pwrite(c->sink_fd, p, len, (off_t)at);
+            if (w > 0) {
+                c->sink_bytes += (uint64_t)w;
+                p += w;
+                len -= (size_t)w;
+                at += (uint64_t)w;
+                continue;
+            }
+            e = w < 0 ? errno : ENOSPC; /* 0 bytes written: the file cannot grow */
+            if (e == EINTR)
+                continue;
+        }
+        snprintf(c->why, sizeof c->why,
+                 "writing received bytes into fd %d at offset %llu failed: %s (connection "
+                 "aborted)",
+                 c->sink_fd, (unsigned long long)at, strerror(e));
+        return -e;
+    }
+    c->sink_writes++;
+    return 0;
+}
+
+int jet_rbs_recv_sink(struct jet_rbs_conn *c, int fd, uint64_t file_off, size_t window)
+{
+    if (fd < 0)
+        return -EBADF;
+    if (file_off > INT64_MAX)
+        return -EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (fl & O_APPEND)
+        return -EINVAL; /* pwrite would append, whatever the offset */
+    if (lseek(fd, 0, SEEK_CUR) < 0)
+        return -errno; /* -ESPIPE: a pipe, socket or terminal cannot be written at offsets */
+    int rc = rbs_recv_sink(c->core, sink_write, c, window ? window : c->rcvbuf);
+    if (rc)
+        return rc;
+    c->sink = true;
+    c->sink_fd = fd;
+    c->sink_off = file_off;
+    c->sink_told = 0;
+    return 0;
+}
+
+uint64_t jet_rbs_recv_placed(const struct jet_rbs_conn *c)
+{
+    return c->sink ? rbs_recv_placed(c->core) : 0;
 }
 
 ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t timeout_ns)
@@ -725,6 +805,15 @@ ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t ti
     struct waiter w;
     waiter_init(&w, timeout_ns, c->busy_poll);
     for (;;) {
+        if (c->sink) { /* news of the file, not bytes in memory */
+            *p = NULL;
+            uint64_t done = rbs_recv_placed(c->core);
+            if (done > c->sink_told) {
+                ssize_t n = (ssize_t)(done - c->sink_told);
+                c->sink_told = done;
+                return n;
+            }
+        }
         size_t n = rbs_recv_peek(c->core, p);
         if (n)
             return (ssize_t)n;
@@ -782,6 +871,7 @@ int jet_rbs_close(struct jet_rbs_conn *c, int64_t timeout_ns)
         conn_output(c, now);
     }
     c->discard = true;
+    c->sink_fd = -1; /* the file may be closed once we return */
     struct waiter w;
     waiter_init(&w, timeout_ns, c->busy_poll);
     while (!rc) {
@@ -917,6 +1007,8 @@ void jet_rbs_stats(const struct jet_rbs_conn *c, struct jet_rbs_stats *out)
     out->snd_wnd = st.snd_wnd;
     out->rcv_wnd = st.rcv_wnd;
     out->mss = st.mss;
+    out->sink_bytes = c->sink_bytes;
+    out->sink_writes = c->sink_writes;
 }
 
 int jet_rbs_errno(const struct jet_rbs_conn *c)

@@ -21,6 +21,7 @@ enum {
     RBS_DUPTHRESH = 3,
     RBS_RETX_MAX = 32, /* retransmissions watched for loss in one recovery episode */
 };
+#define RBS_WND_LIMIT (1ull << 30) /* largest window (sequence numbers stay < 2^31 apart) */
 
 enum rbs_recovery { REC_NONE = 0, REC_FAST, REC_RTO };
 
@@ -107,6 +108,9 @@ struct rbs_conn {
     uint64_t rb_cap;
     uint64_t rb_base;         /* stream offset stored at rbuf[0] */
     uint8_t *rbuf_own;        /* the internal ring */
+    rbs_sink_fn sink;         /* sink mode (rbuf NULL, rb_cap the window): placement hook */
+    void *sink_arg;
+    uint64_t sink_base;       /* stream offset handed to the hook as 0 */
     uint64_t rcv_nxt;
     uint64_t rcv_read;        /* stream offset of the next byte the app reads */
     uint64_t rcv_fin;         /* R of the peer's FIN, UINT64_MAX if unknown */

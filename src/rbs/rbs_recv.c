@@ -1,19 +1,24 @@
-/* RBS receive side: the receive ring, out-of-order ranges, placement, the advertised
- * window, SACK blocks to send, and the application's read calls.
+/* RBS receive side: the receive ring or the sink, out-of-order ranges, placement, the
+ * advertised window, SACK blocks to send, and the application's read calls.
  *
  * Order of work for one segment (rbs_input in rbs_core.c calls rbs_rcv_data after the
  * sequence check, RST/SYN handling and ACK processing):
  *   FIN consistency -> trim the front (already received) -> trim the back (beyond the
- *   window) -> record the range (in order: advance rcv_nxt and absorb ranges; out of
- *   order: insert, or drop when the table is full) -> copy the bytes once to
- *   rbuf[(offset - rb_base) % rb_cap] -> consume the FIN when rcv_nxt reaches it ->
+ *   window) -> out of order and the range table full: drop -> place the bytes once
+ *   (ring: copy to rbuf[(offset - rb_base) % rb_cap]; sink: the application's hook;
+ *   a hook that fails fails the connection and records nothing) -> record the range
+ *   (in order: advance rcv_nxt and absorb ranges; out of order: insert) -> sink mode:
+ *   the in-order bytes count as read -> consume the FIN when rcv_nxt reaches it ->
  *   decide whether an ACK is due now or after the delayed-ACK time.
  *
  * Invariant: the ring holds stream offsets [rcv_read, rcv_read + rb_cap); bytes below
  * rcv_nxt - 1 are readable, bytes in ooo[] are received but not readable, the rest is
  * free.  The right edge rcv_read + rb_cap only grows, so an advertised window is never
- * withdrawn: data is accepted up to the true edge, which is >= any edge advertised. */
+ * withdrawn: data is accepted up to the true edge, which is >= any edge advertised.
+ * In sink mode there is no ring: rb_cap is the window, and rcv_read follows rcv_nxt
+ * (nothing is ever readable), so the edge is always `window` beyond the in-order data. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rbs/rbs_impl.h"
@@ -65,13 +70,33 @@ int rbs_range_add(struct rbs_range *r, uint32_t *n, uint32_t max, uint64_t s, ui
     return (int)i;
 }
 
-static void place(struct rbs_conn *c, uint64_t off, const uint8_t *p, size_t len)
+/* Whether [s, e) can be recorded: it touches a range, or there is room for one more. */
+static bool range_fits(const struct rbs_range *r, uint32_t n, uint32_t max, uint64_t s, uint64_t e)
 {
+    uint32_t i = 0;
+    while (i < n && r[i].e < s)
+        i++;
+    return n < max || (i < n && r[i].s <= e);
+}
+
+/* Stream offset after the last readable byte. */
+static uint64_t readable_end(const struct rbs_conn *c)
+{
+    uint64_t r = c->rcv_nxt < c->rcv_fin ? c->rcv_nxt : c->rcv_fin;
+    return r ? r - 1 : 0;
+}
+
+/* The one copy of received bytes at stream offset off: 0, or the sink's errno. */
+static int place(struct rbs_conn *c, uint64_t off, const uint8_t *p, size_t len)
+{
+    if (c->sink)
+        return c->sink(c->sink_arg, off - c->sink_base, p, len);
     uint64_t idx = (off - c->rb_base) % c->rb_cap;
     size_t first = len < c->rb_cap - idx ? len : (size_t)(c->rb_cap - idx);
     memcpy(c->rbuf + idx, p, first);
     if (len > first)
         memcpy(c->rbuf, p + first, len - first);
+    return 0;
 }
 
 /* rcv_nxt moved: absorb ranges it reached. */
@@ -109,6 +134,7 @@ void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, 
                   uint64_t now)
 {
     bool had_data = len > 0;
+    int rc;
     if (fin && c->rcv_fin != UINT64_MAX && c->rcv_fin != r + len)
         goto unexpected; /* a second FIN at another place */
     if (c->rcv_fin != UINT64_MAX && r + len > c->rcv_fin)
@@ -135,18 +161,21 @@ void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, 
     }
     if (len) {
         if (r > c->rcv_nxt) {
-            int at = rbs_range_add(c->ooo, &c->nooo, RBS_OOO_MAX, r, r + len);
-            if (at < 0) {
+            if (!range_fits(c->ooo, c->nooo, RBS_OOO_MAX, r, r + len)) {
                 c->st.ooo_dropped++;
                 c->ack_now = true;
                 return;
             }
-            c->ooo_recent = (uint32_t)at;
-            place(c, r - 1, p, len);
+            rc = place(c, r - 1, p, len);
+            if (rc < 0)
+                goto sink_failed;
+            c->ooo_recent = (uint32_t)rbs_range_add(c->ooo, &c->nooo, RBS_OOO_MAX, r, r + len);
             c->st.ooo_segs++;
             c->ack_now = true; /* out of order: ACK at once so the sender sees the SACK */
         } else {
-            place(c, r - 1, p, len);
+            rc = place(c, r - 1, p, len);
+            if (rc < 0)
+                goto sink_failed;
             c->rcv_nxt += len;
             c->st.bytes_in += len;
             if (absorb(c) || c->nooo)
@@ -160,12 +189,17 @@ void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, 
     }
     if (fin && c->rcv_fin == UINT64_MAX)
         c->rcv_fin = r + len;
+    if (c->sink)
+        c->rcv_read = readable_end(c); /* placed in order: the application has it */
     if (c->rcv_fin == c->rcv_nxt)
         fin_reached(c, now);
     if (c->ack_owed >= 2)
         c->ack_now = true;
     else if (c->ack_owed && !c->ack_at)
         c->ack_at = now + c->cfg.ack_delay_ns;
+    return;
+sink_failed: /* never acknowledge bytes that did not reach their place */
+    rbs_fail(c, rc, true);
     return;
 unexpected:
     c->st.unexpected++;
@@ -192,13 +226,6 @@ int rbs_rcv_sack(const struct rbs_conn *c, struct rbs_sack *out)
 }
 
 /* ---- application side ---- */
-
-/* Stream offset after the last readable byte. */
-static uint64_t readable_end(const struct rbs_conn *c)
-{
-    uint64_t r = c->rcv_nxt < c->rcv_fin ? c->rcv_nxt : c->rcv_fin;
-    return r ? r - 1 : 0;
-}
 
 size_t rbs_recv_ready(const struct rbs_conn *c)
 {
@@ -272,5 +299,28 @@ int rbs_recv_register(struct rbs_conn *c, void *buf, size_t len)
     c->rbuf = buf;
     c->rb_cap = len;
     c->rb_base = c->rcv_read;
+    c->sink = NULL;
     return 0;
+}
+
+int rbs_recv_sink(struct rbs_conn *c, rbs_sink_fn fn, void *arg, uint64_t window)
+{
+    if (!fn || !window || window > RBS_WND_LIMIT || window < (1ull << c->rcv_ws))
+        return -EINVAL;
+    if (rbs_recv_ready(c) || c->nooo)
+        return -EBUSY;
+    c->sink = fn;
+    c->sink_arg = arg;
+    c->sink_base = c->rcv_read;
+    c->rbuf = NULL;
+    c->rb_cap = window;
+    c->rb_base = c->rcv_read;
+    free(c->rbuf_own); /* never used again: a later ring is the application's */
+    c->rbuf_own = NULL;
+    return 0;
+}
+
+uint64_t rbs_recv_placed(const struct rbs_conn *c)
+{
+    return c->sink ? c->rcv_read - c->sink_base : 0;
 }

@@ -7,6 +7,9 @@
 #
 # A file goes each way at once and arrives byte-exact (SHA-256) - 1 GiB (the
 # issue's size; 64 MiB under the sanitizers or with JET_BIG=0); a received stream goes to a pipe as well as to a file;
+# into a regular file the library writes each segment straight from the pool (sink mode, -v says so and counts),
+# at the file's offset, which is left after the stream; a file that cannot grow (ulimit -f) makes both ends fail
+# and is cut back to the bytes received in order;
 # kill -9 of either end makes the other exit non-zero with a clear message
 # within 10 s; connecting where nobody listens fails within its bound.
 # shellcheck source=tests/sh/lib.sh
@@ -26,9 +29,9 @@ head -c $((MIB * 1048576 / 4)) /dev/urandom >"$TMPD/b.bin" || fail "cannot make 
 # commands of a script get /dev/null as stdin, and run() takes stdout.)
 IO=(bash -c 'i=$1 o=$2; shift 2; if [ "$o" = - ]; then exec "$@" <"$i"; else exec "$@" <"$i" >"$o"; fi' _)
 
-# Starts `jet cat -l` on station 1 in the background (stdin $1, stdout $2).
+# Starts `jet cat -l -v` on station 1 in the background (stdin $1, stdout $2).
 listen() {
-	bg_start RX "$2" "$TMPD/rx.err" 300 "${IO[@]}" "$1" - "$JET" cat -l --link "lan:$L" --station 1
+	bg_start RX "$2" "$TMPD/rx.err" 300 "${IO[@]}" "$1" - "$JET" cat -l -v --link "lan:$L" --station 1
 	RXJET=$JETPID
 	wait_grep "$TMPD/rx.err" "listening on" 10 || { dump "$TMPD/rx.err"; fail "jet cat -l did not start listening"; }
 }
@@ -37,7 +40,8 @@ listen() {
 listen "$TMPD/b.bin" "$TMPD/a.out"
 t0=$(date +%s.%N)
 check_ok "jet cat: $MIB MiB to the listener, $((MIB / 4)) MiB back, over a faulty LAN" \
-	"${IO[@]}" "$TMPD/a.bin" "$TMPD/b.out" "$JET" cat --link "lan:$L" --station 0 1:5300
+	"${IO[@]}" "$TMPD/a.bin" "$TMPD/b.out" "$JET" cat -v --link "lan:$L" --station 0 1:5300
+TXERR=$ERR
 secs=$(echo "$(date +%s.%N) $t0" | awk '{printf "%.2f", $1 - $2}')
 wait_exit "$RX" 20 || { dump "$TMPD/rx.err"; fail "listener still running 20 s after the transfer"; }
 [ "$BG_RC" -eq 0 ] || { dump "$TMPD/rx.err"; fail "listener exited $BG_RC"; }
@@ -47,6 +51,21 @@ expect_eq "$(sha256sum <"$TMPD/a.out" | cut -d' ' -f1)" "$(sha256sum <"$TMPD/a.b
 expect_eq "$(sha256sum <"$TMPD/b.out" | cut -d' ' -f1)" "$(sha256sum <"$TMPD/b.bin" | cut -d' ' -f1)" \
 	"SHA-256 of the $((MIB / 4)) MiB received by the connector"
 info "$((MIB + MIB / 4)) MiB in $secs s"
+# The sink path was taken on both ends: every byte reached the file by the library's pwrite from the pool
+# (its own counters), none through a ring; out-of-order segments were placed at their offsets.
+sink_line() { # ERRTEXT BYTES: the -v line, checked
+	local l
+	l=$(printf '%s\n' "$1" | grep "jet cat: sink: $2 bytes received in order")
+	[ -n "$l" ] || fail "no sink line for $2 bytes in: $1"
+	local placed ooo
+	placed=$(printf '%s\n' "$l" | sed -E 's/.*\(([0-9]+) bytes, ([0-9]+) segments out of order\).*/\1/')
+	ooo=$(printf '%s\n' "$l" | sed -E 's/.*\(([0-9]+) bytes, ([0-9]+) segments out of order\).*/\2/')
+	[ "$placed" -ge "$2" ] || fail "sink wrote $placed bytes, fewer than $2: $l"
+	[ "$ooo" -gt 0 ] || fail "no segment was placed out of order on a reordering LAN: $l"
+	ok "sink mode: $l"
+}
+sink_line "$(cat "$TMPD/rx.err")" $((MIB * 1048576))
+sink_line "$TXERR" $((MIB * 1048576 / 4))
 check_ok "lan show $L --json" "$JET" lan show "$L" --json
 expect_jq '[.station[] | .fault_lost, .fault_corrupted, .fault_duplicated, .fault_reordered] | all(. > 0) ' \
 	"the LAN lost, corrupted, duplicated and reordered frames"
@@ -54,12 +73,43 @@ expect_eq "$(jv .buffers_free)" "$(jv .buffers)" "every pool buffer back"
 
 # ---- into a pipe ----
 bg_start RX "$TMPD/pipe.out" "$TMPD/rx.err" 120 bash -c \
-	"\"$JET\" cat -l --link lan:$L --station 1 </dev/null | sha256sum"
+	"\"$JET\" cat -l -v --link lan:$L --station 1 </dev/null | sha256sum"
 wait_grep "$TMPD/rx.err" "listening on" 10 || { dump "$TMPD/rx.err"; fail "jet cat -l | sha256sum did not start"; }
 check_ok "jet cat into a pipe" "${IO[@]}" "$TMPD/b.bin" - "$JET" cat --link "lan:$L" --station 0 1:5300
 wait_exit "$RX" 20 || fail "listener pipeline still running"
 expect_eq "$(cut -d' ' -f1 <"$TMPD/pipe.out")" "$(sha256sum <"$TMPD/b.bin" | cut -d' ' -f1)" \
 	"SHA-256 of what went through the pipe"
+grep -q "jet cat: ring: $((MIB * 1048576 / 4)) bytes" "$TMPD/rx.err" || { dump "$TMPD/rx.err"; fail "a pipe did not go through the ring"; }
+ok "into a pipe through the receive ring"
+
+# ---- at the offset of a file: the stream between what the shell wrote before and after ----
+head -c 3000000 "$TMPD/b.bin" >"$TMPD/c.bin"
+bg_start RX "$TMPD/off.out" "$TMPD/rx.err" 120 bash -c \
+	"printf HEAD; \"$JET\" cat -l -v --link lan:$L --station 1 </dev/null; rc=\$?; printf TAIL; exit \$rc"
+wait_grep "$TMPD/rx.err" "listening on" 10 || { dump "$TMPD/rx.err"; fail "jet cat -l between printfs did not start"; }
+check_ok "jet cat into a file at offset 4" "${IO[@]}" "$TMPD/c.bin" - "$JET" cat --link "lan:$L" --station 0 1:5300
+wait_exit "$RX" 20 || fail "listener still running"
+[ "$BG_RC" -eq 0 ] || { dump "$TMPD/rx.err"; fail "listener exited $BG_RC"; }
+expect_eq "$(sha256sum <"$TMPD/off.out" | cut -d' ' -f1)" "$( (printf HEAD; cat "$TMPD/c.bin"; printf TAIL) | sha256sum | cut -d' ' -f1)" \
+	"HEAD, the stream, TAIL: placed at the file's offset, which was left after the stream"
+grep -q "jet cat: sink: 3000000 bytes" "$TMPD/rx.err" || { dump "$TMPD/rx.err"; fail "no sink line"; }
+
+# ---- a file that cannot grow: both ends fail, the file keeps only the bytes received in order ----
+bg_start RX "$TMPD/fsz.out" "$TMPD/rx.err" 120 bash -c \
+	"trap '' XFSZ; ulimit -f 2048; exec \"$JET\" cat -l --link lan:$L --station 1 </dev/null"
+wait_grep "$TMPD/rx.err" "listening on" 10 || { dump "$TMPD/rx.err"; fail "jet cat -l under ulimit -f did not start"; }
+check_err '!0' "" "sending to a receiver whose file cannot grow past 2 MiB" \
+	"${IO[@]}" "$TMPD/c.bin" - "$JET" cat --link "lan:$L" --station 0 1:5300
+grep -qE "reset|stopped answering" "$TMPD/err" || fail "the sender's message is not clear"
+wait_exit "$RX" 20 || fail "listener still running"
+[ "$BG_RC" -eq 1 ] || { dump "$TMPD/rx.err"; fail "listener exited $BG_RC, wanted 1"; }
+grep -q "writing received bytes into fd 1 at offset .* File too large" "$TMPD/rx.err" ||
+	{ dump "$TMPD/rx.err"; fail "the listener's message does not say the write failed"; }
+n=$(stat -c %s "$TMPD/fsz.out")
+[ "$n" -le 2097152 ] || fail "$n bytes in a file limited to 2 MiB"
+expect_eq "$(sha256sum <"$TMPD/fsz.out" | cut -d' ' -f1)" "$(head -c "$n" "$TMPD/c.bin" | sha256sum | cut -d' ' -f1)" \
+	"the $n bytes left are the stream's first $n"
+ok "file limit: $(grep -v listening "$TMPD/rx.err" | head -1)"
 
 # ---- kill -9 of the listener while the connector sends ----
 listen /dev/null /dev/null

@@ -23,38 +23,7 @@
 #define FIXTURE_PREFIX "t-rbsg"
 #include "chan_fixture.h"
 
-struct faults {
-    double loss, reorder, dup, ber;
-    uint32_t mtu;
-};
-
-/* chan_fixture's mklan takes a tweak without context: the faults go through here. */
-static const struct faults *lan_faults;
-
-static void apply_faults(struct jet_lan_config *c)
-{
-    const struct faults *f = lan_faults;
-    c->mtu = f && f->mtu ? f->mtu : 9000;
-    if (f) {
-        c->loss = f->loss;
-        c->reorder = f->reorder;
-        c->dup = f->dup;
-        c->ber = f->ber;
-        c->seed = 11;
-    }
-}
-
-static int mklan_faults(const char *tag, const struct faults *f)
-{
-    lan_faults = f;
-    return mklan(tag, apply_faults);
-}
-
-static void st_close(struct jet_station *s)
-{
-    jet_rbs_station_fini(s, 3000000000ll);
-    jet_station_close(s);
-}
+#include "rbs_fixture.h"
 
 /* Byte at stream offset o of stream `id`. */
 static uint8_t pat(uint32_t id, uint64_t o)
@@ -467,11 +436,10 @@ static void test_kill(bool sending)
     rmlan(lan);
 }
 
-/* RBS_GLUE_ONLY=name runs one test (to debug it). */
+/* RBS_GLUE_ONLY=name runs one test. */
 static bool want(const char *name)
 {
-    const char *only = getenv("RBS_GLUE_ONLY");
-    return !only || !strcmp(only, name);
+    return want_test("RBS_GLUE_ONLY", name);
 }
 
 int main(void)

@@ -12,17 +12,25 @@
  *   - reads stdin into one of NBLK blocks and queues the block by reference
  *     (jet_rbs_send_ref: the block is copied once, into the frame), reusing blocks as
  *     jet_rbs_completed hands them back;
- *   - receives into a registered ring (the library places each segment's payload at
- *     its stream offset in the ring, one copy from the pool) and writes the ring's
- *     readable bytes out: with pwrite at their stream offset when stdout is a regular
- *     file, else with write; then frees them (jet_rbs_recv_consume).
- * So a received file costs one copy pool -> ring and the kernel's copy ring -> page
- * cache; there is no intermediate buffer. */
+ *   - when stdout is a regular file (not opened O_APPEND): receives in sink mode
+ *     (jet_rbs_recv_sink at stdout's current offset): the library pwrite()s each
+ *     segment's payload from the pool straight to its place in the file, in order or
+ *     not, so a received file costs one copy, pool -> page cache.  The loop only
+ *     learns how far the file is complete (jet_rbs_recv_ready) and, at the end, leaves
+ *     stdout's offset after the last byte.  If the connection fails, bytes that came
+ *     out of order beyond the complete part and made the file longer are cut off
+ *     again, and the exit code is 1.
+ *   - otherwise (pipe, terminal, socket, O_APPEND file): receives into a registered
+ *     ring (the library places each segment's payload at its stream offset in the
+ *     ring, one copy from the pool) and write()s the ring's readable bytes out, then
+ *     frees them (jet_rbs_recv_consume): one copy more, ring -> stdout.
+ * There is no intermediate buffer either way; -v says which way was taken. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,12 +46,13 @@ struct cat {
     struct jet_rbs_conn *c;
     uint8_t *blk[NBLK];
     bool busy[NBLK];
-    uint8_t *ring;
+    uint8_t *ring; /* the receive ring (not in sink mode) */
     int out_fd;
-    bool out_file;    /* regular file: pwrite at the stream offset */
-    off_t out_base;   /* file offset of stream byte 0 */
-    uint64_t out_off; /* stream bytes written out */
-    bool in_eof, out_eof, shut;
+    bool sink;        /* stdout is a regular file: the library writes into it */
+    off_t out_base;   /* sink: file offset of stream byte 0 */
+    off_t out_size0;  /* sink: the file's size before */
+    uint64_t out_off; /* stream bytes written out (sink: in order, by the library) */
+    bool in_eof, out_eof, shut, verbose;
 };
 
 static void cat_help(FILE *f)
@@ -53,9 +62,11 @@ static void cat_help(FILE *f)
             "       jet cat --link lan:NAME [--station K] STATION:CHAN\n\n"
             "netcat over RBS, the Jetstream reliable byte stream: stdin goes to the peer, the\n"
             "peer's bytes go to stdout.  -l listens on channel C (default %d) and serves one\n"
-            "connection; otherwise connects to the listener on STATION:CHAN.  A received\n"
-            "stream is written straight from the receive ring into stdout when it is a file.\n\n"
+            "connection; otherwise connects to the listener on STATION:CHAN.  When stdout is a\n"
+            "regular file, each received segment is written straight from the link's buffer\n"
+            "into it at its offset (one copy); otherwise the bytes go through a receive ring.\n\n"
             "  -l, --listen     listen instead of connecting\n"
+            "  -v, --verbose    at the end, say how the received bytes were written\n"
             "  --link LINK      lan:NAME\n"
             "  --station K      take station K (default: the first free one)\n"
             "  --chan C         channel to listen on (default %d)\n"
@@ -125,7 +136,8 @@ static int pump_in(struct cat *k)
     return did;
 }
 
-/* Writes what the ring holds to stdout.  1 / 0 / negative as pump_in. */
+/* Writes what the ring holds to stdout (sink mode: notes how far the library wrote the
+ * file).  1 / 0 / negative as pump_in. */
 static int pump_out(struct cat *k)
 {
     int did = 0;
@@ -143,8 +155,11 @@ static int pump_out(struct cat *k)
             k->out_eof = true;
             break;
         }
-        ssize_t w = k->out_file ? pwrite(k->out_fd, p, (size_t)n, k->out_base + (off_t)k->out_off)
-                                : write(k->out_fd, p, (size_t)n);
+        if (k->sink) { /* already in the file */
+            k->out_off += (uint64_t)n;
+            continue;
+        }
+        ssize_t w = write(k->out_fd, p, (size_t)n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -174,6 +189,39 @@ static void nap(struct cat *k)
     poll(p, want_in ? 2 : 1, ms);
 }
 
+/* -v: how the received bytes were written (the counters of the library's writes). */
+static void report(struct cat *k)
+{
+    struct jet_rbs_stats st;
+    if (!k->verbose || !k->c)
+        return;
+    jet_rbs_stats(k->c, &st);
+    if (k->sink)
+        fprintf(stderr,
+                "jet cat: sink: %" PRIu64 " bytes received in order; %" PRIu64
+                " segments placed straight into the file by pwrite (%" PRIu64 " bytes, %" PRIu64
+                " segments out of order)\n",
+                jet_rbs_recv_placed(k->c), st.sink_writes, st.sink_bytes, st.ooo_segs);
+    else
+        fprintf(stderr, "jet cat: ring: %" PRIu64 " bytes received and written out of the ring\n",
+                k->out_off);
+}
+
+/* Sink mode, at the end: stdout's offset after the bytes written in order; after a
+ * failure, the file cut back to them if out-of-order bytes beyond made it longer. */
+static void finish_file(struct cat *k, bool ok)
+{
+    off_t end = k->out_base + (off_t)k->out_off;
+    struct stat sb;
+    if (!ok && fstat(k->out_fd, &sb) == 0) {
+        off_t keep = end > k->out_size0 ? end : k->out_size0;
+        if (sb.st_size > keep && ftruncate(k->out_fd, keep) == 0)
+            fprintf(stderr, "jet cat: stdout cut back to the %" PRIu64 " bytes received in order\n",
+                    k->out_off);
+    }
+    lseek(k->out_fd, end, SEEK_SET);
+}
+
 static int run(struct cat *k)
 {
     for (;;) {
@@ -191,6 +239,7 @@ static int run(struct cat *k)
         if (!a && !b && !rc)
             nap(k);
     }
+    report(k);
     int rc = jet_rbs_close(k->c, CLOSE_NS);
     if (rc) {
         int r = fail(k, "close", rc);
@@ -204,7 +253,7 @@ static int run(struct cat *k)
 int cmd_cat(int argc, char **argv)
 {
     const char *link = NULL, *target = NULL;
-    bool listen = false;
+    bool listen = false, verbose = false;
     int station = -1;
     uint64_t chan = DEFAULT_CHAN, timeout_ns = 10000000000ull;
     for (int i = 1; i < argc; i++) {
@@ -215,6 +264,8 @@ int cmd_cat(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "-l") || !strcmp(a, "--listen")) {
             listen = true;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            verbose = true;
         } else if (a[0] == '-' && a[1] && !v) {
             return usage_error("cat", "%s: unknown option or missing value", a);
         } else if (!strcmp(a, "--link")) {
@@ -257,21 +308,23 @@ int cmd_cat(int argc, char **argv)
             return usage_error("cat", "'%s' is not STATION:CHAN", target);
     }
 
-    struct cat k = {.out_fd = STDOUT_FILENO};
+    struct cat k = {.out_fd = STDOUT_FILENO, .verbose = verbose};
     struct stat sb;
-    if (fstat(STDOUT_FILENO, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        k.out_file = true;
-        off_t pos = lseek(STDOUT_FILENO, 0, SEEK_CUR); /* `>>` and `>` both work */
-        k.out_base = pos < 0 ? 0 : pos;
+    int fl = fcntl(STDOUT_FILENO, F_GETFL);
+    off_t pos = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+    if (fstat(STDOUT_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) && fl >= 0 && !(fl & O_APPEND) &&
+        pos >= 0) {
+        k.sink = true; /* `>` or `1<>`; `>>` appends with write from the ring */
+        k.out_base = pos;
+        k.out_size0 = sb.st_size;
     }
-    k.ring = malloc(RING);
+    bool nomem = false;
+    if (!k.sink)
+        nomem = !(k.ring = malloc(RING));
     for (int i = 0; i < NBLK; i++)
-        k.blk[i] = malloc(BLK);
+        nomem |= !(k.blk[i] = malloc(BLK));
     int ret = 1;
-    for (int i = 0; i < NBLK; i++)
-        if (!k.blk[i])
-            k.ring = (free(k.ring), NULL);
-    if (!k.ring) {
+    if (nomem) {
         ret = die("out of memory");
         goto out;
     }
@@ -293,16 +346,23 @@ int cmd_cat(int argc, char **argv)
         fprintf(stderr, "jet cat: listening on %s station %u channel %llu\n", link,
                 jet_station_addr(k.s), (unsigned long long)chan);
         rc = jet_rbs_accept(l, &k.c, -1);
-        if (!rc)
-            rc = jet_rbs_recv_register(k.c, k.ring, RING); /* before anything arrives */
+        if (!rc) /* before anything arrives */
+            rc = k.sink ? jet_rbs_recv_sink(k.c, STDOUT_FILENO, (uint64_t)k.out_base, RING)
+                        : jet_rbs_recv_register(k.c, k.ring, RING);
         jet_rbs_listener_close(l);
         if (rc) {
             ret = die("accept: %s", strerror(-rc));
             goto close;
         }
+    } else if (k.sink) {
+        o.sink = true;
+        o.sink_fd = STDOUT_FILENO;
+        o.sink_off = (uint64_t)k.out_base;
     } else {
         o.ring = k.ring;
         o.ring_len = RING;
+    }
+    if (!listen) {
         rc =
             jet_rbs_connect(k.s, (uint16_t)dst_st, (uint32_t)dst_ch, &o, &k.c, (int64_t)timeout_ns);
         if (rc) {
@@ -312,8 +372,14 @@ int cmd_cat(int argc, char **argv)
     }
     ret = run(&k);
 close:
-    if (k.c)
+    if (k.c) {
+        report(&k);
+        if (k.sink)
+            k.out_off = jet_rbs_recv_placed(k.c);
         jet_rbs_abort(k.c);
+    }
+    if (k.sink)
+        finish_file(&k, ret == 0);
     jet_rbs_station_fini(k.s, 1000000000ll);
     jet_station_close(k.s);
 out:
