@@ -43,7 +43,8 @@ struct jet_station {
     uint32_t nslab, slab_cap;
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
-    uint32_t pf[STALL_MAX];            /* table slot of stall[i], for prefetching */
+    uint32_t pf[STALL_MAX];            /* home table slot of stall[i], for prefetching */
+    uint32_t pf_id[STALL_MAX];         /* its destination channel id */
     struct jet_chan *pfc[STALL_MAX];   /* its channel, looked up ahead (NULL: none) */
     bool busy_poll, timestamps;
     struct jet_station_stats st;

@@ -390,30 +390,44 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
  * demux_one. */
 enum { PF_SLOT = 32, PF_CHAN = 16 };
 
-static void pf_slot(struct jet_station *s, uint32_t i)
+/* The destination channel field of a frame header (big-endian, offset 8). */
+static inline uint32_t hdr_dst_chan(const uint8_t *d)
+{
+    uint32_t v;
+    memcpy(&v, d + 8, 4);
+    return __builtin_bswap32(v);
+}
+
+static inline void pf_slot(struct jet_station *s, uint32_t i)
 {
     const struct jet_frame *f = &s->stall[i];
-    s->pf[i] = UINT32_MAX;
-    if (f->encap != JET_ENCAP_NATIVE || f->len < JET_FRAME_HDR_LEN)
+    if (f->encap != JET_ENCAP_NATIVE || f->len < JET_FRAME_HDR_LEN) {
+        s->pf[i] = UINT32_MAX;
         return;
-    const uint8_t *d = f->data;
-    uint32_t id = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
-    s->pf[i] = hash_id(id, s->tbits);
-    jet_prefetch(&s->table[s->pf[i]]);
+    }
+    uint32_t id = hdr_dst_chan(f->data), slot = hash_id(id, s->tbits);
+    s->pf_id[i] = id;
+    s->pf[i] = slot;
+    jet_prefetch(&s->table[slot]);
 }
 
 /* By now the slot has arrived: finish the lookup (demux_one uses the
  * result) and ask for the channel. */
-static void pf_chan(struct jet_station *s, uint32_t i)
+static inline void pf_chan(struct jet_station *s, uint32_t i)
 {
-    s->pfc[i] = NULL;
-    if (s->pf[i] == UINT32_MAX)
-        return;
-    const uint8_t *d = s->stall[i].data;
-    uint32_t id = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
-    struct jet_chan *c = chan_lookup(s, id);
-    if (c)
-        jet_prefetch(c);
+    struct jet_chan *c = NULL;
+    uint32_t slot = s->pf[i], id = s->pf_id[i], mask = s->tcap - 1;
+    if (slot != UINT32_MAX)
+        for (;; slot = (slot + 1) & mask) {
+            const struct chan_slot *t = &s->table[slot];
+            if (!t->ref)
+                break;
+            if (t->id == id) {
+                c = slot_chan(s, t);
+                jet_prefetch(c);
+                break;
+            }
+        }
     s->pfc[i] = c;
 }
 
