@@ -107,14 +107,35 @@ static int emit_check(const struct jet_frame_hdr *h, size_t payload_len)
 /* Write the 24 header bytes at p (space already checked, fields already validated). */
 static void put_hdr(uint8_t *out, const struct jet_frame_hdr *h, uint32_t payload_len)
 {
-    struct jet_wcur w;
     uint8_t fl =
         (uint8_t)((h->flags & (JET_FF_CRC | JET_FF_CRC_BAD)) | (h->prio << JET_FF_PRIO_SHIFT));
     /* Built on the stack and copied out whole: the header check then reads
      * bytes just stored here, not bytes still on their way to a cache line
-     * another core owns (a store-forwarding stall on every frame). */
+     * another core owns.  And stored as the same 8- and 4-byte words the
+     * CRC loads, so every load is forwarded from its store: a load that
+     * spans several narrower stores waits until they reach the cache, which
+     * is behind every store of the payload just copied into lines the
+     * receiver holds (15% of a 9000-byte sender's time). */
     uint8_t p[JET_FRAME_HDR_LEN];
-
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w0 = (uint64_t)JET_FRAME_VERSION | (uint64_t)fl << 8 |
+                  (uint64_t)__builtin_bswap16(h->src_station) << 16 |
+                  (uint64_t)__builtin_bswap16(h->dst_station) << 32; /* bytes 6, 7: zero */
+    uint64_t w1 =
+        (uint64_t)__builtin_bswap32(h->dst_chan) | (uint64_t)__builtin_bswap32(h->src_chan) << 32;
+    uint32_t w2 = __builtin_bswap32(payload_len);
+    memcpy(p, &w0, 8);
+    memcpy(p + 8, &w1, 8);
+    memcpy(p + 16, &w2, 4);
+    uint32_t hc = __builtin_bswap32(hcheck(p));
+    /* out of the registers, not by reloading p (a 16-byte load of two
+     * 8-byte stores would not be forwarded either) */
+    memcpy(out, &w0, 8);
+    memcpy(out + 8, &w1, 8);
+    memcpy(out + 16, &w2, 4);
+    memcpy(out + 20, &hc, 4);
+#else
+    struct jet_wcur w;
     jet_wcur_init(&w, p, JET_FRAME_HDR_LEN);
     jet_wcur_u8(&w, JET_FRAME_VERSION);
     jet_wcur_u8(&w, fl);
@@ -126,6 +147,7 @@ static void put_hdr(uint8_t *out, const struct jet_frame_hdr *h, uint32_t payloa
     jet_wcur_u32(&w, payload_len);
     jet_wcur_u32(&w, hcheck(p));
     memcpy(out, p, JET_FRAME_HDR_LEN);
+#endif
 }
 
 int jet_frame_emit_hdr(void *buf, size_t cap, const struct jet_frame_hdr *h)
