@@ -71,6 +71,8 @@ struct lan_station {
     _Alignas(64) _Atomic uint32_t token; /* 0: free */
     _Atomic int32_t pid;
     _Atomic uint64_t attach_unix;
+    _Atomic uint32_t asym_fence; /* 1: before it sleeps, the holder runs a membarrier()
+                                    that fences every registered station (lan.c) */
     _Alignas(64) _Atomic uint32_t doorbell; /* futex word: bumped to wake a sleeping receiver */
     _Atomic uint32_t sleeping; /* LAN_SLEEP_* bits: how the receiver wants to be woken */
     _Atomic uint64_t reserved_bps; /* this station's share of h->reserved_bps */

@@ -442,6 +442,68 @@ static void test_wait_wakeup(void)
     rmlan();
 }
 
+/* No lost wake-up: a receiver that goes to sleep in jet_link_wait() (3 s
+ * timeout) between frames sent at random short intervals gets every frame
+ * promptly; one missed wake-up would cost it the whole timeout.  Run with
+ * both stations using the membarrier-based fence, and with either one on the
+ * fenced path (JET_LAN_NO_MEMBARRIER when it attaches). */
+static void test_wake_race(bool rx_fenced, bool tx_fenced)
+{
+    enum { N = 3000 };
+    mklan("race", NULL);
+    pid_t kid = fork();
+    REQUIRE(kid >= 0);
+    if (kid == 0) {
+        if (rx_fenced)
+            setenv("JET_LAN_NO_MEMBARRIER", "1", 1);
+        struct jet_link *b = attach(1);
+        uint64_t t0 = jet_now_ns(), worst = 0;
+        int got = 0;
+        while (got < N && jet_now_ns() - t0 < 20000000000ull) {
+            uint64_t w0 = jet_now_ns();
+            jet_link_wait(b, 3000000000ll);
+            struct jet_frame r[8];
+            int n = jet_link_rx_burst(b, r, 8);
+            if (n > 0) {
+                if (jet_now_ns() - w0 > worst)
+                    worst = jet_now_ns() - w0;
+                got += n;
+                jet_link_rx_release(b, r, (unsigned)n);
+            }
+        }
+        jet_link_close(b);
+        if (got != N || worst > 1000000000ull)
+            fprintf(stderr, "wake race: %d of %d frames, longest wait %.3f s\n", got, N,
+                    (double)worst / 1e9);
+        _exit(got == N && worst < 1000000000ull ? 0 : 1);
+    }
+    if (tx_fenced)
+        setenv("JET_LAN_NO_MEMBARRIER", "1", 1);
+    struct jet_link *a = attach(0);
+    unsetenv("JET_LAN_NO_MEMBARRIER");
+    struct jet_err err = {0};
+    static struct jet_lan_info in;
+    do
+        usleep(1000);
+    while (jet_lan_info(lan, &in, &err) == 0 && !in.st[1].attached);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t until = jet_now_ns() + x % 40000; /* 0..40 us apart: some find it awake */
+        while (jet_now_ns() < until)
+            ;
+        int rc;
+        while ((rc = send_seq(a, 1, 1, (uint64_t)i, 0)) == -EAGAIN || rc == -ENOBUFS)
+            jet_link_rx_burst(a, NULL, 0);
+        CHECK_EQ(rc, 0);
+    }
+    int st;
+    waitpid(kid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    jet_link_close(a);
+    rmlan();
+}
+
 /* kill -9 of a station that holds buffers and has frames queued for it. */
 static void test_killed_station(void)
 {
@@ -509,6 +571,9 @@ int main(void)
     test_faults();
     test_delay_rate();
     test_wait_wakeup();
+    test_wake_race(false, false);
+    test_wake_race(true, false);
+    test_wake_race(false, true);
     test_killed_station();
     return check_done("test_lan");
 }

@@ -23,29 +23,26 @@ static void on_signal(int sig)
     perf_stop = 1;
 }
 
+/* Big-endian fields, stored and loaded as whole words: the library reads
+ * the header right after it is built (copying it into the frame), and a
+ * load that spans several narrower stores is not forwarded from them; it
+ * waits for every pending store, e.g. the whole previous payload. */
 void put64(uint8_t *p, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
 }
 
 uint64_t get64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
 }
 
 void put_ph(uint8_t *p, uint8_t type, uint32_t session, uint64_t seq)
 {
-    p[0] = type;
-    p[1] = 1;
-    p[2] = p[3] = 0;
-    p[4] = (uint8_t)(session >> 24);
-    p[5] = (uint8_t)(session >> 16);
-    p[6] = (uint8_t)(session >> 8);
-    p[7] = (uint8_t)session;
+    put64(p, (uint64_t)type << 56 | (uint64_t)1 << 48 | session);
     put64(p + 8, seq);
 }
 
