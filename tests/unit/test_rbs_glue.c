@@ -295,9 +295,11 @@ static int child(int lan, int mode, uint64_t bytes)
             else
                 off += (uint64_t)w;
         }
-        if (!ret && jet_rbs_close(c, 10000000000ll))
+        int crc = ret ? 0 : jet_rbs_close(c, 10000000000ll);
+        if (crc) {
+            fprintf(stderr, "child close: %d %s\n", crc, jet_rbs_error(c));
             ret = CHILD_FAIL + 7;
-        else if (ret)
+        } else if (ret)
             jet_rbs_abort(c);
     }
     jet_rbs_listener_close(l);
@@ -358,8 +360,13 @@ static void test_fork(const char *tag, const struct faults *f, uint64_t bytes)
             (unsigned long long)bytes, (unsigned long long)got, secs,
             (double)bytes * 8 / secs / 1e9, (unsigned long long)st.retransmits);
     CHECK_EQ(jet_rbs_close(c, 10000000000ll), 0);
+    /* Keep answering while the child closes: our last ACK may have been lost,
+     * and its FIN, sent again, needs one from a station that is driven. */
     int ws;
-    waitpid(kid, &ws, 0);
+    while (waitpid(kid, &ws, WNOHANG) == 0) {
+        jet_rbs_poll(s);
+        usleep(100);
+    }
     if (!WIFEXITED(ws) || WEXITSTATUS(ws))
         fprintf(stderr, "%s: child exit %d\n", tag, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
     CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
