@@ -566,6 +566,7 @@ void jet_chan_close(struct jet_chan *c)
     if (!c)
         return;
     struct jet_station *s = c->s;
+    statpub_chan_closing(s, c);
     uint32_t b;
     while ((b = chan_dequeue(c)) != NONE)
         jet_link_rx_release(s->link, &s->rx[b].f, 1);

@@ -1,13 +1,21 @@
-/* Published station counters for `jet stat` (see statpub.h for the file).
+/* Published station counters for `jet stat` (see statpub.h for the file
+ * and the design).
  *
  * Writer, in the station's process, driven by jet_station_poll():
  *   statpub_maybe -> statpub_tick (reads the clock if the poll did not) ->
- *   publish: the first time, pub_create() makes the file under a temporary
+ *   begin: the first time, pub_create() makes the file under a temporary
  *   name, locks it, sizes it, writes the header (magic last) and renames it
  *   into place, replacing any stale file of an earlier holder of the
- *   station; then every publication grows the file if the channels
- *   outnumber its entries and writes a snapshot under the seqlock.
- *   statpub_close() (from jet_station_close) unlinks it.
+ *   station; later, a pass begins: pub_due and pub_skip go to 0, so every
+ *   poll calls statpub_tick ->
+ *   slice: the next STATPUB_SLICE channel structs into the back buffer, or,
+ *   when the walk has reached the end of the file, one growth step instead ->
+ *   flip: the pass done, the back buffer becomes the front under the
+ *   seqlock, with the station counters; the next pass is due
+ *   STATPUB_PERIOD_NS after this one began.
+ *   statpub_forget() (from jet_chan_close) clears a closing channel's entry
+ *   if the pass in progress has written it.  statpub_close() (from
+ *   jet_station_close) unlinks the file.
  *
  * Readers, in any process: statpub_list() finds the files of a LAN,
  * statpub_read() copies one, statpub_remove_stale() removes a dead one.
@@ -15,7 +23,9 @@
  * Why fallocate and not just ftruncate: a page of a tmpfs file that cannot
  * be had when first touched through a mapping kills the toucher with
  * SIGBUS; reserving the pages when the file grows turns a full /dev/shm into
- * an error here instead of a crash on the data path. */
+ * an error here instead of a crash on the data path.  The writer maps the
+ * largest file there can be once (address space only), so growing is an
+ * fallocate, never a remap. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,10 +39,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "chan/statpub.h"
 #include "jet/lan.h"
 #include "util/clock.h"
+#include "util/prefetch.h"
 
 enum {
     STATPUB_MIN_CAP = 16,
@@ -42,13 +56,22 @@ enum {
      * lags at most 16 polls before the count adapts. */
     STATPUB_MAX_SKIP = 16,
     READ_TRIES = 2000,
+    PF_AHEAD = 8, /* channel structs prefetched ahead of the walk */
 };
 
 struct statpub {
     int fd;
-    struct statpub_hdr *h;
-    size_t size;
-    uint32_t cap;
+    struct statpub_hdr *h; /* mapped for STATPUB_MAX_CHANNELS entry pairs */
+    size_t size;           /* of the mapping */
+    uint32_t cap;          /* entry pairs the file has room for */
+    /* the pass in progress */
+    bool running;
+    uint32_t back;     /* the buffer it writes: not h->front */
+    uint32_t cur;      /* the next channel struct (index) to look at */
+    uint32_t live;     /* entries of open channels written (statpub_forget takes away) */
+    uint64_t begin_ns; /* CLOCK_REALTIME when it began */
+    uint64_t next_due; /* CLOCK_MONOTONIC when the next may begin */
+    struct statpub_work w;
     char path[160];
 };
 
@@ -59,9 +82,10 @@ static uint64_t realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A file with room for cap entry pairs. */
 static size_t file_size(uint32_t cap)
 {
-    return sizeof(struct statpub_hdr) + (size_t)cap * sizeof(struct statpub_ent);
+    return sizeof(struct statpub_hdr) + (size_t)cap * 2 * sizeof(struct statpub_ent);
 }
 
 /* LAN names follow the link-name grammar; check again, as they become paths. */
@@ -76,23 +100,32 @@ static int stat_path(char *buf, size_t cap, const char *lan, uint32_t station, s
 
 /* ---- writer ---- */
 
-/* Makes room for cap entries: reserves the pages, then maps them. */
+_Static_assert(sizeof(struct statpub_hdr) % 64 == 0 && sizeof(struct statpub_ent) == 128,
+               "entries on whole cache lines");
+
+/* Entry i of buffer b. */
+static struct statpub_ent *ent(struct statpub_hdr *h, uint32_t i, uint32_t b)
+{
+    return (struct statpub_ent *)(h + 1) + 2 * (size_t)i + b;
+}
+
+/* Makes room for cap entry pairs: reserves the pages (the mapping covers them
+ * already), then maps them in, so that the walk does not take a page fault
+ * per 16 entries of its first pass (a hint: fine if not taken). */
 static int grow(struct statpub *p, uint32_t cap)
 {
-    size_t size = file_size(cap);
-    if (fallocate(p->fd, 0, 0, (off_t)size) < 0) {
+    size_t old = p->cap ? file_size(p->cap) : 0, size = file_size(cap); /* 0: the header too */
+    if (fallocate(p->fd, 0, (off_t)old, (off_t)(size - old)) < 0) {
         if (errno != EOPNOTSUPP && errno != ENOSYS)
             return -errno;
         if (ftruncate(p->fd, (off_t)size) < 0) /* no fallocate here: size only */
             return -errno;
     }
-    void *m = p->h ? mremap(p->h, p->size, size, MREMAP_MAYMOVE)
-                   : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
-    if (m == MAP_FAILED)
-        return -errno;
-    p->h = m;
-    p->size = size;
     p->cap = cap;
+#ifdef MADV_POPULATE_WRITE
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), from = old / pg * pg;
+    madvise((char *)p->h + from, size - from, MADV_POPULATE_WRITE);
+#endif
     return 0;
 }
 
@@ -141,10 +174,15 @@ static int pub_create(struct jet_station *s)
     if (gid != (gid_t)-1 && gid != getegid() && fchown(p->fd, (uid_t)-1, gid) < 0) {
         /* not in the LAN's group: the file stays private, which is safe */
     }
-    uint32_t cap = STATPUB_MIN_CAP;
-    while (cap < s->nchan)
-        cap *= 2;
-    if ((rc = grow(p, cap)) < 0)
+    /* Address space for the largest file; pages only as grow() reserves them. */
+    p->size = file_size(STATPUB_MAX_CHANNELS);
+    void *m = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+    if (m == MAP_FAILED) {
+        rc = -errno;
+        goto fail;
+    }
+    p->h = m;
+    if ((rc = grow(p, STATPUB_MIN_CAP)) < 0)
         goto fail;
     struct statpub_hdr *h = p->h;
     struct jet_lan_station_info li;
@@ -157,7 +195,7 @@ static int pub_create(struct jet_station *s)
     h->token = li.token;
     snprintf(h->link, sizeof h->link, "%s", s->link->name);
     h->created_ns = realtime_ns();
-    h->capacity = cap;
+    h->capacity = p->cap;
     atomic_thread_fence(memory_order_release);
     h->magic = STATPUB_MAGIC;
     if (rename(tmp, p->path) < 0) {
@@ -186,70 +224,82 @@ static void stop(struct jet_station *s)
     turn_off(s);
 }
 
-static void fill_ent(struct statpub_ent *e, const struct jet_chan *c)
+/* Entries are written with streaming stores where there are some: the
+ * walk writes 128 bytes per channel it will not read again, and a normal
+ * store first reads the line it goes to (a third of the time of a slice).
+ * Streaming stores are ordered with nothing, hence store_fence() before
+ * the flip (the entries before the seq) and after it (the seq before the next
+ * pass's entries, written into what readers took as the front until then). */
+static void put_ent(struct statpub_ent *dst, const struct statpub_ent *src)
 {
-    struct jet_chan_stats st;
-    jet_chan_stats(c, &st);
-    *e = (struct statpub_ent){
+#if defined(__SSE2__)
+    _Static_assert(sizeof *dst % 16 == 0, "whole 16-byte stores");
+    __m128i *d = (__m128i *)dst;
+    const __m128i *v = (const __m128i *)src;
+    for (size_t k = 0; k < sizeof *dst / 16; k++)
+        _mm_stream_si128(d + k, _mm_loadu_si128(v + k));
+#else
+    *dst = *src;
+#endif
+}
+
+static void store_fence(void)
+{
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+    atomic_thread_fence(memory_order_release);
+}
+
+/* The counters as jet_chan_stats() gives them, with the policy. */
+static void fill_ent(struct statpub_ent *dst, const struct jet_chan *c)
+{
+    struct statpub_ent e = {
         .id = c->id,
         .drop = (uint8_t)c->p.drop,
         .accept_bad_crc = c->p.accept_bad_crc,
         .prio = c->p.prio,
         .queue_frames = c->p.queue_frames,
         .burst_bytes = c->p.burst_bytes,
-        .queued = st.queued,
-        .queued_hwm = st.queued_hwm,
+        .queued = c->qn,
+        .queued_hwm = c->qn_hwm,
         .queue_bytes = c->p.queue_bytes,
         .reserve_bps = c->p.reserve_bps,
-        .frames_in = st.frames_in,
-        .bytes_in = st.bytes_in,
-        .frames_out = st.frames_out,
-        .bytes_out = st.bytes_out,
-        .dropped_policy = st.dropped_policy,
-        .dropped_crc = st.dropped_crc,
-        .crc_bad_delivered = st.crc_bad_delivered,
-        .backpressured = st.backpressured,
-        .tx_conforming = st.tx_conforming,
-        .queued_bytes = st.queued_bytes,
+        .frames_in = c->st.frames_in,
+        .bytes_in = c->st.bytes_in,
+        .frames_out = c->st.frames_out,
+        .bytes_out = c->st.bytes_out,
+        .dropped_policy = c->st.dropped_policy,
+        .dropped_crc = c->st.dropped_crc,
+        .crc_bad_delivered = c->st.crc_bad_delivered,
+        .backpressured = c->st.backpressured,
+        .tx_conforming = c->st.tx_conforming,
+        .queued_bytes = c->qbytes,
     };
+    put_ent(dst, &e);
 }
 
-static void publish(struct jet_station *s, uint64_t now_ns)
+/* Channel struct i of the station (open or free). */
+static const struct jet_chan *chan_at(const struct jet_station *s, uint32_t i)
 {
-    s->pub_due = now_ns + STATPUB_PERIOD_NS;
-    if (!s->pub) {
-        /* Only a LAN has a place others can look; a wrapper around one
-         * (another kind) is not a LAN handle jet_lan_station_stats takes. */
-        if (strcmp(s->link->ops->kind, "lan") != 0 || strncmp(s->link->name, "lan:", 4) != 0) {
-            turn_off(s);
-            return;
-        }
-        if (pub_create(s) < 0) {
-            stop(s);
-            return;
-        }
-    }
-    struct statpub *p = s->pub;
-    bool full = false;
-    if (s->nchan > p->cap) {
-        uint32_t cap = p->cap;
-        while (cap < s->nchan && cap < STATPUB_MAX_CHANNELS)
-            cap *= 2;
-        full = grow(p, cap) < 0;
-    }
+    return (const struct jet_chan *)s->slab[i / CHAN_SLAB] + i % CHAN_SLAB;
+}
+
+/* The pass is complete (or can go no further): its buffer becomes the front. */
+static void flip(struct jet_station *s, struct statpub *p, bool full)
+{
     struct statpub_hdr *h = p->h;
+    store_fence(); /* the pass's entries before the seq */
     uint32_t seq = atomic_load_explicit(&h->seq, memory_order_relaxed);
     atomic_store_explicit(&h->seq, seq + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    struct statpub_ent *e = (struct statpub_ent *)(h + 1);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < s->tcap && n < p->cap; i++)
-        if (s->table[i].ref)
-            fill_ent(&e[n++], slot_chan(s, &s->table[i]));
-    h->nchan = n;
+    h->front = p->back;
+    h->nent = p->cur;
+    h->nchan = p->live;
     h->capacity = p->cap;
     if (full)
         h->flags |= STATPUB_F_STOPPED;
+    h->begin_ns = p->begin_ns;
     h->publish_ns = realtime_ns();
     h->publishes++;
     h->frames_in = s->st.frames_in;
@@ -258,14 +308,113 @@ static void publish(struct jet_station *s, uint64_t now_ns)
     h->dropped_not_mine = s->st.dropped_not_mine;
     h->dropped_other = s->st.dropped_other;
     atomic_store_explicit(&h->seq, seq + 2, memory_order_release);
+    p->running = false;
+    p->w.passes++;
+    /* back to waiting: the clock is read again from now on */
+    s->pub_due = p->next_due;
+    s->pub_checked = jet_now_ns();
+    s->pub_skip = s->pub_every ? s->pub_every - 1 : 0;
     if (full)
         stop(s); /* the file stays, flagged, until the station closes */
+}
+
+/* One poll's share of the pass: up to STATPUB_SLICE channel structs, or one
+ * growth step when the walk has reached the end of the file. */
+static void slice(struct jet_station *s, struct statpub *p)
+{
+    s->pub_due = 0; /* the next poll goes on, with a time or without */
+    s->pub_skip = 0;
+    p->w.polls++;
+    uint32_t end = s->nslab * CHAN_SLAB; /* channel structs there are */
+    if (end > STATPUB_MAX_CHANNELS)
+        end = STATPUB_MAX_CHANNELS; /* beyond: not shown */
+    if (p->cur < end && p->live < s->nchan && p->cur == p->cap) {
+        uint32_t cap = p->cap + STATPUB_GROW_ENTS < end ? p->cap + STATPUB_GROW_ENTS : end;
+        if (grow(p, cap) < 0) {
+            flip(s, p, true);
+            return;
+        }
+        if (cap - p->cur > p->w.grow_max)
+            p->w.grow_max = cap - p->cur;
+        return;
+    }
+    struct statpub_hdr *h = p->h;
+    uint32_t stop_at = p->cur + STATPUB_SLICE;
+    if (stop_at > end)
+        stop_at = end;
+    if (stop_at > p->cap)
+        stop_at = p->cap;
+    uint32_t from = p->cur, i = p->cur;
+    for (; i < stop_at && p->live < s->nchan; i++) {
+        if (i + PF_AHEAD < stop_at) { /* the struct's four lines (slabs are not contiguous) */
+            const char *n = (const char *)chan_at(s, i + PF_AHEAD);
+            for (size_t l = 0; l < sizeof(struct jet_chan); l += 64)
+                jet_prefetch(n + l);
+        }
+        const struct jet_chan *c = chan_at(s, i);
+        struct statpub_ent *e = ent(h, i, p->back);
+        if (c->id) {
+            fill_ent(e, c);
+            p->live++;
+        } else if (e->id) {
+            e->id = 0; /* left from an older pass */
+        }
+    }
+    p->cur = i;
+    if (i - from > p->w.slice_max)
+        p->w.slice_max = i - from;
+    /* every open channel written (W, the channels written and still open,
+     * is a subset of those open, and as large), or no more structs */
+    if (p->live == s->nchan || p->cur >= end)
+        flip(s, p, false);
+}
+
+/* A pass begins (the file is created first, in a poll of its own). */
+static void begin(struct jet_station *s, uint64_t now)
+{
+    struct statpub *p = s->pub;
+    p->next_due = now + STATPUB_PERIOD_NS;
+    p->running = true;
+    p->back = p->h->front ^ 1;
+    p->cur = 0;
+    p->live = 0;
+    p->begin_ns = realtime_ns();
+    /* A reader that sees an entry this pass writes into what was the front
+     * until now must also see the flip that made it the back. */
+    store_fence();
+    slice(s, p);
+}
+
+void statpub_forget(struct statpub *p, const struct jet_chan *c)
+{
+    if (!p->running || c->idx >= p->cur)
+        return; /* the walk has not come by: it will find the struct free */
+    struct statpub_ent *e = ent(p->h, c->idx, p->back);
+    if (e->id == c->id) { /* written, not opened behind the walk */
+        e->id = 0;
+        p->live--;
+    }
+}
+
+int statpub_work(const struct jet_station *s, struct statpub_work *out)
+{
+    if (!s->pub)
+        return -ENOENT;
+    *out = s->pub->w;
+    out->running = s->pub->running;
+    out->cursor = s->pub->cur;
+    out->capacity = s->pub->cap;
+    return 0;
 }
 
 void statpub_tick(struct jet_station *s, uint64_t now_ns)
 {
     if (s->pub_off) {
         s->pub_skip = UINT32_MAX;
+        return;
+    }
+    if (s->pub && s->pub->running) {
+        slice(s, s->pub);
         return;
     }
     uint64_t now = now_ns;
@@ -281,8 +430,26 @@ void statpub_tick(struct jet_station *s, uint64_t now_ns)
         s->pub_skip = s->pub_every - 1;
         s->pub_checked = now;
     }
-    if (now >= s->pub_due)
-        publish(s, now);
+    if (now < s->pub_due)
+        return;
+    if (!s->pub) {
+        /* Only a LAN has a place others can look; a wrapper around one
+         * (another kind) is not a LAN handle jet_lan_station_stats takes. */
+        if (strcmp(s->link->ops->kind, "lan") != 0 || strncmp(s->link->name, "lan:", 4) != 0) {
+            turn_off(s);
+            return;
+        }
+        if (pub_create(s) < 0) {
+            stop(s);
+            return;
+        }
+        s->pub->w.polls++;
+        /* the first pass begins at the next poll */
+        s->pub_due = 0;
+        s->pub_skip = 0;
+        return;
+    }
+    begin(s, now);
 }
 
 void statpub_close(struct jet_station *s)
@@ -323,6 +490,7 @@ static void snap_fill(struct statpub_snap *o, const struct statpub_hdr *h, uint3
     o->flags = h->flags;
     o->publish_ns = h->publish_ns;
     o->publishes = h->publishes;
+    o->begin_ns = h->begin_ns;
     o->st = (struct jet_station_stats){.frames_in = h->frames_in,
                                        .dropped_header = h->dropped_header,
                                        .dropped_no_chan = h->dropped_no_chan,
@@ -355,7 +523,9 @@ static void snap_fill(struct statpub_snap *o, const struct statpub_hdr *h, uint3
     }
 }
 
-/* Copies the seqlocked part. 0, -EAGAIN (no consistent copy), -EPROTO, -ENOMEM. */
+/* Copies the seqlocked part: the header, and into raw the front buffer's
+ * channels (its entries [0, nent) with id != 0, hc->nchan of them).  0,
+ * -EAGAIN (no consistent copy), -EPROTO, -ENOMEM. */
 static int copy_consistent(int fd, void **map, size_t *maplen, struct statpub_hdr *hc,
                            struct statpub_ent **raw, uint32_t *rawcap)
 {
@@ -364,15 +534,14 @@ static int copy_consistent(int fd, void **map, size_t *maplen, struct statpub_hd
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);
         }
-        const struct statpub_hdr *h = *map;
-        uint32_t s1 =
-            atomic_load_explicit(&((struct statpub_hdr *)*map)->seq, memory_order_acquire);
+        struct statpub_hdr *h = *map;
+        uint32_t s1 = atomic_load_explicit(&h->seq, memory_order_acquire);
         if (s1 & 1)
             continue;
         memcpy(hc, h, sizeof *hc);
-        uint32_t n = hc->nchan;
-        bool sane = n <= hc->capacity && n <= STATPUB_MAX_CHANNELS;
-        if (sane && file_size(n) > *maplen) { /* grown since we mapped it */
+        uint32_t nent = hc->nent, n = hc->nchan, front = hc->front;
+        bool sane = nent <= hc->capacity && nent <= STATPUB_MAX_CHANNELS && n <= nent && front <= 1;
+        if (sane && file_size(nent) > *maplen) { /* grown since we mapped it */
             struct stat sb;
             if (fstat(fd, &sb) < 0)
                 return -errno;
@@ -384,7 +553,7 @@ static int copy_consistent(int fd, void **map, size_t *maplen, struct statpub_hd
                 *map = m;
                 *maplen = (size_t)sb.st_size;
             }
-            if (file_size(n) > *maplen)
+            if (file_size(nent) > *maplen)
                 sane = false;
             else
                 continue; /* copy again from the new mapping */
@@ -396,14 +565,22 @@ static int copy_consistent(int fd, void **map, size_t *maplen, struct statpub_hd
             *raw = r;
             *rawcap = n;
         }
-        if (sane && n)
-            memcpy(*raw, (const struct statpub_hdr *)*map + 1, (size_t)n * sizeof **raw);
+        uint32_t k = 0;
+        for (uint32_t i = 0; sane && i < nent; i++) {
+            const struct statpub_ent *e = ent(h, i, front);
+            if (!e->id)
+                continue;
+            if (k == n) { /* more than the header says: torn, or broken */
+                sane = false;
+                break;
+            }
+            memcpy(&(*raw)[k++], e, sizeof *e);
+        }
         atomic_thread_fence(memory_order_acquire);
-        uint32_t s2 =
-            atomic_load_explicit(&((struct statpub_hdr *)*map)->seq, memory_order_relaxed);
+        uint32_t s2 = atomic_load_explicit(&h->seq, memory_order_relaxed);
         if (s1 != s2)
             continue;
-        return sane ? 0 : -EPROTO;
+        return sane && k == n ? 0 : -EPROTO;
     }
     return -EAGAIN;
 }
@@ -478,8 +655,8 @@ int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out, st
     else if (rc == -EAGAIN)
         jet_err_set(err, rc, "%s: the publisher kept writing; no consistent copy", path);
     else if (rc == -EPROTO)
-        jet_err_set(err, rc, "%s: inconsistent header (nchan %u, capacity %u)", path, hc.nchan,
-                    hc.capacity);
+        jet_err_set(err, rc, "%s: inconsistent snapshot (nchan %u, nent %u, capacity %u)", path,
+                    hc.nchan, hc.nent, hc.capacity);
     else
         jet_err_set(err, rc, "%s: %s", path, strerror(-rc));
 out:

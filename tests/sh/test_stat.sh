@@ -160,4 +160,48 @@ grep -qF "(no station attached)" <<<"$OUT" || fail "after removal: stations stil
 ok "after removal: no station listed"
 
 check_ok "lan destroy $L" "$JET" lan destroy "$L"
+
+# ---- many channels: jet perf --channels 1024 ----
+# The receiver (station 1) opens channel 5201 for control and, for the
+# session, 5202..6225; it publishes them a slice per poll (statpub.h), so a
+# snapshot is put together over many polls while frames arrive: jet stat
+# must show every channel once, with counters.
+M=$(lan_name stat-many)
+check_ok "lan create $M" "$JET" lan create "$M" --stations 2
+bg_start RX_BG "$TMPD/rx.out" "$TMPD/rx.err" 60 "$JET" perf --proto raw -s -1 --link "lan:$M" --station 1
+wait_attached "$M" 1 10 || {
+	dump "$TMPD/rx.out" "$TMPD/rx.err"
+	fail "perf receiver did not attach station 1"
+}
+bg_start TX_BG "$TMPD/tx.out" "$TMPD/tx.err" 60 "$JET" perf --proto raw -c --to 1 --link "lan:$M" \
+	--station 0 --channels 1024 -t 3 --json
+S='.station[] | select(.station == 1)'
+seen=""
+for _ in $(seq 50); do
+	run "$JET" stat "lan:$M" --station 1 --json
+	[ "$RC" -eq 0 ] && printf '%s\n' "$OUT" | jq -e "$S | .driver.channels == 1025 and
+		([.chan[] | select(.id > 5201) | .frames_in] | add) > 0" >/dev/null 2>&1 && seen=1 && break
+	sleep 0.1
+done
+[ -n "$seen" ] || {
+	dump "$TMPD/rx.out" "$TMPD/rx.err" "$TMPD/tx.out" "$TMPD/tx.err"
+	fail "jet stat never showed station 1 with 1025 channels and frames handed over"
+}
+expect_jq "[$S | .chan[].id] | sort == [range(5201; 6226)]" \
+	"1024 channels: the control channel and every data channel, each once"
+expect_jq "$S | .driver.channels == (.chan | length)" "1024 channels: driver count == channel rows"
+expect_jq "$S | .publishes >= 1 and (.pass_ns | type) == \"number\" and .pass_ns < 10000000000" \
+	"1024 channels: a complete pass, and how long it took"
+expect_jq "[$S | .chan[] | select(.id > 5201) | [.drop, .queue_frames, .prio]] | unique | length == 1" \
+	"1024 channels: the data channels share one policy"
+expect_jq "$S | all(.chan[]; .bytes_in >= .frames_in and .queued <= .queue_frames)" \
+	"1024 channels: counters well-formed"
+info "1024 channels: $(jv "[$S | .chan[].frames_in] | add") frames handed over when sampled"
+wait_exit "$TX_BG" 30 || fail "perf sender did not finish"
+expect_eq "$BG_RC" 0 "perf --channels 1024 sender exit code"
+wait_exit "$RX_BG" 15 || fail "one-off perf receiver did not exit after the session"
+expect_eq "$BG_RC" 0 "perf receiver exit code"
+[ -e "/dev/shm/jet-stat.$M.1" ] && fail "stats file of the perf receiver left behind"
+ok "perf receiver's stats file removed"
+check_ok "lan destroy $M" "$JET" lan destroy "$M"
 done_ok

@@ -5,7 +5,10 @@
  *      pid and owner token, frames and bytes sent and received, faults;
  *   2. each station's published counters (src/chan/statpub.h): the driver's
  *      counters and every channel's counters and policy, as the station's
- *      own process last copied them (every 100 ms while its driver runs).
+ *      own process last copied them: a pass over its channels begins every
+ *      100 ms while its driver runs and is done a slice per poll; a
+ *      snapshot is the last complete pass (publish_ns: when it completed,
+ *      pass_ns: how long it took).
  * A stats file whose process is gone, or whose token is not the one the
  * LAN now has for that station, is stale: it is shown as such and, when the
  * LAN says the station is not attached, removed.
@@ -85,9 +88,10 @@ static void stat_help(FILE *f)
             "Shows every station attached to the LAN (pid, frames and bytes sent and received,\n"
             "faults) and, for each station that runs channels, its driver's counters and a\n"
             "table of its channels: policy, queue, frames and bytes in and out, drops.\n"
-            "Stations publish these every 100 ms while their driver runs, into\n"
-            "/dev/shm/jet-stat.NAME.K; files left by processes that died are reported and,\n"
-            "once the LAN has let the station go, removed.\n\n"
+            "Stations publish these every 100 ms while their driver runs (with many channels,\n"
+            "a few hundred per driver poll), into /dev/shm/jet-stat.NAME.K; files left by\n"
+            "processes that died are reported and, once the LAN has let the station go,\n"
+            "removed.\n\n"
             "options:\n"
             "  --station K, -s K   only station K\n"
             "  --json              one JSON object (with --watch: one per line, per sample)\n"
@@ -154,6 +158,8 @@ static void read_station(const struct stat_opts *o, struct sample *sm, uint32_t 
     } else if (attached && v->snap.token && v->snap.token != li->token) {
         v->pub = PUB_STALE;
         v->stale_why = "left by an earlier holder of the station";
+    } else if (v->snap.publishes == 0) {
+        v->pub = PUB_NONE; /* its first pass is under way */
     }
     /* Remove only what the LAN has let go: a station attached now may be
      * about to publish. */
@@ -480,6 +486,8 @@ static void print_json(const struct stat_opts *o, const struct sample *sm)
             json_i64(&j, "stats_pid", sn->pid);
             json_u64(&j, "publish_ns", sn->publish_ns);
             json_u64(&j, "publishes", sn->publishes);
+            json_u64(&j, "pass_ns",
+                     sn->publish_ns > sn->begin_ns ? sn->publish_ns - sn->begin_ns : 0);
             json_bool(&j, "publishing_stopped", (sn->flags & STATPUB_F_STOPPED) != 0);
             json_obj(&j, "driver");
             json_u64(&j, "frames_in", sn->st.frames_in);
