@@ -203,6 +203,8 @@ static void give_back(struct jet_chan *ch, struct jet_txbuf *tb)
     jet_chan_tx_abort(ch, tb);
 }
 
+static int conn_input(struct jet_rbs_conn *c, uint64_t now);
+
 /* Sends every segment that is due, while the link takes frames. */
 static void conn_output(struct jet_rbs_conn *c, uint64_t now)
 {
@@ -237,6 +239,12 @@ static void conn_output(struct jet_rbs_conn *c, uint64_t now)
             /* Once synchronized, a peer station that left is gone for good (a
              * killed process): fail now rather than after the timeouts. */
             if (c->established && !c->err && !rbs_error(c->core)) {
+                /* Its last words may be on their way: a reset (and why)
+                 * says more than "gone", so take what has arrived first. */
+                jet_station_poll(c->h->s);
+                conn_input(c, now);
+            }
+            if (c->established && !c->err && !rbs_error(c->core)) {
                 c->err = -EHOSTUNREACH;
                 rbs_abort(c->core, now);
                 explain(c);
@@ -251,7 +259,8 @@ static void conn_output(struct jet_rbs_conn *c, uint64_t now)
 
 /* ---- input and timers ---- */
 
-static int conn_drive(struct jet_rbs_conn *c, uint64_t now)
+/* Every frame queued on the connection's channel into the core. */
+static int conn_input(struct jet_rbs_conn *c, uint64_t now)
 {
     int n = 0;
     struct jet_rx rx;
@@ -265,6 +274,12 @@ static int conn_drive(struct jet_rbs_conn *c, uint64_t now)
         }
         jet_chan_release(c->ch, &rx);
     }
+    return n;
+}
+
+static int conn_drive(struct jet_rbs_conn *c, uint64_t now)
+{
+    int n = conn_input(c, now);
     if (c->discard) { /* nobody reads any more */
         size_t r = rbs_recv_ready(c->core);
         if (r)
