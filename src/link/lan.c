@@ -384,17 +384,17 @@ static void ring_socket(struct lan_link *k, uint32_t token)
  * set in its environment when it attached) uses the fenced path. */
 static bool membarrier_register(void)
 {
-    static int state; /* 0: not tried, 1: registered, -1: unavailable */
-    if (state == 0) {
+    /* 0: not tried, 1: registered, -1: unavailable.  Threads attaching at once
+     * may both register: that is harmless (registering is idempotent). */
+    static _Atomic int state;
+    if (atomic_load(&state) == 0) {
         long q = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
         long need = MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
-        state = q >= 0 && (q & need) == need &&
-                        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) ==
-                            0
-                    ? 1
-                    : -1;
+        bool ok = q >= 0 && (q & need) == need &&
+                  syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+        atomic_store(&state, ok ? 1 : -1);
     }
-    return state == 1 && !getenv("JET_LAN_NO_MEMBARRIER");
+    return atomic_load(&state) == 1 && !getenv("JET_LAN_NO_MEMBARRIER");
 }
 
 /* After setting our sleeping flag, before looking at the tails again. */
