@@ -331,9 +331,9 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
         drop(s, f, &s->st.dropped_not_mine);
         return 0;
     }
-    /* looked_up: the prefetch stage's lookup of the same header bytes (the
+    /* looked_up: the lookup stage's result for the same header bytes (the
      * header check just passed, so they are the channel id) */
-    struct jet_chan *c = looked_up ? *looked_up : chan_lookup(s, h.dst_chan);
+    struct jet_chan *c = *looked_up;
     if (!c) {
         drop(s, f, &s->st.dropped_no_chan);
         return 0;
@@ -398,7 +398,7 @@ static inline uint32_t hdr_dst_chan(const uint8_t *d)
     return __builtin_bswap32(v);
 }
 
-static inline void pf_slot(struct jet_station *s, uint32_t i)
+static inline void pf_slot(struct jet_station *s, uint32_t i, bool pf)
 {
     const struct jet_frame *f = &s->stall[i];
     if (f->encap != JET_ENCAP_NATIVE || f->len < JET_FRAME_HDR_LEN) {
@@ -408,12 +408,13 @@ static inline void pf_slot(struct jet_station *s, uint32_t i)
     uint32_t id = hdr_dst_chan(f->data), slot = hash_id(id, s->tbits);
     s->pf_id[i] = id;
     s->pf[i] = slot;
-    jet_prefetch(&s->table[slot]);
+    if (pf)
+        jet_prefetch(&s->table[slot]);
 }
 
 /* By now the slot has arrived: finish the lookup (demux_one uses the
  * result) and ask for the channel. */
-static inline void pf_chan(struct jet_station *s, uint32_t i)
+static inline void pf_chan(struct jet_station *s, uint32_t i, bool pf)
 {
     struct jet_chan *c = NULL;
     uint32_t slot = s->pf[i], id = s->pf_id[i], mask = s->tcap - 1;
@@ -424,7 +425,8 @@ static inline void pf_chan(struct jet_station *s, uint32_t i)
                 break;
             if (t->id == id) {
                 c = slot_chan(s, t);
-                jet_prefetch(c);
+                if (pf)
+                    jet_prefetch(c);
                 break;
             }
         }
@@ -432,26 +434,24 @@ static inline void pf_chan(struct jet_station *s, uint32_t i)
 }
 
 /* Demultiplexes stall[stall_i..stall_n).  Returns false when a frame must
- * wait for room (it and the rest stay in stall[]). */
+ * wait for room (it and the rest stay in stall[]).  Every frame's channel is
+ * looked up ahead, in the two stages above; only large tables (which do not
+ * stay in cache) also prefetch. */
 static bool demux_burst(struct jet_station *s, uint64_t now, int *total)
 {
-    uint32_t n = s->stall_n;
-    bool pf = s->nchan >= 1024; /* a small table stays in cache */
-    if (pf) {
-        for (uint32_t j = s->stall_i; j < n && j < s->stall_i + PF_SLOT; j++)
-            pf_slot(s, j);
-        for (uint32_t j = s->stall_i; j < n && j < s->stall_i + PF_CHAN; j++)
-            pf_chan(s, j);
-    }
+    uint32_t n = s->stall_n, i0 = s->stall_i;
+    bool pf = s->nchan >= 1024;
+    for (uint32_t j = i0; j < n && j < i0 + PF_SLOT; j++)
+        pf_slot(s, j, pf);
+    for (uint32_t j = i0; j < n && j < i0 + PF_CHAN; j++)
+        pf_chan(s, j, pf);
     while (s->stall_i < n) {
         uint32_t i = s->stall_i;
-        if (pf) {
-            if (i + PF_SLOT < n)
-                pf_slot(s, i + PF_SLOT);
-            if (i + PF_CHAN < n)
-                pf_chan(s, i + PF_CHAN);
-        }
-        if (demux_one(s, &s->stall[i], now, pf ? &s->pfc[i] : NULL))
+        if (i + PF_SLOT < n)
+            pf_slot(s, i + PF_SLOT, pf);
+        if (i + PF_CHAN < n)
+            pf_chan(s, i + PF_CHAN, pf);
+        if (demux_one(s, &s->stall[i], now, &s->pfc[i]))
             return false;
         s->stall_i++;
         s->st.frames_in++;
