@@ -56,7 +56,7 @@ struct jet_chan_policy {
     bool accept_bad_crc;       /* deliver frames whose payload CRC failed (flagged JET_RX_CRC_BAD) */
     enum jet_drop_policy drop;
     uint32_t queue_frames;     /* receive queue limit in frames (0: 256) */
-    uint64_t queue_bytes;      /* and in payload bytes (0: 16 MiB) */
+    uint64_t queue_bytes;      /* and in payload bytes (0: 16 MiB; at most 4 GiB - 1) */
     uint8_t prio;              /* transmit priority class 0..7, 7 most urgent (strict priority) */
     uint64_t reserve_bps;      /* reserved transmit rate, 0: none. Admitted only if every
                                   station's reservations fit the medium's rate. The channel
@@ -102,8 +102,8 @@ struct jet_link *jet_station_link(struct jet_station *s);
 const char *jet_station_error(const struct jet_station *s);
 void jet_station_stats(const struct jet_station *s, struct jet_station_stats *out);
 
-/* Runs the driver once: demultiplexes what the link has (up to a few
- * bursts) and moves queued transmit frames on. Returns how many frames it
+/* Runs the driver once: demultiplexes what the link has (one burst, at most
+ * 256 frames) and moves queued transmit frames on. Returns how many frames it
  * demultiplexed, or a negative errno. Never blocks. */
 int jet_station_poll(struct jet_station *s);
 /* Sleeps until frames may have arrived or timeout_ns passes (-1: forever). */
@@ -114,7 +114,8 @@ int jet_station_fd(struct jet_station *s);
 int jet_station_arm(struct jet_station *s);
 
 /* Opens channel `id` (1 .. 2^32-1; 0 is reserved for control) with a policy
- * (NULL: defaults). -EADDRINUSE if open already, -EBUSY if its reserved rate
+ * (NULL: defaults). Ids below 131,072 are found by direct index, larger ones
+ * by hash: a station with many channels does best numbering them from 1. -EADDRINUSE if open already, -EBUSY if its reserved rate
  * is not admitted, -EINVAL for a bad policy. */
 int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_policy *p,
                   struct jet_chan **out);

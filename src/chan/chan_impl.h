@@ -4,28 +4,37 @@
 
 #include "jet/chan.h"
 
-enum { STALL_MAX = 128 };
+enum { STALL_MAX = 256 };
+/* Channel ids below this are found by direct index (s->dir), the rest by
+ * hash (s->table): small ids, the common kind, cost one 4-byte entry. */
+enum { DIR_IDS = 1u << 17 };
 
-/* The fields demultiplexing touches come first, in one cache line: with
- * 65,536 channels the channel structs do not fit in cache, and a frame
- * should cost one miss on its channel, not three. */
+/* A channel's receive queue, the only per-channel state demultiplexing
+ * touches for a frame it queues: 16 bytes in one dense array (s->q, by the
+ * channel's idx), so with 65,536 channels the queues take 1 MiB and stay in
+ * the core's cache beside the 1 MiB table, where channel structs of their
+ * own would not.  The rest of the channel (policy, counters) is read only
+ * on the rare paths: a full queue, a damaged frame, a drop. */
+struct chan_q {
+    uint32_t room_frames; /* frames that may still be queued: p.queue_frames - queued */
+    uint32_t room_bytes;  /* bytes that may still be queued: p.queue_bytes - queued bytes */
+    uint32_t head, tail;  /* buffer ids linked through s->next; NONE: empty */
+};
+
+/* What jet_chan_recv() touches comes first, in one cache line: with tens of
+ * thousands of channels a frame received costs one line of its channel. */
 struct jet_chan {
     _Alignas(64) uint32_t id;
-    uint32_t head, tail, qn; /* receive queue: buffer ids linked through s->next */
-    uint32_t qn_hwm;         /* the most frames ever queued */
-    uint64_t qbytes;
-    uint32_t queue_frames;   /* = p.queue_frames, p.queue_bytes, p.drop, p.accept_bad_crc */
-    uint64_t queue_bytes;
-    uint8_t drop;
-    bool accept_bad_crc;
-    bool stalled;
+    uint32_t idx; /* place among the station's channel structs (chan_alloc) and in s->q */
     struct jet_station *s;
+    uint32_t queue_frames; /* = p.queue_frames */
+    uint32_t qn_hwm;       /* the most frames ever queued, as of the last dequeue */
+    uint64_t frames_in, bytes_in, crc_bad_delivered; /* jet_chan_stats' (st's are unused) */
     /* colder */
-    struct jet_chan_policy p;
-    double tokens;   /* token bucket, bits (may go negative: a frame's debt) */
+    struct jet_chan_policy p; /* p.queue_bytes is at most UINT32_MAX (jet_chan_open) */
+    double tokens;            /* token bucket, bits (may go negative: a frame's debt) */
     uint64_t tb_last;
     struct jet_chan_stats st;
-    uint32_t idx; /* place among the station's channel structs (chan_alloc) */
 };
 
 struct jet_station {
@@ -36,7 +45,10 @@ struct jet_station {
     uint32_t *next;    /* per buffer id: next in its channel's queue */
     struct chan_slot *table; /* open addressing; the id is kept in the slot so a probe
                                 that misses does not touch a channel */
-    uint32_t tbits, tcap, nchan;
+    uint32_t tbits, tcap, nhash; /* nhash: channels in the table */
+    uint32_t *dir;               /* channel ids below DIR_IDS: dir[id] = idx + 1 (0: none) */
+    uint32_t dircap;             /* ids the directory covers */
+    uint32_t nchan;              /* open channels */
     uint32_t queued; /* frames in all channel queues */
     struct jet_chan *chan_free;  /* free channel structs (station.c) */
     uint8_t **slab;              /* the blocks they come from, CHAN_SLAB each */
@@ -45,7 +57,9 @@ struct jet_station {
     uint32_t stall_i, stall_n;
     uint32_t pf[STALL_MAX];            /* home table slot of stall[i], for prefetching */
     uint32_t pf_id[STALL_MAX];         /* its destination channel id */
-    struct jet_chan *pfc[STALL_MAX];   /* its channel, looked up ahead (NULL: none) */
+    uint32_t pfr[STALL_MAX];           /* its channel's idx + 1, looked up ahead (0: none) */
+    struct chan_q *q;                  /* receive queues by channel idx, nslab * CHAN_SLAB */
+    struct jet_chan *stall_chan;       /* the channel stall[stall_i] waits for room in */
     bool busy_poll, timestamps;
     struct jet_station_stats st;
     struct jet_err err;
@@ -64,13 +78,35 @@ struct chan_slot {
     uint32_t id;
     uint32_t ref; /* the channel's idx + 1; 0: empty */
 };
+/* Channel struct idx of the station (open or free). */
+static inline struct jet_chan *chan_at(const struct jet_station *s, uint32_t idx)
+{
+    return (struct jet_chan *)s->slab[idx / CHAN_SLAB] + idx % CHAN_SLAB;
+}
 static inline struct jet_chan *slot_chan(const struct jet_station *s, const struct chan_slot *t)
 {
-    uint32_t i = t->ref - 1;
-    return (struct jet_chan *)s->slab[i / CHAN_SLAB] + i % CHAN_SLAB;
+    return chan_at(s, t->ref - 1);
 }
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
 uint32_t chan_dequeue(struct jet_chan *c);
+
+static inline struct chan_q *chan_q(const struct jet_chan *c)
+{
+    return &c->s->q[c->idx];
+}
+static inline uint32_t chan_queued(const struct jet_chan *c)
+{
+    return c->queue_frames - chan_q(c)->room_frames;
+}
+static inline uint64_t chan_queued_bytes(const struct jet_chan *c)
+{
+    return c->p.queue_bytes - chan_q(c)->room_bytes;
+}
+static inline uint32_t chan_queued_hwm(const struct jet_chan *c)
+{
+    uint32_t n = chan_queued(c);
+    return n > c->qn_hwm ? n : c->qn_hwm;
+}
 
 /* After struct jet_station: statpub.h's inline statpub_maybe() reads it. */
 #include "chan/statpub.h"

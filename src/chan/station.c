@@ -50,9 +50,9 @@ static void *big_alloc(size_t bytes)
     return p;
 }
 
-/* Channel structs come from slabs of CHAN_SLAB (2 MiB blocks at 256 bytes each); a
- * channel's index names its slab and place, so a table slot holds the id
- * and the index in 8 bytes (65,536 channels: a 1 MiB table). */
+/* Channel structs come from slabs of CHAN_SLAB; a channel's index names its
+ * slab and place, and its receive queue in s->q, so a table slot holds the
+ * id and the index in 8 bytes (65,536 channels: a 1 MiB table). */
 static struct jet_chan *chan_alloc(struct jet_station *s)
 {
     if (!s->chan_free) {
@@ -66,10 +66,19 @@ static struct jet_chan *chan_alloc(struct jet_station *s)
         }
         if ((uint64_t)(s->nslab + 1) * CHAN_SLAB >= UINT32_MAX)
             return NULL;
-        uint8_t *b = big_alloc(sizeof(struct jet_chan) * CHAN_SLAB);
-        if (!b)
-            return NULL;
         uint32_t base = s->nslab * CHAN_SLAB;
+        struct chan_q *q = big_alloc((size_t)(base + CHAN_SLAB) * sizeof *q);
+        if (!q)
+            return NULL;
+        uint8_t *b = big_alloc(sizeof(struct jet_chan) * CHAN_SLAB);
+        if (!b) {
+            free(q);
+            return NULL;
+        }
+        if (base)
+            memcpy(q, s->q, (size_t)base * sizeof *q);
+        free(s->q);
+        s->q = q;
         s->slab[s->nslab++] = b;
         for (uint32_t i = CHAN_SLAB; i-- > 0;) {
             struct jet_chan *c = (struct jet_chan *)b + i;
@@ -100,6 +109,8 @@ static uint32_t hash_id(uint32_t id, uint32_t bits)
 
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
 {
+    if (id < DIR_IDS)
+        return id < s->dircap && s->dir[id] ? chan_at(s, s->dir[id] - 1) : NULL;
     uint32_t mask = s->tcap - 1;
     for (uint32_t i = hash_id(id, s->tbits);; i = (i + 1) & mask) {
         const struct chan_slot *t = &s->table[i];
@@ -110,9 +121,33 @@ struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
     }
 }
 
+/* Ids below DIR_IDS: the directory, grown to the next power of two above
+ * the largest such id opened (at most 512 KiB). */
+static int dir_insert(struct jet_station *s, struct jet_chan *c)
+{
+    if (c->id >= s->dircap) {
+        uint32_t ncap = s->dircap ? s->dircap : 64;
+        while (ncap <= c->id)
+            ncap *= 2;
+        uint32_t *nd = big_alloc((size_t)ncap * sizeof *nd);
+        if (!nd)
+            return -ENOMEM;
+        if (s->dircap)
+            memcpy(nd, s->dir, (size_t)s->dircap * sizeof *nd);
+        free(s->dir);
+        s->dir = nd;
+        s->dircap = ncap;
+    }
+    s->dir[c->id] = c->idx + 1;
+    s->nchan++;
+    return 0;
+}
+
 static int table_insert(struct jet_station *s, struct jet_chan *c)
 {
-    if ((uint64_t)(s->nchan + 1) * 4 > (uint64_t)s->tcap * 3) { /* load <= 3/4 */
+    if (c->id < DIR_IDS)
+        return dir_insert(s, c);
+    if ((uint64_t)(s->nhash + 1) * 4 > (uint64_t)s->tcap * 3) { /* load <= 3/4 */
         uint32_t nbits = s->tbits + 1, ncap = 1u << nbits;
         struct chan_slot *nt = big_alloc((size_t)ncap * sizeof *nt);
         if (!nt)
@@ -134,6 +169,7 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
     while (s->table[i].ref)
         i = (i + 1) & mask;
     s->table[i] = (struct chan_slot){c->id, c->idx + 1};
+    s->nhash++;
     s->nchan++;
     return 0;
 }
@@ -141,6 +177,12 @@ static int table_insert(struct jet_station *s, struct jet_chan *c)
 /* Linear-probing deletion with backward shift (no tombstones). */
 static void table_remove(struct jet_station *s, struct jet_chan *c)
 {
+    s->nchan--;
+    if (c->id < DIR_IDS) {
+        s->dir[c->id] = 0;
+        return;
+    }
+    s->nhash--;
     uint32_t mask = s->tcap - 1, i = hash_id(c->id, s->tbits);
     while (s->table[i].ref != c->idx + 1)
         i = (i + 1) & mask;
@@ -155,7 +197,6 @@ static void table_remove(struct jet_station *s, struct jet_chan *c)
             i = j;
         }
     }
-    s->nchan--;
 }
 
 /* ---- stations ---- */
@@ -203,30 +244,21 @@ void jet_station_close(struct jet_station *s)
     if (!s)
         return;
     statpub_close(s);
-    /* Take the channels out of the table first: closing reshuffles it. */
-    struct jet_chan **all = calloc(s->nchan ? s->nchan : 1, sizeof *all);
-    uint32_t n = 0;
-    for (uint32_t i = 0; all && i < s->tcap; i++)
-        if (s->table[i].ref)
-            all[n++] = slot_chan(s, &s->table[i]);
-    for (uint32_t i = 0; i < n; i++)
-        jet_chan_close(all[i]);
-    free(all);
-    while (s->nchan) /* only if that allocation failed: the slow way */
-        for (uint32_t i = 0; i < s->tcap; i++)
-            if (s->table[i].ref) {
-                jet_chan_close(slot_chan(s, &s->table[i]));
-                break;
-            }
+    /* by slab index: closing moves nothing there (the table it may reshuffle) */
+    for (uint32_t i = 0; s->nchan && i < s->nslab * CHAN_SLAB; i++)
+        if (chan_at(s, i)->id)
+            jet_chan_close(chan_at(s, i));
     if (s->stall_n > s->stall_i)
         jet_link_rx_release(s->link, s->stall + s->stall_i, s->stall_n - s->stall_i);
     jet_link_close(s->link);
     for (uint32_t i = 0; i < s->nslab; i++)
         free(s->slab[i]);
     free(s->slab);
+    free(s->q);
     free(s->rx);
     free(s->next);
     free(s->table);
+    free(s->dir);
     free(s);
 }
 
@@ -264,9 +296,9 @@ void jet_station_timestamps(struct jet_station *s, bool on)
 void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c, void *arg),
                            void *arg)
 {
-    for (uint32_t i = 0; i < s->tcap; i++)
-        if (s->table[i].ref)
-            fn(slot_chan(s, &s->table[i]), arg);
+    for (uint32_t i = 0; i < s->nslab * CHAN_SLAB; i++)
+        if (chan_at(s, i)->id)
+            fn(chan_at(s, i), arg);
 }
 
 /* ---- demultiplexing ---- */
@@ -277,46 +309,52 @@ static void drop(struct jet_station *s, struct jet_frame *f, uint64_t *counter)
     jet_link_rx_release(s->link, f, 1);
 }
 
-static void enqueue(struct jet_chan *c, uint32_t buf)
+/* The caller checked there is room (full()). */
+static void enqueue(struct jet_station *s, struct chan_q *q, uint32_t buf, uint32_t len)
 {
-    struct jet_station *s = c->s;
     s->next[buf] = NONE;
-    if (c->tail == NONE)
-        c->head = buf;
+    if (q->tail == NONE)
+        q->head = buf;
     else
-        s->next[c->tail] = buf;
-    c->tail = buf;
-    c->qn++;
+        s->next[q->tail] = buf;
+    q->tail = buf;
+    q->room_frames--;
+    q->room_bytes -= len;
     s->queued++;
-    c->qbytes += s->rx[buf].len;
-    if (c->qn > c->qn_hwm)
-        c->qn_hwm = c->qn;
 }
 
 uint32_t chan_dequeue(struct jet_chan *c)
 {
-    uint32_t buf = c->head;
+    struct jet_station *s = c->s;
+    struct chan_q *q = chan_q(c);
+    uint32_t buf = q->head;
     if (buf == NONE)
         return NONE;
-    struct jet_station *s = c->s;
-    c->head = s->next[buf];
-    if (c->head == NONE)
-        c->tail = NONE;
-    c->qn--;
+    /* the queue only grows between dequeues: its high-water mark is one of
+     * the lengths it had just before one (or its length now) */
+    uint32_t n = c->queue_frames - q->room_frames;
+    if (n > c->qn_hwm)
+        c->qn_hwm = n;
+    q->head = s->next[buf];
+    if (q->head == NONE)
+        q->tail = NONE;
+    q->room_frames++;
+    q->room_bytes += s->rx[buf].len;
     s->queued--;
-    c->qbytes -= s->rx[buf].len;
     return buf;
 }
 
-static bool full(const struct jet_chan *c, uint32_t len)
+static bool full(const struct chan_q *q, uint32_t len)
 {
-    return c->qn + 1 > c->queue_frames || c->qbytes + len > c->queue_bytes;
+    return q->room_frames == 0 || len > q->room_bytes;
 }
 
 /* Returns 0 when the frame was consumed (queued or dropped), 1 when it must
- * wait for room (back-pressure). */
-static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
-                     struct jet_chan *const *looked_up)
+ * wait for room (back-pressure).  ref: the lookup stage's result for the
+ * same header bytes (the header check here passes only if they are the
+ * channel id): the channel's idx + 1, 0 when no channel has that id.  A
+ * frame that is queued touches only its channel's struct chan_q. */
+static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now, uint32_t ref)
 {
     if (f->encap != JET_ENCAP_NATIVE) {
         drop(s, f, &s->st.dropped_other);
@@ -331,21 +369,23 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
         drop(s, f, &s->st.dropped_not_mine);
         return 0;
     }
-    /* looked_up: the lookup stage's result for the same header bytes (the
-     * header check just passed, so they are the channel id) */
-    struct jet_chan *c = *looked_up;
-    if (!c) {
+    if (!ref) {
         drop(s, f, &s->st.dropped_no_chan);
         return 0;
     }
-    if (c->drop == JET_DROP_BACKPRESSURE && full(c, h.payload_len)) {
-        if (!c->stalled) {
-            c->stalled = true;
-            c->st.backpressured++;
+    struct chan_q *q = &s->q[ref - 1];
+    bool is_full = full(q, h.payload_len);
+    if (is_full) {
+        struct jet_chan *c = chan_at(s, ref - 1);
+        if (c->p.drop == JET_DROP_BACKPRESSURE) {
+            if (s->stall_chan != c) { /* a new wait, not the same frame tried again */
+                s->stall_chan = c;
+                c->st.backpressured++;
+            }
+            return 1;
         }
-        return 1;
     }
-    c->stalled = false;
+    s->stall_chan = NULL;
     const uint8_t *payload = f->data + JET_FRAME_HDR_LEN;
     bool bad = h.crc_bad;
     if (!bad && (h.flags & JET_FF_CRC)) {
@@ -353,16 +393,20 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
         uint32_t want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
         bad = jet_crc32c(0, payload, h.payload_len) != want;
     }
-    if (bad && !c->accept_bad_crc) {
-        drop(s, f, &c->st.dropped_crc);
-        return 0;
+    if (bad) {
+        struct jet_chan *c = chan_at(s, ref - 1);
+        if (!c->p.accept_bad_crc) {
+            drop(s, f, &c->st.dropped_crc);
+            return 0;
+        }
     }
-    if (full(c, h.payload_len)) {
-        if (c->drop == JET_DROP_NEWEST || h.payload_len > c->queue_bytes) {
+    if (is_full) {
+        struct jet_chan *c = chan_at(s, ref - 1);
+        if (c->p.drop == JET_DROP_NEWEST || h.payload_len > c->p.queue_bytes) {
             drop(s, f, &c->st.dropped_policy);
             return 0;
         }
-        while (full(c, h.payload_len)) { /* JET_DROP_OLDEST */
+        while (full(q, h.payload_len)) { /* JET_DROP_OLDEST */
             uint32_t old = chan_dequeue(c);
             drop(s, &s->rx[old].f, &c->st.dropped_policy);
         }
@@ -376,7 +420,7 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
     rx->src_chan = h.src_chan;
     rx->arrived_ns = now;
     rx->f = *f;
-    enqueue(c, f->buf);
+    enqueue(s, q, f->buf, h.payload_len);
     return 0;
 }
 
@@ -388,7 +432,7 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now,
  * overlaps the work on the frames before it.  Reads only the destination
  * channel bytes of frames long enough to have them; the real checks come in
  * demux_one. */
-enum { PF_SLOT = 32, PF_CHAN = 16 };
+enum { PF_SLOT = 32, PF_CHAN = 16, PF_DIR = UINT32_MAX - 1 };
 
 /* The destination channel field of a frame header (big-endian, offset 8). */
 static inline uint32_t hdr_dst_chan(const uint8_t *d)
@@ -405,32 +449,42 @@ static inline void pf_slot(struct jet_station *s, uint32_t i, bool pf)
         s->pf[i] = UINT32_MAX;
         return;
     }
-    uint32_t id = hdr_dst_chan(f->data), slot = hash_id(id, s->tbits);
+    uint32_t id = hdr_dst_chan(f->data);
     s->pf_id[i] = id;
+    if (id < DIR_IDS) {
+        s->pf[i] = PF_DIR;
+        if (pf && id < s->dircap)
+            jet_prefetch(&s->dir[id]);
+        return;
+    }
+    uint32_t slot = hash_id(id, s->tbits);
     s->pf[i] = slot;
     if (pf)
         jet_prefetch(&s->table[slot]);
 }
 
 /* By now the slot has arrived: finish the lookup (demux_one uses the
- * result) and ask for the channel. */
+ * result) and ask for the channel's queue. */
 static inline void pf_chan(struct jet_station *s, uint32_t i, bool pf)
 {
-    struct jet_chan *c = NULL;
-    uint32_t slot = s->pf[i], id = s->pf_id[i], mask = s->tcap - 1;
-    if (slot != UINT32_MAX)
+    uint32_t ref = 0, slot = s->pf[i], id = s->pf_id[i], mask = s->tcap - 1;
+    if (slot == PF_DIR) {
+        ref = id < s->dircap ? s->dir[id] : 0;
+        if (pf && ref)
+            jet_prefetchw(&s->q[ref - 1]);
+    } else if (slot != UINT32_MAX)
         for (;; slot = (slot + 1) & mask) {
             const struct chan_slot *t = &s->table[slot];
             if (!t->ref)
                 break;
             if (t->id == id) {
-                c = slot_chan(s, t);
+                ref = t->ref;
                 if (pf)
-                    jet_prefetch(c);
+                    jet_prefetchw(&s->q[ref - 1]);
                 break;
             }
         }
-    s->pfc[i] = c;
+    s->pfr[i] = ref;
 }
 
 /* Demultiplexes stall[stall_i..stall_n).  Returns false when a frame must
@@ -451,7 +505,7 @@ static bool demux_burst(struct jet_station *s, uint64_t now, int *total)
             pf_slot(s, i + PF_SLOT, pf);
         if (i + PF_CHAN < n)
             pf_chan(s, i + PF_CHAN, pf);
-        if (demux_one(s, &s->stall[i], now, &s->pfc[i]))
+        if (demux_one(s, &s->stall[i], now, s->pfr[i]))
             return false;
         s->stall_i++;
         s->st.frames_in++;
@@ -527,6 +581,8 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
         pol.queue_frames = 256;
     if (!pol.queue_bytes)
         pol.queue_bytes = 16u << 20;
+    if (pol.queue_bytes > UINT32_MAX)
+        pol.queue_bytes = UINT32_MAX; /* as documented: 4 GiB - 1 at most */
     if (!pol.burst_bytes)
         pol.burst_bytes = 2 * (s->link->caps.mtu + JET_FRAME_OVERHEAD);
     struct jet_chan *c = chan_alloc(s);
@@ -536,10 +592,10 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
     c->id = id;
     c->p = pol;
     c->queue_frames = pol.queue_frames;
-    c->queue_bytes = pol.queue_bytes;
-    c->drop = (uint8_t)pol.drop;
-    c->accept_bad_crc = pol.accept_bad_crc;
-    c->head = c->tail = NONE;
+    s->q[c->idx] = (struct chan_q){.head = NONE,
+                                   .tail = NONE,
+                                   .room_frames = pol.queue_frames,
+                                   .room_bytes = (uint32_t)pol.queue_bytes};
     c->st.id = id;
     if (pol.reserve_bps) {
         int rc = jet_link_reserve(s->link, (int64_t)pol.reserve_bps);
@@ -567,6 +623,8 @@ void jet_chan_close(struct jet_chan *c)
         return;
     struct jet_station *s = c->s;
     statpub_chan_closing(s, c);
+    if (s->stall_chan == c)
+        s->stall_chan = NULL;
     uint32_t b;
     while ((b = chan_dequeue(c)) != NONE)
         jet_link_rx_release(s->link, &s->rx[b].f, 1);
@@ -583,15 +641,18 @@ uint32_t jet_chan_id(const struct jet_chan *c)
 
 uint32_t jet_chan_pending(const struct jet_chan *c)
 {
-    return c->qn;
+    return chan_queued(c);
 }
 
 void jet_chan_stats(const struct jet_chan *c, struct jet_chan_stats *o)
 {
     *o = c->st;
-    o->queued_hwm = c->qn_hwm;
-    o->queued = c->qn;
-    o->queued_bytes = c->qbytes;
+    o->frames_in = c->frames_in;
+    o->bytes_in = c->bytes_in;
+    o->crc_bad_delivered = c->crc_bad_delivered;
+    o->queued_hwm = chan_queued_hwm(c);
+    o->queued = chan_queued(c);
+    o->queued_bytes = chan_queued_bytes(c);
 }
 
 /* ---- receive ---- */
@@ -601,7 +662,7 @@ int jet_chan_recv(struct jet_chan *c, struct jet_rx *rx, int64_t timeout_ns)
     struct jet_station *s = c->s;
     uint64_t until = 0;
     for (;;) {
-        if (c->head == NONE) {
+        if (chan_q(c)->head == NONE) {
             int rc = jet_station_poll(s);
             if (rc < 0)
                 return rc;
@@ -609,10 +670,10 @@ int jet_chan_recv(struct jet_chan *c, struct jet_rx *rx, int64_t timeout_ns)
         uint32_t b = chan_dequeue(c);
         if (b != NONE) {
             *rx = s->rx[b];
-            c->st.frames_in++;
-            c->st.bytes_in += rx->len;
+            c->frames_in++;
+            c->bytes_in += rx->len;
             if (rx->flags & JET_RX_CRC_BAD)
-                c->st.crc_bad_delivered++;
+                c->crc_bad_delivered++;
             return 0;
         }
         if (timeout_ns == 0)

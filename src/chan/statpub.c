@@ -261,28 +261,22 @@ static void fill_ent(struct statpub_ent *dst, const struct jet_chan *c)
         .prio = c->p.prio,
         .queue_frames = c->p.queue_frames,
         .burst_bytes = c->p.burst_bytes,
-        .queued = c->qn,
-        .queued_hwm = c->qn_hwm,
+        .queued = chan_queued(c),
+        .queued_hwm = chan_queued_hwm(c),
         .queue_bytes = c->p.queue_bytes,
         .reserve_bps = c->p.reserve_bps,
-        .frames_in = c->st.frames_in,
-        .bytes_in = c->st.bytes_in,
+        .frames_in = c->frames_in,
+        .bytes_in = c->bytes_in,
         .frames_out = c->st.frames_out,
         .bytes_out = c->st.bytes_out,
         .dropped_policy = c->st.dropped_policy,
         .dropped_crc = c->st.dropped_crc,
-        .crc_bad_delivered = c->st.crc_bad_delivered,
+        .crc_bad_delivered = c->crc_bad_delivered,
         .backpressured = c->st.backpressured,
         .tx_conforming = c->st.tx_conforming,
-        .queued_bytes = c->qbytes,
+        .queued_bytes = chan_queued_bytes(c),
     };
     put_ent(dst, &e);
-}
-
-/* Channel struct i of the station (open or free). */
-static const struct jet_chan *chan_at(const struct jet_station *s, uint32_t i)
-{
-    return (const struct jet_chan *)s->slab[i / CHAN_SLAB] + i % CHAN_SLAB;
 }
 
 /* The pass is complete (or can go no further): its buffer becomes the front. */
@@ -346,7 +340,7 @@ static void slice(struct jet_station *s, struct statpub *p)
         stop_at = p->cap;
     uint32_t from = p->cur, i = p->cur;
     for (; i < stop_at && p->live < s->nchan; i++) {
-        if (i + PF_AHEAD < stop_at) { /* the struct's four lines (slabs are not contiguous) */
+        if (i + PF_AHEAD < stop_at) { /* the struct's lines (slabs are not contiguous) */
             const char *n = (const char *)chan_at(s, i + PF_AHEAD);
             for (size_t l = 0; l < sizeof(struct jet_chan); l += 64)
                 jet_prefetch(n + l);

@@ -1,8 +1,11 @@
-/* The channel table (src/chan/station.c): an open-addressing hash of channel
- * ids with backward-shift deletion.  Random opens and closes checked against
- * a model, then 65536 channels on one station, one frame to each, half
- * closed at random: the rest are still found and frames to the closed ones
- * count as dropped_no_chan.  Timings are printed, not asserted. */
+/* The channel table (src/chan/station.c): ids below 2^17 by direct index,
+ * the rest in an open-addressing hash with backward-shift deletion.  Random
+ * opens and closes over both kinds checked against a model; ids at the
+ * boundary and at the top of the range; then 65536 channels on one station
+ * (once with scattered ids, hashed, once with ids 1..65536, direct), one
+ * frame to each, half closed at random: the rest are still found and frames
+ * to the closed ones count as dropped_no_chan.  Timings are printed, not
+ * asserted. */
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
@@ -79,12 +82,59 @@ static void table_model(struct jet_station *s)
     CHECK(want > 0);
 }
 
-static void test_many(void)
+/* Ids on both sides of the direct/hashed boundary, and the largest: each
+ * open one gets its frames, none another's; closing one leaves the rest. */
+static void test_edges(void)
+{
+    static const uint32_t ids[] = {1,       2,          (1u << 17) - 1, 1u << 17, (1u << 17) + 1,
+                                   1u << 20, UINT32_MAX - 1, UINT32_MAX};
+    enum { N = sizeof ids / sizeof ids[0] };
+    int lan = mklan("edges", NULL);
+    struct jet_station *a = st_open(lan, 0), *b = st_open(lan, 1);
+    struct jet_chan *ca = ch_open(a, 1, NULL), *ch[N];
+    for (int i = 0; i < N; i++)
+        ch[i] = ch_open(b, ids[i], NULL);
+    for (int round = 0; round < 2; round++) {
+        /* round 1: every other one closed first */
+        if (round == 1)
+            for (int i = 0; i < N; i += 2) {
+                jet_chan_close(ch[i]);
+                ch[i] = NULL;
+            }
+        struct jet_station_stats s0, s1;
+        jet_station_stats(b, &s0);
+        for (int i = 0; i < N; i++)
+            CHECK_EQ(send_seq(ca, 1, ids[i], (uint64_t)i, 8), 8);
+        settle(b);
+        jet_station_stats(b, &s1);
+        CHECK_EQ(s1.dropped_no_chan - s0.dropped_no_chan, round ? N / 2 : 0);
+        for (int i = 0; i < N; i++) {
+            if (!ch[i])
+                continue;
+            struct jet_rx rx;
+            uint64_t seq = UINT64_MAX;
+            CHECK_EQ(jet_chan_recv(ch[i], &rx, 0), 0);
+            CHECK(intact(&rx, &seq) && seq == (uint64_t)i);
+            jet_chan_release(ch[i], &rx);
+            CHECK_EQ(jet_chan_pending(ch[i]), 0);
+        }
+    }
+    uint32_t each = 0;
+    jet_station_each_chan(b, count_chan, &each);
+    CHECK_EQ(each, N / 2);
+    jet_station_close(b);
+    jet_station_close(a);
+    rmlan(lan);
+}
+
+/* dense: ids 1..NCH (the direct index); else scattered odd ids (hashed). */
+static void test_many(bool dense)
 {
     enum { NCH = 65536, BATCH = 100 };
-    int lan = mklan("many", NULL);
+    int lan = mklan(dense ? "many-dense" : "many", NULL);
     struct jet_station *a = st_open(lan, 0), *b = st_open(lan, 1);
-    table_model(b);
+    if (!dense)
+        table_model(b);
     struct jet_chan *ca = ch_open(a, 1, NULL);
     uint32_t *ids = calloc(NCH, sizeof *ids);
     struct jet_chan **ch = calloc(NCH, sizeof *ch);
@@ -92,7 +142,7 @@ static void test_many(void)
     uint64_t t0 = now_ns();
     bool opened = true;
     for (uint32_t i = 0; i < NCH; i++) {
-        ids[i] = (uint32_t)(i * 2654435761u) | 1;
+        ids[i] = dense ? i + 1 : (uint32_t)(i * 2654435761u) | 1;
         opened &= jet_chan_open(b, ids[i], NULL, &ch[i]) == 0;
     }
     REQUIRE(opened);
@@ -206,9 +256,9 @@ static void test_many(void)
     jet_station_stats(b, &ss);
     CHECK_EQ(ss.channels, NCH / 2 + 1000);
     fprintf(stderr,
-            "many: open %d channels %.1f ms, %d frames %.1f ms, close half %.1f ms, "
+            "many (%s ids): open %d channels %.1f ms, %d frames %.1f ms, close half %.1f ms, "
             "%d frames %.1f ms\n",
-            NCH, (double)(t1 - t0) / 1e6, NCH, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
+            dense ? "dense" : "scattered", NCH, (double)(t1 - t0) / 1e6, NCH, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
             NCH, (double)(t4 - t3) / 1e6);
     uint64_t t5 = now_ns();
     jet_station_close(b); /* closes the remaining channels */
@@ -225,6 +275,8 @@ int main(void)
 {
     main_pid = getpid();
     atexit(cleanup_lans);
-    test_many();
+    test_edges();
+    test_many(false);
+    test_many(true);
     return check_done("test_chan_table");
 }
