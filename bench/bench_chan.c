@@ -11,14 +11,18 @@
  *      the median cycles of each (place_receive says how): GB/s of each and
  *      the ratio place/memcpy (target >= 0.8).
  *   2. demultiplexing: one process, two stations on one LAN.  The receiver
- *      has N channels open, N = 1 or 65536 (alternating run by run, the
- *      first of each pair alternating too); the sender pre-sends a batch of
- *      64-byte frames round-robin over them, then only jet_station_poll() on
- *      the receiver is timed, until the whole batch is queued; the queues
- *      are drained afterwards, untimed.  ns per frame (median over the
- *      batches of a run: a batch that lost the CPU, or met a once-per-100-ms
- *      counter publication, does not move it; the mean is reported too) and
- *      the ratio N=65536 / N=1 (target <= 1.2).
+ *      has N channels open; the sender pre-sends a batch of 64-byte frames
+ *      spread over them in a fixed random order (a shuffle: not in address
+ *      order, which hardware prefetchers would follow), then only
+ *      jet_station_poll() on the receiver is timed, until the whole batch is
+ *      queued; the queues are drained afterwards, untimed.  Three kinds of
+ *      run, the first of each repetition rotating: N = 1; N = 65536 with ids
+ *      1..65536 (direct index); N = 65536 with ids spread over the 32-bit
+ *      range (hash table).  ns per frame (median over the batches of a run:
+ *      a batch that lost the CPU, or met a once-per-100-ms counter
+ *      publication, does not move it; the mean is reported too), the ratio
+ *      numbered 65536 / 1 (target <= 1.2) and the ratio hashed 65536 / 1
+ *      (reported, no target).
  *   3. priority: `jet perf --proto raw --rate 1G -t 2 --frame 9000 --latency`
  *      (a private 1 Gbit/s LAN, bulk at full speed, a 1024-byte probe every
  *      ms) with the probes in class 7, then in class 0 beside the bulk, each
@@ -464,18 +468,40 @@ out:
 
 /* ---- 2. demultiplexing ---- */
 
+/* The three kinds of run: one channel; DX_MANY channels with ids 1..DX_MANY
+ * (found by direct index); DX_MANY channels with ids spread over the 32-bit
+ * range (found by hash). */
+enum { DX_ONE, DX_DENSE, DX_HASHED, DX_KINDS };
+static const char *const dx_kind_name[DX_KINDS] = {"1", "65536", "65536_hashed"};
+
 struct demux_rep {
-    uint32_t first;        /* channel count run first in this pair */
-    double ns[2], mean[2]; /* [0]: 1 channel, [1]: DX_MANY */
-    double ratio;
+    uint32_t first;                        /* the kind run first in this repetition */
+    double ns[DX_KINDS], mean[DX_KINDS];   /* by kind */
+    double ratio, ratio_hashed;            /* ns[DX_DENSE] / ns[DX_ONE], ns[DX_HASHED] / ns[DX_ONE] */
 };
 
 struct demux_env {
     struct jet_station *tx, *rx;
     struct jet_chan *txc;
     struct jet_chan **chans;
-    double *per; /* ns per frame of each batch */
+    uint32_t *order; /* channel of frame m: chans[order[m % n]], a shuffle of 0..n-1 */
+    bool scattered;  /* ids spread over the 32-bit range (hashed), not 1..n (direct) */
+    double *per;     /* ns per frame of each batch */
 };
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* The id of channel i of n. */
+static uint32_t dx_id(const struct demux_env *e, uint32_t n, uint32_t i)
+{
+    return e->scattered && n > 1 ? (i * 2654435761u) | 1 : i + 1;
+}
 
 /* One run with n channels open at the receiver: `batches` batches of
  * DX_BATCH frames.  Sets *median_ns (median over the batches) and *mean_ns. */
@@ -485,9 +511,17 @@ static int demux_run(struct demux_env *e, uint32_t n, uint32_t batches, double *
     struct jet_chan_policy p = {.queue_frames = DX_BATCH};
     uint32_t opened = 0, dst = jet_station_addr(e->rx);
     int rc = 0;
+    uint64_t x = 0x9e3779b97f4a7c15ull; /* the same order every run */
+    for (uint32_t i = 0; i < n; i++)
+        e->order[i] = i;
+    for (uint32_t i = n; i-- > 1;) {
+        uint32_t j = (uint32_t)(xorshift(&x) % (i + 1)), t = e->order[i];
+        e->order[i] = e->order[j];
+        e->order[j] = t;
+    }
     for (; opened < n; opened++)
-        if (jet_chan_open(e->rx, opened + 1, &p, &e->chans[opened])) {
-            rc = fail("demux: opening channel %u: %s", opened + 1, jet_station_error(e->rx));
+        if (jet_chan_open(e->rx, dx_id(e, n, opened), &p, &e->chans[opened])) {
+            rc = fail("demux: opening channel %u: %s", dx_id(e, n, opened), jet_station_error(e->rx));
             goto out;
         }
     struct jet_station_stats s0, s1;
@@ -503,7 +537,7 @@ static int demux_run(struct demux_env *e, uint32_t n, uint32_t batches, double *
             put64(payload, k + j);
             struct iovec iov = {payload, DX_PAYLOAD};
             ssize_t r;
-            for (int t = 0; (r = jet_chan_send(e->txc, (uint16_t)dst, (uint32_t)((k + j) % n) + 1,
+            for (int t = 0; (r = jet_chan_send(e->txc, (uint16_t)dst, dx_id(e, n, e->order[(k + j) % n]),
                                                &iov, 1)) == -EAGAIN &&
                             t < 100000;
                  t++)
@@ -531,7 +565,7 @@ static int demux_run(struct demux_env *e, uint32_t n, uint32_t batches, double *
         e->per[b] = (double)(t1 - t0) / DX_BATCH;
         total_ns += t1 - t0;
         for (uint32_t j = 0; j < DX_BATCH; j++) {
-            struct jet_chan *c = e->chans[(k + j) % n];
+            struct jet_chan *c = e->chans[e->order[(k + j) % n]];
             struct jet_rx rx;
             if (jet_chan_recv(c, &rx, 0) != 0) {
                 rc = fail("demux: frame %llu is not queued on channel %u",
@@ -589,27 +623,33 @@ static int bench_demux(const char *lan, int reps, uint32_t batches, struct demux
         goto out;
     }
     e.chans = calloc(DX_MANY, sizeof *e.chans);
+    e.order = calloc(DX_MANY, sizeof *e.order);
     e.per = calloc(batches > DX_WARMUP_BATCHES ? batches : DX_WARMUP_BATCHES, sizeof *e.per);
-    if (!e.chans || !e.per) {
+    if (!e.chans || !e.order || !e.per) {
         rc = fail("out of memory");
         goto out;
     }
     double m, mean;
-    /* Warm-up: pool pages, rings and code, both ways. */
-    if ((rc = demux_run(&e, 1, DX_WARMUP_BATCHES, &m, &mean)) ||
-        (rc = demux_run(&e, DX_MANY, DX_WARMUP_BATCHES, &m, &mean)))
-        goto out;
+    /* Warm-up: pool pages, rings and code, every kind. */
+    for (int k = 0; k < DX_KINDS && rc == 0; k++) {
+        e.scattered = k == DX_HASHED;
+        rc = demux_run(&e, k == DX_ONE ? 1 : DX_MANY, DX_WARMUP_BATCHES, &m, &mean);
+    }
+    /* each repetition runs the three kinds, the first one rotating */
     for (int r = 0; r < reps && rc == 0; r++) {
         struct demux_rep *d = &out[r];
-        d->first = r % 2 ? DX_MANY : 1;
-        for (int side = 0; side < 2 && rc == 0; side++) {
-            int which = (r % 2) ^ side; /* 0: one channel, 1: many */
-            rc = demux_run(&e, which ? DX_MANY : 1, batches, &d->ns[which], &d->mean[which]);
+        d->first = (uint32_t)(r % DX_KINDS);
+        for (int i = 0; i < DX_KINDS && rc == 0; i++) {
+            int k = (r + i) % DX_KINDS;
+            e.scattered = k == DX_HASHED;
+            rc = demux_run(&e, k == DX_ONE ? 1 : DX_MANY, batches, &d->ns[k], &d->mean[k]);
         }
-        d->ratio = d->ns[1] / d->ns[0];
+        d->ratio = d->ns[DX_DENSE] / d->ns[DX_ONE];
+        d->ratio_hashed = d->ns[DX_HASHED] / d->ns[DX_ONE];
     }
 out:
     free(e.chans);
+    free(e.order);
     free(e.per);
     jet_station_close(e.rx);
     jet_station_close(e.tx);
@@ -899,9 +939,12 @@ int main(int argc, char **argv)
     }
 
     struct stats place = STATS(pr, reps, place_gbps), copy = STATS(pr, reps, memcpy_gbps),
-                 pratio = STATS(pr, reps, ratio), d1 = STATS(dr, reps, ns[0]),
-                 dn = STATS(dr, reps, ns[1]), dratio = STATS(dr, reps, ratio),
-                 m1 = STATS(dr, reps, mean[0]), mn = STATS(dr, reps, mean[1]);
+                 pratio = STATS(pr, reps, ratio), dratio = STATS(dr, reps, ratio),
+                 hratio = STATS(dr, reps, ratio_hashed), dns[DX_KINDS], dmean[DX_KINDS];
+    for (int k = 0; k < DX_KINDS; k++) {
+        dns[k] = STATS(dr, reps, ns[k]);
+        dmean[k] = STATS(dr, reps, mean[k]);
+    }
 
     if (json) {
         printf("{\"bench\":\"chan\",\"reps\":%d", reps);
@@ -934,22 +977,27 @@ int main(int argc, char **argv)
             printf(",\"demux\":{\"payload\":%d,\"batch\":%d,\"frames_per_run\":%llu,"
                    "\"channels\":[1,%d],",
                    DX_PAYLOAD, DX_BATCH, (unsigned long long)batches * DX_BATCH, DX_MANY);
-            print_stats("ns_per_frame_1", d1, 2);
-            printf(",");
-            print_stats("ns_per_frame_65536", dn, 2);
-            printf(",");
-            print_stats("mean_ns_per_frame_1", m1, 2);
-            printf(",");
-            print_stats("mean_ns_per_frame_65536", mn, 2);
-            printf(",");
+            for (int k = 0; k < DX_KINDS; k++) {
+                char name[64];
+                snprintf(name, sizeof name, "ns_per_frame_%s", dx_kind_name[k]);
+                print_stats(name, dns[k], 2);
+                printf(",");
+                snprintf(name, sizeof name, "mean_ns_per_frame_%s", dx_kind_name[k]);
+                print_stats(name, dmean[k], 2);
+                printf(",");
+            }
             print_stats("ratio", dratio, 4);
+            printf(",");
+            print_stats("ratio_hashed", hratio, 4);
             printf(",\"target\":{\"ratio_at_most\":%.1f},\"pass\":%s,\"reps\":[", TARGET_DEMUX,
                    dratio.median <= TARGET_DEMUX ? "true" : "false");
-            for (int r = 0; r < reps; r++)
-                printf("%s{\"first\":%u,\"ns_1\":%.2f,\"ns_65536\":%.2f,\"mean_ns_1\":%.2f,"
-                       "\"mean_ns_65536\":%.2f,\"ratio\":%.4f}",
-                       r ? "," : "", dr[r].first, dr[r].ns[0], dr[r].ns[1], dr[r].mean[0],
-                       dr[r].mean[1], dr[r].ratio);
+            for (int r = 0; r < reps; r++) {
+                printf("%s{\"first\":\"%s\"", r ? "," : "", dx_kind_name[dr[r].first]);
+                for (int k = 0; k < DX_KINDS; k++)
+                    printf(",\"ns_%s\":%.2f,\"mean_ns_%s\":%.2f", dx_kind_name[k], dr[r].ns[k],
+                           dx_kind_name[k], dr[r].mean[k]);
+                printf(",\"ratio\":%.4f,\"ratio_hashed\":%.4f}", dr[r].ratio, dr[r].ratio_hashed);
+            }
             printf("]}");
         }
         if (ok_lat) {
@@ -966,12 +1014,15 @@ int main(int argc, char **argv)
                    pratio.min, pratio.max, TARGET_PLACE,
                    pratio.median >= TARGET_PLACE ? "PASS" : "MISS");
         if (ok_demux)
-            printf("demultiplexing of %d-byte frames, median of %d runs of %u frames:\n"
-                   "  1 channel %.1f ns/frame, %d channels %.1f ns/frame (means %.1f, %.1f), "
-                   "ratio %.3f [%.3f..%.3f] (target <= %.1f: %s)\n",
-                   DX_PAYLOAD, reps, batches * DX_BATCH, d1.median, DX_MANY, dn.median, m1.median,
-                   mn.median, dratio.median, dratio.min, dratio.max, TARGET_DEMUX,
-                   dratio.median <= TARGET_DEMUX ? "PASS" : "MISS");
+            printf("demultiplexing of %d-byte frames in random channel order, median of %d runs of "
+                   "%u frames:\n"
+                   "  1 channel %.1f ns/frame; %d channels, ids 1..%d %.1f ns/frame, "
+                   "ratio %.3f [%.3f..%.3f] (target <= %.1f: %s);\n"
+                   "  %d channels, ids spread (hashed) %.1f ns/frame, ratio %.3f [%.3f..%.3f]\n",
+                   DX_PAYLOAD, reps, batches * DX_BATCH, dns[DX_ONE].median, DX_MANY, DX_MANY,
+                   dns[DX_DENSE].median, dratio.median, dratio.min, dratio.max, TARGET_DEMUX,
+                   dratio.median <= TARGET_DEMUX ? "PASS" : "MISS", DX_MANY,
+                   dns[DX_HASHED].median, hratio.median, hratio.min, hratio.max);
         if (ok_lat) {
             printf("priority: p99 one-way latency at 1 Gbit/s, 9000-byte bulk, us:\n");
             for (int i = 0; i < nlat; i++) {

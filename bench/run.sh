@@ -366,9 +366,17 @@ chan_summary() {
 		read -r a b rm rmin rmax tg pass < <(jq -r '.demux | [.ns_per_frame_65536.median,
 			.ns_per_frame_1.median, .ratio.median, .ratio.min, .ratio.max, .target.ratio_at_most,
 			.pass] | map(tostring) | join(" ")' <<<"$o")
-		printf '  %-38s  %-24s  %-26s  %-8s  %s\n' "demux per frame: 65536 channels/1" \
+		printf '  %-38s  %-24s  %-26s  %-8s  %s\n' "demux per frame: 65536 ch (1..N) / 1" \
 			"$(num "$a" 1) / $(num "$b" 1) ns" \
 			"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "<= $tg" "$(verdict "$pass")"
+		if jq -e '.demux.ratio_hashed | type == "object"' >/dev/null 2>&1 <<<"$o"; then
+			read -r a rm rmin rmax < <(jq -r '.demux | [.ns_per_frame_65536_hashed.median,
+				.ratio_hashed.median, .ratio_hashed.min, .ratio_hashed.max] | map(tostring)
+				| join(" ")' <<<"$o")
+			printf '  %-38s  %-24s  %-26s  %-8s  %s\n' "  the same, ids spread (hashed)" \
+				"$(num "$a" 1) / $(num "$b" 1) ns" \
+				"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "-" "-"
+		fi
 	fi
 	if jq -e '.latency | type == "object"' >/dev/null 2>&1 <<<"$o"; then
 		echo "  priority: p99 one-way latency in us, jet perf --rate 1G --frame 9000 --latency, each run:"
