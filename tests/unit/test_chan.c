@@ -603,6 +603,83 @@ static void ring64(struct jet_lan_config *c)
     c->ring = 64;
 }
 
+/* The high-water mark survives reads (5 queued, 3 read, 1 more: still 5,
+ * then 6 after 3 more), and a back-pressure stall counts once however many
+ * polls it lasts: 2 frames of room, 4 sent, many polls -> 1; one read lets
+ * one more in, the next stalls -> 2. */
+static void test_hwm_stalls(void)
+{
+    int lan = mklan("hwm", NULL);
+    struct jet_station *a = st_open(lan, 0), *b = st_open(lan, 1);
+    struct jet_chan *ca = ch_open(a, 1, NULL);
+    struct jet_chan *c = ch_open(b, 7, NULL);
+    struct jet_chan_stats cs;
+    struct jet_rx rx;
+    uint64_t seq = 0, want = 0;
+    bool order = true;
+    for (int i = 0; i < 5; i++)
+        send_seq(ca, 1, 7, seq++, 64);
+    settle(b);
+    for (int i = 0; i < 3; i++) {
+        REQUIRE(jet_chan_recv(c, &rx, 0) == 0);
+        uint64_t got = UINT64_MAX;
+        order &= intact(&rx, &got) && got == want++;
+        jet_chan_release(c, &rx);
+    }
+    send_seq(ca, 1, 7, seq++, 64);
+    settle(b);
+    jet_chan_stats(c, &cs);
+    CHECK_EQ(cs.queued, 3);
+    CHECK_EQ(cs.queued_hwm, 5);
+    CHECK_EQ(cs.queued_bytes, 3 * 64);
+    for (int i = 0; i < 3; i++)
+        send_seq(ca, 1, 7, seq++, 64);
+    settle(b);
+    jet_chan_stats(c, &cs);
+    CHECK_EQ(cs.queued, 6);
+    CHECK_EQ(cs.queued_hwm, 6);
+    while (jet_chan_recv(c, &rx, 0) == 0) {
+        uint64_t got = UINT64_MAX;
+        order &= intact(&rx, &got) && got == want++;
+        jet_chan_release(c, &rx);
+    }
+    CHECK(order);
+    CHECK_EQ(want, seq);
+    jet_chan_stats(c, &cs);
+    CHECK_EQ(cs.queued, 0);
+    CHECK_EQ(cs.queued_bytes, 0);
+    CHECK_EQ(cs.queued_hwm, 6);
+
+    struct jet_chan_policy p = {.drop = JET_DROP_BACKPRESSURE, .queue_frames = 2};
+    struct jet_chan *bp = ch_open(b, 8, &p);
+    for (uint64_t i = 0; i < 4; i++)
+        send_seq(ca, 1, 8, i, 64);
+    for (int i = 0; i < 50; i++)
+        jet_station_poll(b);
+    jet_chan_stats(bp, &cs);
+    CHECK_EQ(cs.queued, 2);
+    CHECK_EQ(cs.backpressured, 1);
+    CHECK_EQ(jet_station_arm(b), 1); /* a frame waits for room: no sleeping */
+    REQUIRE(jet_chan_recv(bp, &rx, 0) == 0);
+    jet_chan_release(bp, &rx);
+    for (int i = 0; i < 50; i++)
+        jet_station_poll(b);
+    jet_chan_stats(bp, &cs);
+    CHECK_EQ(cs.queued, 2);
+    CHECK_EQ(cs.backpressured, 2);
+    /* closing the stalled channel: its waiting frame goes as no channel */
+    struct jet_station_stats ss0, ss1;
+    jet_station_stats(b, &ss0);
+    jet_chan_close(bp);
+    settle(b);
+    jet_station_stats(b, &ss1);
+    CHECK_EQ(ss1.dropped_no_chan - ss0.dropped_no_chan, 1);
+    jet_chan_close(c);
+    jet_station_close(b);
+    jet_station_close(a);
+    rmlan(lan);
+}
+
 /* JET_DROP_BACKPRESSURE across two processes: a fast sender is held back by
  * a slow reader with a 4-frame queue; every frame arrives once, in order. */
 static void test_backpressure(void)
@@ -1080,6 +1157,7 @@ int main(void)
     test_iov_overflow();
     test_place();
     test_policies();
+    test_hwm_stalls();
     test_backpressure();
     test_crc();
     test_reserve();
