@@ -12,8 +12,8 @@ enum { DIR_IDS = 1u << 17 };
 /* A channel's receive queue, the only per-channel state demultiplexing
  * touches for a frame it queues: 16 bytes in one dense array (s->q, by the
  * channel's idx), so with 65,536 channels the queues take 1 MiB and stay in
- * the core's cache beside the 1 MiB table, where channel structs of their
- * own would not.  The rest of the channel (policy, counters) is read only
+ * the core's L2 cache beside the lookup (256 KiB of s->dir for ids 1..65,536,
+ * or the 1 MiB table), where channel structs of their own would not.  The rest of the channel (policy, counters) is read only
  * on the rare paths: a full queue, a damaged frame, a drop. */
 struct chan_q {
     uint32_t room_frames; /* frames that may still be queued: p.queue_frames - queued */
@@ -55,7 +55,7 @@ struct jet_station {
     uint32_t nslab, slab_cap;
     struct jet_frame stall[STALL_MAX]; /* a burst being demultiplexed / held back */
     uint32_t stall_i, stall_n;
-    uint32_t pf[STALL_MAX];            /* home table slot of stall[i], for prefetching */
+    uint32_t pf[STALL_MAX];            /* home table slot of stall[i] (PF_DIR: in s->dir) */
     uint32_t pf_id[STALL_MAX];         /* its destination channel id */
     uint32_t pfr[STALL_MAX];           /* its channel's idx + 1, looked up ahead (0: none) */
     struct chan_q *q;                  /* receive queues by channel idx, nslab * CHAN_SLAB */
