@@ -179,7 +179,7 @@ static int put_splice(struct sink *k, bool file, int via[2], const struct jet_rx
 {
     const uint8_t *p = rx->payload;
     size_t left = rx->len;
-    int into = k->rfd >= 0 && !file && via == NULL ? k->fd : via[1];
+    int into = via ? via[1] : k->fd; /* no via: the destination is the pipe */
     while (left) {
         struct iovec iov = {(void *)p, left};
         ssize_t n = vmsplice(into, &iov, 1, 0);
@@ -356,9 +356,12 @@ int main(int argc, char **argv)
             rc = splice_safe((enum dest)d, via, pool, &o->splice_safe);
             o->write_gbps = median(w, reps);
             o->splice_gbps = median(sp, reps);
+            o->rmin = o->rmax = r[0];
+            for (int i = 1; i < reps; i++) {
+                o->rmin = r[i] < o->rmin ? r[i] : o->rmin;
+                o->rmax = r[i] > o->rmax ? r[i] : o->rmax;
+            }
             o->ratio = median(r, reps);
-            o->rmin = r[0];
-            o->rmax = r[reps - 1];
             fprintf(stderr, "bench_place_fd: %s %u done\n", dest_name[d], sizes[s]);
         }
     close(via[0]);

@@ -296,9 +296,12 @@ void jet_station_timestamps(struct jet_station *s, bool on)
 void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c, void *arg),
                            void *arg)
 {
-    for (uint32_t i = 0; i < s->nslab * CHAN_SLAB; i++)
-        if (chan_at(s, i)->id)
+    /* by slab index, up to the last open channel (fn may close the one it is given) */
+    for (uint32_t i = 0, seen = 0, n = s->nchan; seen < n && i < s->nslab * CHAN_SLAB; i++)
+        if (chan_at(s, i)->id) {
+            seen++;
             fn(chan_at(s, i), arg);
+        }
 }
 
 /* ---- demultiplexing ---- */
