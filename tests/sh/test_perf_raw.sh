@@ -8,6 +8,12 @@
 NBIG=1000000
 [ "$SANITIZED" = 1 ] && NBIG=200000 # sanitized builds are ~5x slower
 P=("$JET" perf --proto raw)
+# Runs whose counts must be exact have a receiver that holds the sender back
+# when it falls behind.  Under the default tail drop a receiver that is
+# descheduled or slower than the sender (sanitized build, busy machine) drops
+# frames: that is the policy at work, not a fault, and seen in CI as
+# dropped_policy 251 of 100000 under ASan.
+X=(--policy backpressure)
 
 # The result of a run whose faults are all zero: every frame, in order.
 check_exact() { # N WHAT
@@ -29,7 +35,7 @@ check_pool_full() { # LAN WHAT
 }
 
 # ---- private LAN ----
-check_ok "private LAN: -n $NBIG --frame 1500 --json" "${P[@]}" -n "$NBIG" --frame 1500 --json
+check_ok "private LAN: -n $NBIG --frame 1500 --json" "${P[@]}" "${X[@]}" -n "$NBIG" --frame 1500 --json
 expect_jq 'has("proto") and has("link") and has("frame") and has("frames_sent") and has("frames_delivered")
 	and has("bytes") and has("seconds") and has("gbps") and has("mpps")' \
 	"private LAN: keys proto link frame frames_sent frames_delivered bytes seconds gbps mpps"
@@ -45,7 +51,7 @@ ok "private LAN removed afterwards"
 # ---- two processes on a named LAN ----
 L=$(lan_name perf2)
 check_ok "lan create $L" "$JET" lan create "$L"
-bg_start RX "$TMPD/rx.out" "$TMPD/rx.err" 60 "${P[@]}" -s -1 --link "lan:$L" --station 1
+bg_start RX "$TMPD/rx.out" "$TMPD/rx.err" 60 "${P[@]}" "${X[@]}" -s -1 --link "lan:$L" --station 1
 wait_attached "$L" 1 10 || { dump "$TMPD/rx.out" "$TMPD/rx.err"; fail "receiver did not attach station 1"; }
 ok "receiver (-s -1) attached station 1"
 check_ok "two processes: -c --to 1 -n $NBIG --json" \
@@ -60,7 +66,7 @@ check_pool_full "$L" "two processes"
 # ---- determinism of seeded faults ----
 L7=()
 for i in 1 2 3; do
-	check_ok "--loss 0.01 --seed 7, run $i" "${P[@]}" --loss 0.01 --seed 7 -n 100000 --frame 1500 --json
+	check_ok "--loss 0.01 --seed 7, run $i" "${P[@]}" "${X[@]}" --loss 0.01 --seed 7 -n 100000 --frame 1500 --json
 	L7+=("$(jv .lost)")
 	expect_eq "$(jv '.frames_delivered + .lost')" 100000 "--loss run $i: delivered + lost == sent"
 done
@@ -68,20 +74,20 @@ expect_eq "${L7[1]}" "${L7[0]}" "seed 7: run 2 loses as many frames as run 1"
 expect_eq "${L7[2]}" "${L7[0]}" "seed 7: run 3 loses as many frames as run 1"
 { [ "${L7[0]}" -ge 800 ] && [ "${L7[0]}" -le 1200 ]; } || fail "seed 7: lost ${L7[0]} of 100000, wanted about 1%"
 ok "seed 7: lost ${L7[0]} of 100000 (about 1%)"
-check_ok "--loss 0.01 --seed 8" "${P[@]}" --loss 0.01 --seed 8 -n 100000 --frame 1500 --json
+check_ok "--loss 0.01 --seed 8" "${P[@]}" "${X[@]}" --loss 0.01 --seed 8 -n 100000 --frame 1500 --json
 info "seed 8 lost $(jv .lost) (seed 7: ${L7[0]})"
 
 # ---- faults ----
-check_ok "--ber 1e-6 --seed 3" "${P[@]}" --ber 1e-6 -n 50000 --frame 1500 --seed 3 --json
+check_ok "--ber 1e-6 --seed 3" "${P[@]}" "${X[@]}" --ber 1e-6 -n 50000 --frame 1500 --seed 3 --json
 expect_jq '.crc_failed + .dropped_header > 0' "ber: crc_failed + dropped_header > 0 ($(jv .crc_failed) + $(jv .dropped_header))"
 expect_jq '.crc_failed + .dropped_header + .frames_delivered == .frames_sent' \
 	"ber: crc_failed + dropped_header + frames_delivered == frames_sent"
 expect_eq "$(jv .lost)" 0 "ber: lost"
-check_ok "--dup 0.01" "${P[@]}" --dup 0.01 -n 50000 --frame 1500 --json
+check_ok "--dup 0.01" "${P[@]}" "${X[@]}" --dup 0.01 -n 50000 --frame 1500 --json
 expect_jq '.duplicated > 0' "dup: duplicated > 0 ($(jv .duplicated))"
 expect_jq '.frames_delivered == .frames_sent' "dup: frames_delivered == frames_sent"
 expect_eq "$(jv .lost)" 0 "dup: lost"
-check_ok "--reorder 0.01" "${P[@]}" --reorder 0.01 -n 50000 --frame 1500 --json
+check_ok "--reorder 0.01" "${P[@]}" "${X[@]}" --reorder 0.01 -n 50000 --frame 1500 --json
 expect_jq '.reordered > 0' "reorder: reordered > 0 ($(jv .reordered))"
 expect_jq '.frames_delivered == .frames_sent' "reorder: frames_delivered == frames_sent"
 expect_eq "$(jv .lost)" 0 "reorder: lost"
@@ -93,7 +99,7 @@ expect_jq '.rtt_us.p50 > 0' "pingpong: rtt_us.p50 > 0 ($(jv .rtt_us.p50) us)"
 expect_jq '.rtt_us.p99 >= .rtt_us.p50' "pingpong: rtt_us.p99 >= p50 ($(jv .rtt_us.p99) us)"
 
 # ---- rate ----
-check_ok "--rate 1G -n 2000 --frame 9000" "${P[@]}" --rate 1G -n 2000 --frame 9000 --json
+check_ok "--rate 1G -n 2000 --frame 9000" "${P[@]}" "${X[@]}" --rate 1G -n 2000 --frame 9000 --json
 expect_eq "$(jv .frames_delivered)" 2000 "rate: frames_delivered"
 expect_jq '.gbps <= 1.05' "rate 1G: gbps <= 1.05 ($(jv .gbps))"
 
@@ -114,7 +120,7 @@ wait_exit "$TX" 5 || { dump "$TMPD/ktx.out" "$TMPD/ktx.err"; fail "sender still 
 grep -qF "went away" "$TMPD/ktx.err" || { dump "$TMPD/ktx.out" "$TMPD/ktx.err"; fail "sender's stderr lacks 'went away'"; }
 ok "sender exited $BG_RC within 5 s: $(head -1 "$TMPD/ktx.err")"
 wait_exit "$RX" 5
-bg_start RX "$TMPD/krx2.out" "$TMPD/krx2.err" 60 "${P[@]}" -s -1 --link "lan:$K" --station 1
+bg_start RX "$TMPD/krx2.out" "$TMPD/krx2.err" 60 "${P[@]}" "${X[@]}" -s -1 --link "lan:$K" --station 1
 wait_attached "$K" 1 10 || { dump "$TMPD/krx2.out" "$TMPD/krx2.err"; fail "new receiver could not take station 1"; }
 ok "a new receiver took station 1"
 check_ok "after the kill: -c --to 1 -n 200000 --json" \
@@ -129,7 +135,7 @@ expect_jq '.reclaims >= 1' "receiver kill: reclaims >= 1 ($(jv .reclaims), $(jv 
 # ---- kill -9 of the sender ----
 S=$(lan_name kill-tx)
 check_ok "lan create $S" "$JET" lan create "$S"
-bg_start RX "$TMPD/srx.out" "$TMPD/srx.err" 60 "${P[@]}" -s --link "lan:$S" --station 1
+bg_start RX "$TMPD/srx.out" "$TMPD/srx.err" 60 "${P[@]}" "${X[@]}" -s --link "lan:$S" --station 1
 RXJET=$JETPID
 wait_attached "$S" 1 10 || { dump "$TMPD/srx.out" "$TMPD/srx.err"; fail "receiver did not attach"; }
 check_err '!0' "attached station" "lan destroy $S refused while a station is attached" "$JET" lan destroy "$S"
