@@ -103,7 +103,7 @@ struct jet_ipv4_hdr {
     uint8_t proto; /* JET_IP_PROTO_* */
     uint16_t csum; /* parse: as received; emit: ignored (computed) */
     uint32_t src, dst;
-    const uint8_t *opt; /* options (hdr_len - 20 bytes); parse: into the buffer */
+    const uint8_t *opt; /* options (hdr_len - 20 bytes; none at 20); parse: buf + 20 */
 };
 /* Parses an IPv4 header.  The payload is total_len - hdr_len bytes at
  * buf + hdr_len; bytes after total_len (link padding) are not part of the
@@ -112,8 +112,8 @@ struct jet_ipv4_hdr {
  * -EBADMSG: header checksum (unless JET_INET_NO_CSUM). */
 int jet_ipv4_parse(const void *buf, size_t len, struct jet_ipv4_hdr *h, unsigned flags);
 /* Writes h (with its hdr_len - 20 option bytes from h->opt) and the header
- * checksum.  -EINVAL: hdr_len not 20..60 and a multiple of 4, or total_len
- * under hdr_len.  Returns hdr_len. */
+ * checksum.  -EINVAL: hdr_len not 20..60 and a multiple of 4, total_len
+ * under hdr_len, or options wanted with h->opt NULL.  Returns hdr_len. */
 int jet_ipv4_emit(void *buf, size_t cap, const struct jet_ipv4_hdr *h);
 /* A fragment (more fragments follow, or not the first)? */
 static inline bool jet_ipv4_is_fragment(const struct jet_ipv4_hdr *h)
@@ -138,7 +138,8 @@ struct jet_icmp_hdr {
  * covers all of it). */
 int jet_icmp_parse(const void *buf, size_t len, struct jet_icmp_hdr *h, unsigned flags);
 /* Writes the 8-byte header in front of the data_len bytes at buf + 8, with
- * the checksum over both.  Returns 8 + data_len. */
+ * the checksum over both.  Returns 8 + data_len; -EINVAL if that and an
+ * IPv4 header would exceed 65535 bytes. */
 int jet_icmp_emit(void *buf, size_t cap, const struct jet_icmp_hdr *h, size_t data_len);
 
 /* ---- UDP (RFC 768) ---- */
@@ -174,7 +175,10 @@ enum {
     JET_TCP_WSCALE_MAX = 14,
 };
 /* The options Jetstream reads and writes.  Unknown options are skipped on
- * parse; a known option with the wrong length is ignored, as Linux does. */
+ * parse; a known option with the wrong length is ignored, as Linux does; a
+ * repeated option overrides the earlier one.  Parse reads every option on
+ * any segment: "SYN only" below says where senders put them, and whether to
+ * heed them outside a SYN is the protocol's decision. */
 struct jet_tcp_opts {
     uint16_t mss;    /* 0: absent (SYN only) */
     uint8_t wscale;  /* shift, valid when has_wscale (SYN only; over 14 is read as 14) */
@@ -198,17 +202,23 @@ struct jet_tcp_hdr {
     struct jet_tcp_opts opt;
 };
 /* Parses a TCP segment in an IPv4 payload of len bytes from src to dst (the
- * checksum covers it all).  The payload is len - h->hdr_len bytes at
- * buf + h->hdr_len.  -EPROTO: data offset under 20 or past len, or an option
- * whose length is under 2 or runs past the header. */
+ * checksum covers it all; it is verified before the options are read).  The
+ * payload is len - h->hdr_len bytes at buf + h->hdr_len.  -EMSGSIZE: len
+ * under 20 or over 65535; -EPROTO: data offset under 20 or past len, or an
+ * option whose length is under 2 or runs past the header. */
 int jet_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struct jet_tcp_hdr *h,
                   unsigned flags);
-/* Header bytes jet_tcp_emit() writes for these options: 20 + the options,
- * padded to a multiple of 4 (at most 60; -EINVAL if they do not fit). */
+/* Header bytes jet_tcp_emit() writes for these options: 20 + each option
+ * item aligned to 4 bytes with NOPs, in Linux's layout (docs/inet.md): 40
+ * for a SYN with MSS, SACK-permitted, timestamps and window scale; 60 with
+ * timestamps and 3 SACK blocks.  -EINVAL over 60 (a set that would fit only
+ * packed without alignment is refused too), for nsack over 4 or a window
+ * scale over 14. */
 int jet_tcp_hdr_len(const struct jet_tcp_opts *o);
 /* Writes the header (with options) in front of the payload_len bytes at
  * buf + jet_tcp_hdr_len(&h->opt), and the checksum over both.  Returns
- * header + payload bytes. */
+ * header + payload bytes; -EINVAL if they and an IPv4 header would exceed
+ * 65535 bytes. */
 int jet_tcp_emit(void *buf, size_t cap, const struct jet_tcp_hdr *h, uint32_t src, uint32_t dst,
                  size_t payload_len);
 
