@@ -8,7 +8,8 @@
  * trusted to name a channel), finds the owning channel from the destination
  * channel id alone in O(1), checks the payload CRC, and queues the frame on
  * that channel as a descriptor into the link's buffer pool.  Nothing is
- * copied on the way.
+ * copied on the way.  Ethernet frames (IPv4, ARP, ...) have no channel id:
+ * they are steered to channels by flow (jet_chan_steer, below).
  *
  * The application then takes the frame (jet_chan_recv), reads as little of
  * it as it likes (jet_rx_read: say, a header of its own protocol), and has
@@ -85,7 +86,8 @@ struct jet_station_stats {
     uint64_t dropped_header;     /* header check failed, or malformed */
     uint64_t dropped_no_chan;    /* destination channel not open */
     uint64_t dropped_not_mine;   /* addressed to another station */
-    uint64_t dropped_other;      /* not a Jetstream frame (no channel takes other traffic yet) */
+    uint64_t dropped_other;      /* not a Jetstream frame, and no steering rule or default
+                                    channel took it (jet_chan_steer) */
     uint32_t channels;
 };
 
@@ -132,15 +134,20 @@ void jet_station_each_chan(struct jet_station *s, void (*fn)(struct jet_chan *c,
 
 /* ---- receive ---- */
 
-enum { JET_RX_CRC_BAD = 1 };
+enum {
+    JET_RX_CRC_BAD = 1, /* payload CRC failed (accept_bad_crc) */
+    JET_RX_ETH = 2,     /* an Ethernet frame (steered): payload is the whole frame, from the
+                           destination MAC; l3_off is where its EtherType's payload begins */
+};
 
 struct jet_rx {
     const uint8_t *payload; /* the payload, in the pool: valid until jet_chan_release() */
     uint32_t len;           /* payload bytes */
-    uint32_t flags;         /* JET_RX_CRC_BAD */
-    uint8_t prio;           /* the sender's priority class */
-    uint16_t src_station;
-    uint32_t src_chan;
+    uint32_t flags;         /* JET_RX_CRC_BAD, JET_RX_ETH */
+    uint8_t prio;           /* the sender's priority class (Ethernet: 0) */
+    uint8_t l3_off;         /* JET_RX_ETH: Ethernet header bytes (14, 18 with a VLAN tag) */
+    uint16_t src_station;   /* Ethernet: 0 (the source is in the frame) */
+    uint32_t src_chan;      /* Ethernet: 0 */
     uint64_t arrived_ns;    /* CLOCK_MONOTONIC when the driver demultiplexed it */
     struct jet_frame f;     /* private */
 };
@@ -196,6 +203,52 @@ int jet_chan_tx_commit_crc(struct jet_chan *c, struct jet_txbuf *tb, uint16_t ds
                            uint32_t dst_chan, uint32_t len, uint32_t crc);
 /* Gives a lent transmit buffer back unsent. */
 void jet_chan_tx_abort(struct jet_chan *c, struct jet_txbuf *tb);
+
+/* ---- Ethernet and IP flow steering ----
+ * Ethernet frames (on links that carry them: jet_link_caps.eth) reach
+ * channels by steering rather than by channel id.  An IPv4 packet goes to
+ * the channel of the most specific rule it matches:
+ *   1. a connection: protocol, source and destination address and port;
+ *   2. a listener on one address: protocol, destination address and port;
+ *   3. a listener on every address: protocol and destination port;
+ *   4. a protocol: protocol only (ICMP, say, or any protocol without ports);
+ * then to the station's default channel (jet_chan_steer_default), which
+ * also takes every frame that is not IPv4 (ARP, ...), then is dropped and
+ * counted in dropped_other.  Rule fields are host byte order; 0 means "any"
+ * and is allowed only where the shapes above have no field.  Fragments
+ * other than the first carry no ports: they match shape 4 or go to the
+ * default channel.  The IPv4 header is checked (length fields, checksum)
+ * before it is trusted to name a channel: a damaged one is dropped and
+ * counted in dropped_header.  A steered frame is queued under the channel's
+ * own policy and limits, like any other. */
+struct jet_flow {
+    uint8_t proto;         /* JET_IP_PROTO_* (jet/inet.h); never 0 */
+    uint32_t src, dst;     /* IPv4 addresses */
+    uint16_t sport, dport; /* TCP or UDP ports */
+};
+/* Steers IPv4 packets matching f to channel c, until jet_chan_unsteer() or
+ * the channel is closed.  -EINVAL: f has none of the four shapes (or ports
+ * with a protocol other than TCP and UDP); -EADDRINUSE: the same rule is
+ * set already (on any channel of the station); -ENOMEM. */
+int jet_chan_steer(struct jet_chan *c, const struct jet_flow *f);
+/* Removes c's rule f.  -ENOENT if c has no such rule. */
+int jet_chan_unsteer(struct jet_chan *c, const struct jet_flow *f);
+/* Makes c the station's default channel for Ethernet frames no rule takes
+ * (NULL: none, the default).  Closing c clears it. */
+void jet_station_steer_default(struct jet_station *s, struct jet_chan *c);
+
+/* Sends one Ethernet frame: the bytes of iov, from the destination MAC on,
+ * copied once into the pool (the link adds nothing but what the medium
+ * does).  Returns the frame length; -EAGAIN (back-pressure), -EMSGSIZE
+ * (over jet_link_caps.max_frame, or under 14 bytes), -EOPNOTSUPP if the link
+ * carries no Ethernet, -EHOSTUNREACH for a destination the link cannot
+ * reach.  Counted in c's frames_out and bytes_out. */
+ssize_t jet_chan_send_eth(struct jet_chan *c, const struct iovec *iov, int iovcnt);
+/* Zero-copy Ethernet send: lends a pool buffer; tb->payload is where the
+ * frame starts (destination MAC), tb->cap its most bytes. */
+int jet_chan_tx_alloc_eth(struct jet_chan *c, struct jet_txbuf *tb);
+/* Sends the len-byte Ethernet frame written at tb->payload; always consumes tb. */
+int jet_chan_tx_commit_eth(struct jet_chan *c, struct jet_txbuf *tb, uint32_t len);
 
 /* Busy-poll: jet_chan_recv spins on the link instead of sleeping. */
 void jet_station_busy_poll(struct jet_station *s, bool on);

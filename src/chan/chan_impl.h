@@ -32,9 +32,28 @@ struct jet_chan {
     uint64_t frames_in, bytes_in, crc_bad_delivered; /* jet_chan_stats' (st's are unused) */
     /* colder */
     struct jet_chan_policy p; /* p.queue_bytes is at most UINT32_MAX (jet_chan_open) */
+    uint32_t rule_head;       /* its steering rules: s->steer.rules index + 1, 0: none */
     double tokens;            /* token bucket, bits (may go negative: a frame's debt) */
     uint64_t tb_last;
     struct jet_chan_stats st;
+};
+
+/* IP flow steering (steer.c): rules in a dense array, found through an
+ * open-addressing table of rule index + 1; each channel's rules are linked
+ * through `next` so closing it removes them without a search. */
+enum { STEER_CONN, STEER_ADDR, STEER_PORT, STEER_PROTO, STEER_SHAPES };
+struct steer_rule {
+    struct jet_flow key;
+    uint32_t chan_ref; /* the channel's idx + 1; 0: the entry is free */
+    uint32_t next;     /* the channel's next rule (or the next free entry): index + 1, 0: none */
+};
+struct steer {
+    struct steer_rule *rules;
+    uint32_t cap, free;             /* entries in rules; first free entry + 1 (0: none) */
+    uint32_t *tab;                  /* rule index + 1, 0: empty; load at most 1/2 */
+    uint32_t tbits;                 /* tab has 1 << tbits slots (0: no table yet) */
+    uint32_t n[STEER_SHAPES];       /* rules of each shape: a lookup skips the absent ones */
+    uint32_t default_ref;           /* the default channel's idx + 1, 0: none */
 };
 
 struct jet_station {
@@ -60,6 +79,7 @@ struct jet_station {
     uint32_t pfr[STALL_MAX];           /* its channel's idx + 1, looked up ahead (0: none) */
     struct chan_q *q;                  /* receive queues by channel idx, nslab * CHAN_SLAB */
     struct jet_chan *stall_chan;       /* the channel stall[stall_i] waits for room in */
+    struct steer steer;
     bool busy_poll, timestamps;
     struct jet_station_stats st;
     struct jet_err err;
@@ -88,6 +108,13 @@ static inline struct jet_chan *slot_chan(const struct jet_station *s, const stru
     return chan_at(s, t->ref - 1);
 }
 struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id);
+/* The idx + 1 of channel id, 0 if none is open. */
+uint32_t chan_ref(const struct jet_station *s, uint32_t id);
+/* steer.c: the idx + 1 of the channel an IPv4 packet of len bytes is
+ * steered to (0: none); -EBADMSG when its header is damaged or malformed. */
+int steer_ipv4(const struct jet_station *s, const uint8_t *pkt, size_t len, uint32_t *ref);
+void steer_chan_closing(struct jet_station *s, struct jet_chan *c);
+void steer_free(struct jet_station *s);
 uint32_t chan_dequeue(struct jet_chan *c);
 
 static inline struct chan_q *chan_q(const struct jet_chan *c)

@@ -59,6 +59,18 @@ static int alloc(struct jet_chan *c, struct jet_frame *f)
     return 0;
 }
 
+/* Hands a finished frame to the link and counts len bytes sent. */
+static int commit_count(struct jet_chan *c, struct jet_frame *f, uint32_t len)
+{
+    struct jet_station *s = c->s;
+    int rc = jet_link_tx_commit(s->link, f);
+    if (rc)
+        return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
+    c->st.frames_out++;
+    c->st.bytes_out += len;
+    return 0;
+}
+
 /* Writes header and trailer around a payload in place and commits. */
 static int seal_commit(struct jet_chan *c, struct jet_frame *f, uint16_t dst_station,
                        uint32_t dst_chan, uint32_t len, uint32_t crc)
@@ -79,12 +91,7 @@ static int seal_commit(struct jet_chan *c, struct jet_frame *f, uint16_t dst_sta
     t[3] = (uint8_t)crc;
     f->len = len + JET_FRAME_OVERHEAD;
     f->encap = JET_ENCAP_NATIVE;
-    int rc = jet_link_tx_commit(s->link, f);
-    if (rc)
-        return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
-    c->st.frames_out++;
-    c->st.bytes_out += len;
-    return 0;
+    return commit_count(c, f, len);
 }
 
 ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_chan,
@@ -152,4 +159,69 @@ int jet_chan_tx_commit_crc(struct jet_chan *c, struct jet_txbuf *tb, uint16_t ds
 void jet_chan_tx_abort(struct jet_chan *c, struct jet_txbuf *tb)
 {
     jet_link_tx_abort(c->s->link, &tb->f);
+}
+
+/* ---- Ethernet ---- */
+
+static int eth_check(struct jet_chan *c)
+{
+    if (!c->s->link->caps.eth)
+        return jet_err_set(&c->s->err, -EOPNOTSUPP, "link %s carries no Ethernet frames",
+                           c->s->link->name);
+    return 0;
+}
+
+/* Commits an Ethernet frame of len bytes written at f->data. */
+static int eth_commit(struct jet_chan *c, struct jet_frame *f, uint32_t len)
+{
+    struct jet_station *s = c->s;
+    if (len < JET_ETH_HDR_LEN || len > f->cap) {
+        jet_link_tx_abort(s->link, f);
+        return jet_err_set(&s->err, -EMSGSIZE,
+                           "Ethernet frame of %u bytes: a frame is 14 to %u bytes here", len,
+                           f->cap);
+    }
+    f->len = len;
+    f->encap = JET_ENCAP_ETH;
+    tx_class(c, len); /* pays a reserved rate's debt; Ethernet frames go in class 0 */
+    return commit_count(c, f, len);
+}
+
+ssize_t jet_chan_send_eth(struct jet_chan *c, const struct iovec *iov, int iovcnt)
+{
+    struct jet_station *s = c->s;
+    int rc = eth_check(c);
+    if (rc)
+        return rc;
+    size_t len = 0, max = s->link->caps.max_frame;
+    for (int i = 0; i < iovcnt && len <= max; i++)
+        len += iov[i].iov_len > max ? max + 1 : iov[i].iov_len; /* no wrap-around */
+    if (iovcnt < 0 || len > max || len < JET_ETH_HDR_LEN)
+        return jet_err_set(&s->err, -EMSGSIZE,
+                           "Ethernet frame of %zu bytes: a frame is 14 to %zu bytes here", len, max);
+    struct jet_frame f;
+    if ((rc = alloc(c, &f)))
+        return rc;
+    uint8_t *p = f.data;
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    rc = eth_commit(c, &f, (uint32_t)len);
+    return rc ? rc : (ssize_t)len;
+}
+
+int jet_chan_tx_alloc_eth(struct jet_chan *c, struct jet_txbuf *tb)
+{
+    int rc = eth_check(c);
+    if (rc || (rc = alloc(c, &tb->f)))
+        return rc;
+    tb->payload = tb->f.data;
+    tb->cap = tb->f.cap;
+    return 0;
+}
+
+int jet_chan_tx_commit_eth(struct jet_chan *c, struct jet_txbuf *tb, uint32_t len)
+{
+    return eth_commit(c, &tb->f, len);
 }

@@ -24,6 +24,7 @@
 #include "chan/chan_impl.h"
 #include "jet/crc32c.h"
 #include "jet/frame.h"
+#include "jet/inet.h"
 #include "jet/lan.h"
 #include "util/clock.h"
 #include "util/prefetch.h"
@@ -107,18 +108,24 @@ static uint32_t hash_id(uint32_t id, uint32_t bits)
     return (id * 0x9e3779b1u) >> (32 - bits);
 }
 
-struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
+uint32_t chan_ref(const struct jet_station *s, uint32_t id)
 {
     if (id < DIR_IDS)
-        return id < s->dircap && s->dir[id] ? chan_at(s, s->dir[id] - 1) : NULL;
+        return id < s->dircap ? s->dir[id] : 0;
     uint32_t mask = s->tcap - 1;
     for (uint32_t i = hash_id(id, s->tbits);; i = (i + 1) & mask) {
         const struct chan_slot *t = &s->table[i];
         if (!t->ref)
-            return NULL;
+            return 0;
         if (t->id == id)
-            return slot_chan(s, t);
+            return t->ref;
     }
+}
+
+struct jet_chan *chan_lookup(const struct jet_station *s, uint32_t id)
+{
+    uint32_t ref = chan_ref(s, id);
+    return ref ? chan_at(s, ref - 1) : NULL;
 }
 
 /* Ids below DIR_IDS: the directory, grown to the next power of two above
@@ -259,6 +266,7 @@ void jet_station_close(struct jet_station *s)
     free(s->next);
     free(s->table);
     free(s->dir);
+    steer_free(s);
     free(s);
 }
 
@@ -352,33 +360,13 @@ static bool full(const struct chan_q *q, uint32_t len)
     return q->room_frames == 0 || len > q->room_bytes;
 }
 
-/* Returns 0 when the frame was consumed (queued or dropped), 1 when it must
- * wait for room (back-pressure).  ref: the lookup stage's result for the
- * same header bytes (the header check here passes only if they are the
- * channel id): the channel's idx + 1, 0 when no channel has that id.  A
- * frame that is queued touches only its channel's struct chan_q. */
-static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now, uint32_t ref)
+/* Whether queue ref has room for a frame of len bytes; when it has not and
+ * the channel applies back-pressure, the frame must wait (returns 1: it and
+ * the rest stay in stall[]).  Else 0, with *is_full set. */
+static inline int must_wait(struct jet_station *s, uint32_t ref, uint32_t len, bool *is_full)
 {
-    if (f->encap != JET_ENCAP_NATIVE) {
-        drop(s, f, &s->st.dropped_other);
-        return 0;
-    }
-    struct jet_frame_hdr h;
-    if (jet_frame_parse(f->data, f->len, &h, JET_PARSE_NO_PAYLOAD_CRC) != 0) {
-        drop(s, f, &s->st.dropped_header);
-        return 0;
-    }
-    if (h.dst_station != s->addr && h.dst_station != JET_STATION_BROADCAST) {
-        drop(s, f, &s->st.dropped_not_mine);
-        return 0;
-    }
-    if (!ref) {
-        drop(s, f, &s->st.dropped_no_chan);
-        return 0;
-    }
-    struct chan_q *q = &s->q[ref - 1];
-    bool is_full = full(q, h.payload_len);
-    if (is_full) {
+    *is_full = full(&s->q[ref - 1], len);
+    if (*is_full) {
         struct jet_chan *c = chan_at(s, ref - 1);
         if (c->p.drop == JET_DROP_BACKPRESSURE) {
             if (s->stall_chan != c) { /* a new wait, not the same frame tried again */
@@ -389,7 +377,55 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now, u
         }
     }
     s->stall_chan = NULL;
-    const uint8_t *payload = f->data + JET_FRAME_HDR_LEN;
+    return 0;
+}
+
+/* A full queue under drop-newest or drop-oldest: false when the arriving
+ * frame is the one dropped, true once the oldest made room for it. */
+static inline bool make_room(struct jet_station *s, struct jet_frame *f, uint32_t ref,
+                             uint32_t len)
+{
+    struct jet_chan *c = chan_at(s, ref - 1);
+    if (c->p.drop == JET_DROP_NEWEST || len > c->p.queue_bytes) {
+        drop(s, f, &c->st.dropped_policy);
+        return false;
+    }
+    while (full(&s->q[ref - 1], len)) { /* JET_DROP_OLDEST */
+        uint32_t old = chan_dequeue(c);
+        drop(s, &s->rx[old].f, &c->st.dropped_policy);
+    }
+    return true;
+}
+
+/* Native Jetstream frame at f->data + off (off: an Ethernet header before
+ * it, or 0).  Returns 0 when the frame was consumed (queued or dropped), 1
+ * when it must wait for room (back-pressure).  ref: the lookup stage's
+ * result for the same header bytes (the header check here passes only if
+ * they are the channel id): the channel's idx + 1, 0 when no channel has
+ * that id.  A frame that is queued touches only its channel's struct
+ * chan_q. */
+static inline int demux_native(struct jet_station *s, struct jet_frame *f, uint32_t off,
+                               uint64_t now, uint32_t ref)
+{
+    struct jet_frame_hdr h;
+    if (jet_frame_parse(f->data + off, f->len - off, &h, JET_PARSE_NO_PAYLOAD_CRC) != 0) {
+        drop(s, f, &s->st.dropped_header);
+        return 0;
+    }
+    if (h.dst_station != s->addr && h.dst_station != JET_STATION_BROADCAST) {
+        drop(s, f, &s->st.dropped_not_mine);
+        return 0;
+    }
+    if (off)
+        ref = chan_ref(s, h.dst_chan);
+    if (!ref) {
+        drop(s, f, &s->st.dropped_no_chan);
+        return 0;
+    }
+    bool is_full;
+    if (must_wait(s, ref, h.payload_len, &is_full))
+        return 1;
+    const uint8_t *payload = f->data + off + JET_FRAME_HDR_LEN;
     bool bad = h.crc_bad;
     if (!bad && (h.flags & JET_FF_CRC)) {
         const uint8_t *t = payload + h.payload_len;
@@ -403,28 +439,67 @@ static int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now, u
             return 0;
         }
     }
-    if (is_full) {
-        struct jet_chan *c = chan_at(s, ref - 1);
-        if (c->p.drop == JET_DROP_NEWEST || h.payload_len > c->p.queue_bytes) {
-            drop(s, f, &c->st.dropped_policy);
-            return 0;
-        }
-        while (full(q, h.payload_len)) { /* JET_DROP_OLDEST */
-            uint32_t old = chan_dequeue(c);
-            drop(s, &s->rx[old].f, &c->st.dropped_policy);
-        }
-    }
+    if (is_full && !make_room(s, f, ref, h.payload_len))
+        return 0;
     struct jet_rx *rx = &s->rx[f->buf];
     rx->payload = payload;
     rx->len = h.payload_len;
     rx->flags = bad ? JET_RX_CRC_BAD : 0;
     rx->prio = h.prio;
+    rx->l3_off = 0;
     rx->src_station = h.src_station;
     rx->src_chan = h.src_chan;
     rx->arrived_ns = now;
     rx->f = *f;
-    enqueue(s, q, f->buf, h.payload_len);
+    enqueue(s, &s->q[ref - 1], f->buf, h.payload_len);
     return 0;
+}
+
+/* An Ethernet frame: a Jetstream frame inside one is demultiplexed by its
+ * channel id, an IPv4 packet by flow (steer.c), anything else goes to the
+ * default channel.  Same return as demux_native.  Queued whole: the
+ * application sees the Ethernet frame (JET_RX_ETH). */
+__attribute__((noinline)) static int demux_eth(struct jet_station *s, struct jet_frame *f,
+                                               uint64_t now)
+{
+    struct jet_eth_hdr e;
+    if (jet_eth_parse(f->data, f->len, &e) != 0) {
+        drop(s, f, &s->st.dropped_header);
+        return 0;
+    }
+    if (e.ethertype == JET_ETHERTYPE)
+        return demux_native(s, f, e.hdr_len, now, 0);
+    uint32_t ref = s->steer.default_ref;
+    if (e.ethertype == JET_ETHERTYPE_IPV4 &&
+        steer_ipv4(s, f->data + e.hdr_len, f->len - e.hdr_len, &ref) != 0) {
+        drop(s, f, &s->st.dropped_header);
+        return 0;
+    }
+    if (!ref) {
+        drop(s, f, &s->st.dropped_other);
+        return 0;
+    }
+    bool is_full;
+    if (must_wait(s, ref, f->len, &is_full))
+        return 1;
+    if (is_full && !make_room(s, f, ref, f->len))
+        return 0;
+    struct jet_rx *rx = &s->rx[f->buf];
+    *rx = (struct jet_rx){.payload = f->data,
+                          .len = f->len,
+                          .flags = JET_RX_ETH,
+                          .l3_off = (uint8_t)e.hdr_len,
+                          .arrived_ns = now,
+                          .f = *f};
+    enqueue(s, &s->q[ref - 1], f->buf, f->len);
+    return 0;
+}
+
+static inline int demux_one(struct jet_station *s, struct jet_frame *f, uint64_t now, uint32_t ref)
+{
+    if (__builtin_expect(f->encap != JET_ENCAP_NATIVE, 0))
+        return demux_eth(s, f, now);
+    return demux_native(s, f, 0, now, ref);
 }
 
 /* Prefetching for large tables.  A frame's demultiplexing needs its table
@@ -628,6 +703,7 @@ void jet_chan_close(struct jet_chan *c)
     statpub_chan_closing(s, c);
     if (s->stall_chan == c)
         s->stall_chan = NULL;
+    steer_chan_closing(s, c);
     uint32_t b;
     while ((b = chan_dequeue(c)) != NONE)
         jet_link_rx_release(s->link, &s->rx[b].f, 1);
