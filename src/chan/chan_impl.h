@@ -98,6 +98,14 @@ struct chan_slot {
     uint32_t id;
     uint32_t ref; /* the channel's idx + 1; 0: empty */
 };
+/* Deletion from a linear-probing table by backward shift (no tombstones):
+ * after the hole at i, the entry at j (home slot `home`) moves back into it
+ * unless its home lies in (i, j] cyclically. */
+static inline bool lp_moves_back(uint32_t i, uint32_t j, uint32_t home)
+{
+    return !(i <= j ? (home > i && home <= j) : (home > i || home <= j));
+}
+
 /* Channel struct idx of the station (open or free). */
 static inline struct jet_chan *chan_at(const struct jet_station *s, uint32_t idx)
 {

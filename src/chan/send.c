@@ -59,6 +59,16 @@ static int alloc(struct jet_chan *c, struct jet_frame *f)
     return 0;
 }
 
+/* Bytes in iov, or more than max once they exceed it (without wrapping
+ * around, whatever the lengths). */
+static size_t iov_total(const struct iovec *iov, int iovcnt, size_t max)
+{
+    size_t len = 0;
+    for (int i = 0; i < iovcnt && len <= max; i++)
+        len += iov[i].iov_len > max ? max + 1 : iov[i].iov_len;
+    return len;
+}
+
 /* Hands a finished frame to the link and counts len bytes sent. */
 static int commit_count(struct jet_chan *c, struct jet_frame *f, uint32_t len)
 {
@@ -98,9 +108,7 @@ ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_cha
                       const struct iovec *iov, int iovcnt)
 {
     struct jet_station *s = c->s;
-    size_t len = 0, mtu = s->link->caps.mtu;
-    for (int i = 0; i < iovcnt && len <= mtu; i++)
-        len += iov[i].iov_len > mtu ? mtu + 1 : iov[i].iov_len; /* no wrap-around */
+    size_t mtu = s->link->caps.mtu, len = iov_total(iov, iovcnt, mtu);
     if (iovcnt < 0 || len > mtu)
         return jet_err_set(&s->err, -EMSGSIZE, "payload of %zu bytes exceeds the MTU (%u)", len,
                            s->link->caps.mtu);
@@ -193,9 +201,7 @@ ssize_t jet_chan_send_eth(struct jet_chan *c, const struct iovec *iov, int iovcn
     int rc = eth_check(c);
     if (rc)
         return rc;
-    size_t len = 0, max = s->link->caps.max_frame;
-    for (int i = 0; i < iovcnt && len <= max; i++)
-        len += iov[i].iov_len > max ? max + 1 : iov[i].iov_len; /* no wrap-around */
+    size_t max = s->link->caps.max_frame, len = iov_total(iov, iovcnt, max);
     if (iovcnt < 0 || len > max || len < JET_ETH_HDR_LEN)
         return jet_err_set(&s->err, -EMSGSIZE,
                            "Ethernet frame of %zu bytes: a frame is 14 to %zu bytes here", len, max);

@@ -196,9 +196,7 @@ static void table_remove(struct jet_station *s, struct jet_chan *c)
     s->table[i] = (struct chan_slot){0, 0};
     for (uint32_t j = (i + 1) & mask; s->table[j].ref; j = (j + 1) & mask) {
         uint32_t home = hash_id(s->table[j].id, s->tbits);
-        /* move j back to i if its home is not in (i, j] cyclically */
-        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
+        if (lp_moves_back(i, j, home)) {
             s->table[i] = s->table[j];
             s->table[j] = (struct chan_slot){0, 0};
             i = j;
@@ -600,7 +598,7 @@ int jet_station_poll(struct jet_station *s)
     /* 1. frames waiting for room */
     if (s->stall_i < s->stall_n && !demux_burst(s, now, &total))
         goto flush;
-    /* 2. new frames: one burst of at most STALL_MAX (128) per poll, so an
+    /* 2. new frames: one burst of at most STALL_MAX (256) per poll, so an
      * application that reads between polls sees its queues grow by at most
      * that much at a time */
     int n = jet_link_rx_burst(s->link, s->stall, STALL_MAX);

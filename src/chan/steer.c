@@ -179,9 +179,7 @@ static void remove_slot(struct steer *t, uint32_t i)
     t->tab[i] = 0;
     for (uint32_t j = (i + 1) & mask; t->tab[j]; j = (j + 1) & mask) {
         uint32_t home = flow_home(&t->rules[t->tab[j] - 1].key, t->tbits);
-        /* move j back to i if its home is not in (i, j] cyclically */
-        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
+        if (lp_moves_back(i, j, home)) {
             t->tab[i] = t->tab[j];
             t->tab[j] = 0;
             i = j;
