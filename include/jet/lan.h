@@ -73,6 +73,8 @@ struct jet_lan_station_info {
     uint64_t fault_lost, fault_corrupted, fault_duplicated, fault_reordered;
     uint64_t rx_stale;    /* ring entries left for an earlier holder of the slot */
     uint64_t tx_dropped_close; /* frames still queued (receiver too slow) when it detached */
+    uint64_t shm_bad;     /* values read from shared memory that failed a check (ring
+                             entries, returned buffers, indices, lengths): dropped */
     uint32_t rx_queued;   /* frames waiting in this station's receive rings */
     uint32_t buffers_held; /* pool buffers this station owns (its cache, frames it holds) */
 };

@@ -31,7 +31,8 @@ struct jet_pool {
     uint8_t *bufs;
     uint32_t nbufs, buf_size;
     uint32_t cursor; /* where this view's next allocation scan starts */
-    _Atomic uint32_t *owner; /* the owner words, for jet_pool_prefetch_owner() */
+    _Atomic uint32_t *owner; /* the owner words */
+    uint32_t *lens;          /* the length words */
 };
 
 struct jet_pool_stats {
@@ -52,7 +53,12 @@ size_t jet_pool_region_size(uint32_t nbufs, uint32_t buf_size);
 int jet_pool_format(void *region, size_t size, uint32_t nbufs, uint32_t buf_size);
 
 /* Fills *p with a view of an already formatted region. 0, or -EBADMSG if the
- * region does not hold a pool of this layout version, -EINVAL if size is short. */
+ * region does not hold a pool of this layout version or its header is
+ * inconsistent, -EINVAL if size is short.  The header is read once and
+ * checked whole; the view never reads an offset or size from the region
+ * again, so a region shared with a careless or hostile process cannot make
+ * it address memory outside the region.  Index arguments below must be
+ * < nbufs: callers check indices they did not allocate themselves. */
 int jet_pool_view(struct jet_pool *p, void *region, size_t size);
 
 /* Allocates up to n buffers for owner token `owner` (non-zero) into idx[].
@@ -90,6 +96,11 @@ void jet_pool_give(struct jet_pool *p, uint32_t idx, uint32_t to);
 /* Moves idx from owner `from` to 0 only if it is still owned by `from`
  * (compare-and-swap). Returns true if it freed it. */
 bool jet_pool_free_if(struct jet_pool *p, uint32_t idx, uint32_t from);
+
+/* jet_pool_free_if() for n buffers, with one counter update: frees each
+ * idx[i] still owned by `from`, leaves any other alone.  Returns how many it
+ * freed. */
+uint32_t jet_pool_free_owned(struct jet_pool *p, const uint32_t *idx, uint32_t n, uint32_t from);
 
 /* Per-buffer length word, for links that pass a frame length with the index. */
 uint32_t *jet_pool_len(const struct jet_pool *p, uint32_t idx);

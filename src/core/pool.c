@@ -6,6 +6,7 @@
  * several free buffers touches few lines; callers allocate in batches.
  * Counters are updated once per batch. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -25,9 +26,20 @@ struct jet_pool_region {
     _Atomic uint64_t reclaimed;
 };
 
+/* The owner words, as located when the view was made: never recomputed from
+ * the (shared, possibly scribbled) region header. */
 static _Atomic uint32_t *owners(const struct jet_pool *p)
 {
-    return (_Atomic uint32_t *)((uint8_t *)p->r + p->r->owner_off);
+    return p->owner;
+}
+
+/* Offsets of the parts of a region for nbufs buffers of bs bytes (bs a
+ * multiple of 64): the one place that lays a region out. */
+static void layout(uint32_t nbufs, size_t *owner_off, size_t *len_off, size_t *data_off)
+{
+    *owner_off = ALIGN64(sizeof(struct jet_pool_region));
+    *len_off = *owner_off + ALIGN64((size_t)nbufs * 4);
+    *data_off = *len_off + ALIGN64((size_t)nbufs * 4);
 }
 
 size_t jet_pool_region_size(uint32_t nbufs, uint32_t buf_size)
@@ -48,9 +60,11 @@ int jet_pool_format(void *region, size_t size, uint32_t nbufs, uint32_t buf_size
     memset(r, 0, sizeof *r);
     r->nbufs = nbufs;
     r->buf_size = (uint32_t)ALIGN64((size_t)buf_size);
-    r->owner_off = ALIGN64(sizeof *r);
-    r->len_off = r->owner_off + ALIGN64((size_t)nbufs * 4);
-    r->data_off = r->len_off + ALIGN64((size_t)nbufs * 4);
+    size_t oo, lo, dof;
+    layout(nbufs, &oo, &lo, &dof);
+    r->owner_off = oo;
+    r->len_off = lo;
+    r->data_off = dof;
     memset((uint8_t *)region + r->owner_off, 0, (size_t)nbufs * 4);
     r->layout = POOL_LAYOUT;
     atomic_thread_fence(memory_order_release);
@@ -60,19 +74,33 @@ int jet_pool_format(void *region, size_t size, uint32_t nbufs, uint32_t buf_size
 
 int jet_pool_view(struct jet_pool *p, void *region, size_t size)
 {
-    struct jet_pool_region *r = region;
-    if (size < sizeof *r)
+    /* The header may be shared with processes that do not follow the rules:
+     * read it once, check every field against the others and against size,
+     * and keep what the view needs in private memory. */
+    struct jet_pool_region h;
+    if (size < sizeof h)
         return -EINVAL;
-    if (r->magic != POOL_MAGIC || r->layout != POOL_LAYOUT)
+    memcpy(&h, region, offsetof(struct jet_pool_region, allocs));
+    if (h.magic != POOL_MAGIC || h.layout != POOL_LAYOUT)
         return -EBADMSG;
-    if (jet_pool_region_size(r->nbufs, r->buf_size) > size)
+    if (h.buf_size & 63u)
+        return -EBADMSG;
+    size_t need = jet_pool_region_size(h.nbufs, h.buf_size);
+    if (need == 0)
+        return -EBADMSG;
+    if (need > size)
         return -EINVAL;
-    p->r = r;
-    p->bufs = (uint8_t *)region + r->data_off;
-    p->nbufs = r->nbufs;
-    p->buf_size = r->buf_size;
+    size_t oo, lo, dof;
+    layout(h.nbufs, &oo, &lo, &dof);
+    if (h.owner_off != oo || h.len_off != lo || h.data_off != dof)
+        return -EBADMSG;
+    p->r = region;
+    p->bufs = (uint8_t *)region + dof;
+    p->nbufs = h.nbufs;
+    p->buf_size = h.buf_size;
     p->cursor = 0;
-    p->owner = (_Atomic uint32_t *)((uint8_t *)region + r->owner_off);
+    p->owner = (_Atomic uint32_t *)((uint8_t *)region + oo);
+    p->lens = (uint32_t *)((uint8_t *)region + lo);
     return 0;
 }
 
@@ -130,9 +158,24 @@ bool jet_pool_free_if(struct jet_pool *p, uint32_t idx, uint32_t from)
     return true;
 }
 
+uint32_t jet_pool_free_owned(struct jet_pool *p, const uint32_t *idx, uint32_t n, uint32_t from)
+{
+    _Atomic uint32_t *o = owners(p);
+    uint32_t freed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t expect = from;
+        freed += from != 0 && atomic_compare_exchange_strong_explicit(
+                                  &o[idx[i]], &expect, 0, memory_order_acq_rel,
+                                  memory_order_relaxed);
+    }
+    if (freed)
+        atomic_fetch_add_explicit(&p->r->frees, freed, memory_order_relaxed);
+    return freed;
+}
+
 uint32_t *jet_pool_len(const struct jet_pool *p, uint32_t idx)
 {
-    return (uint32_t *)((uint8_t *)p->r + p->r->len_off) + idx;
+    return p->lens + idx;
 }
 
 uint32_t jet_pool_reclaim(struct jet_pool *p, bool (*alive)(uint32_t owner, void *arg), void *arg)

@@ -49,6 +49,15 @@ enum {
 #define HOLD_NS 1000000ull    /* a reordered frame waits at most this long for a successor */
 #define CHECK_NS 20000000ull  /* how often a blocked sender checks its receiver is alive */
 #define LOOKAHEAD_NS 100000ull /* how far ahead of now a sender may book the medium */
+#define SLACK_NS 10000000ull    /* clock reads of two processes may differ by this much */
+#define NAP_NS 100000000ull     /* longest single sleep: a lost wake-up costs at most this */
+
+/* What this station knows of each pool buffer, in private memory.  An index
+ * read from the segment (a ring entry, a returned buffer) is taken only if
+ * the owner word says the buffer is ours AND this table says we had handed
+ * it away, so no scribbled or repeated index makes the station use a buffer
+ * twice, or one that another station holds. */
+enum { BS_AWAY = 0, BS_MAG = 1, BS_USE = 2 };
 
 struct txq_ent {
     uint32_t idx, len;
@@ -102,6 +111,11 @@ struct lan_link {
     uint32_t idle_polls;
     uint32_t cons_head[JET_LAN_MAX_STATIONS];  /* next entry to read, per source */
     uint32_t cons_tail[JET_LAN_MAX_STATIONS];  /* last seen producer tail, per source */
+    uint32_t ret_cons[JET_LAN_MAX_STATIONS];   /* next return entry to read, per returner */
+    uint8_t *bs;       /* BS_* per pool buffer */
+    uint64_t max_wait; /* latest a well-formed entry can be due, from now */
+    uint64_t max_book; /* furthest ahead of now a sender can have booked the medium */
+    bool broken;       /* our slot was overwritten: every call fails */
     uint32_t rr;
     struct flow flows[FLOWS];
     int rx_sock; /* doorbell socket for jet_link_fd, -1 until asked for */
@@ -122,23 +136,80 @@ static int futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespe
 
 /* ---- buffers ---- */
 
+static void bad(struct lan_link *k)
+{
+    lan_cnt_add(&k->c->shm_bad, 1);
+}
+
+/* Whether our station slot still holds our token.  Only a process writing
+ * where it should not can change it while we hold the slot's lock; then other
+ * stations may reclaim our buffers, so we stop using the LAN at once. */
+static bool slot_lost(struct lan_link *k)
+{
+    if (k->broken)
+        return true;
+    if (atomic_load_explicit(&k->seg.st[k->me].token, memory_order_relaxed) == k->token)
+        return false;
+    k->broken = true;
+    bad(k);
+    return true;
+}
+
+static int broken_err(struct lan_link *k)
+{
+    return jet_err_set(&k->base.err, -EIO,
+                       "station %u of LAN '%s' was overwritten in shared memory by another "
+                       "process; this station stopped using the LAN",
+                       k->me, k->seg.g.name);
+}
+
+/* Whether idx, read from the segment, names a buffer we handed away and
+ * that has come back to us (its owner word is our token again). */
+static bool came_back(struct lan_link *k, uint32_t idx)
+{
+    return idx < k->seg.pool.nbufs && k->bs[idx] == BS_AWAY &&
+           jet_pool_owner(&k->seg.pool, idx) == k->token;
+}
+
+/* Gives buffers we hold back to the pool (only those still owned by us). */
+static void buf_free(struct lan_link *k, const uint32_t *idx, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        k->bs[idx[i]] = BS_AWAY;
+    if (jet_pool_free_owned(&k->seg.pool, idx, n, k->token) != n)
+        bad(k); /* an owner word had been overwritten: left to its new owner */
+}
+
 /* Takes back the buffers receivers returned to us (still warm in cache). */
 static void take_returns(struct lan_link *k)
 {
     for (uint32_t d = 0; d < k->nst && k->mag_n < MAG_CAP; d++) {
         struct lan_ret_ring *q = lan_ret(&k->seg, k->me, d);
-        uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+        uint32_t h = k->ret_cons[d];
         uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
         if (h == t)
             continue;
+        if (t - h > k->ring_size) {
+            bad(k); /* a damaged tail: wait for the returner to publish again */
+            continue;
+        }
         while (h != t && k->mag_n < MAG_CAP) {
             uint64_t e = q->e[h++ & k->ring_mask];
             uint32_t idx = (uint32_t)e, tok = (uint32_t)(e >> 32);
-            if (tok == k->token && idx < k->seg.pool.nbufs)
-                k->mag[k->mag_n++] = idx;
-            else if (idx < k->seg.pool.nbufs && !lan_token_live(&k->seg, tok))
+            if (tok == k->token) {
+                if (came_back(k, idx)) {
+                    k->bs[idx] = BS_MAG;
+                    k->mag[k->mag_n++] = idx;
+                } else {
+                    bad(k);
+                }
+            } else if (idx < k->seg.pool.nbufs && !lan_token_live(&k->seg, tok)) {
                 jet_pool_free_if(&k->seg.pool, idx, tok); /* meant for an earlier holder */
+            } else {
+                bad(k);
+            }
         }
+        k->ret_cons[d] = h;
         atomic_store_explicit(&q->head, h, memory_order_release);
     }
 }
@@ -147,18 +218,37 @@ static uint32_t mag_get(struct lan_link *k)
 {
     if (k->mag_n == 0) {
         take_returns(k);
-        if (k->mag_n == 0)
-            k->mag_n = jet_pool_alloc(&k->seg.pool, k->token, k->mag, MAG_REFILL);
+        if (k->mag_n == 0) {
+            uint32_t got[MAG_REFILL];
+            uint32_t n = jet_pool_alloc(&k->seg.pool, k->token, got, MAG_REFILL);
+            for (uint32_t i = 0; i < n; i++) {
+                if (k->bs[got[i]] != BS_AWAY) {
+                    bad(k); /* its owner word had been cleared while we held it */
+                    continue;
+                }
+                k->bs[got[i]] = BS_MAG;
+                k->mag[k->mag_n++] = got[i];
+            }
+        }
     }
-    return k->mag_n ? k->mag[--k->mag_n] : JET_POOL_NONE;
+    if (k->mag_n == 0)
+        return JET_POOL_NONE;
+    uint32_t idx = k->mag[--k->mag_n];
+    k->bs[idx] = BS_USE;
+    return idx;
 }
 
 static void mag_put(struct lan_link *k, uint32_t idx)
 {
+    if (k->bs[idx] == BS_MAG) {
+        bad(k);
+        return;
+    }
     if (k->mag_n == MAG_CAP) {
         k->mag_n -= MAG_SPILL;
-        jet_pool_free(&k->seg.pool, k->mag + k->mag_n, MAG_SPILL);
+        buf_free(k, k->mag + k->mag_n, MAG_SPILL);
     }
+    k->bs[idx] = BS_MAG;
     k->mag[k->mag_n++] = idx;
 }
 
@@ -216,12 +306,24 @@ static uint32_t flip_bits(struct jet_rng *r, double ber, uint8_t *d, uint32_t le
 
 /* ---- transmit ---- */
 
+/* Reads the consumer's head of our ring to dst.  A head can only move
+ * forward from where we last saw it and never past our tail; any other value
+ * was not written by the consumer: counted, and the last good one kept (the
+ * consumer writes its head again when it next takes frames or sleeps). */
+static void read_head(struct lan_link *k, uint32_t dst)
+{
+    uint32_t h = atomic_load_explicit(&lan_ring(&k->seg, k->me, dst)->head, memory_order_acquire);
+    if (h - k->prod_head[dst] <= k->prod_tail[dst] - k->prod_head[dst])
+        k->prod_head[dst] = h;
+    else
+        bad(k);
+}
+
 static uint32_t ring_room(struct lan_link *k, uint32_t dst)
 {
     uint32_t used = k->prod_tail[dst] - k->prod_head[dst];
     if (used + 3 > k->ring_size) {
-        k->prod_head[dst] =
-            atomic_load_explicit(&lan_ring(&k->seg, k->me, dst)->head, memory_order_acquire);
+        read_head(k, dst);
         used = k->prod_tail[dst] - k->prod_head[dst];
     }
     return k->ring_size - used;
@@ -242,8 +344,7 @@ static bool want_inline(struct lan_link *k, uint32_t dst, uint32_t len)
     if (t - k->head_read[dst] < INLINE_FILL)
         return false;
     k->head_read[dst] = t;
-    k->prod_head[dst] =
-        atomic_load_explicit(&lan_ring(&k->seg, k->me, dst)->head, memory_order_acquire);
+    read_head(k, dst);
     return t - k->prod_head[dst] < INLINE_FILL;
 }
 
@@ -254,7 +355,7 @@ static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t enc
     uint32_t tok = atomic_load_explicit(&k->seg.st[dst].token, memory_order_acquire);
     if (tok == 0) {
         lan_cnt_add(&k->c->tx_unreach, 1);
-        jet_pool_free(&k->seg.pool, &idx, 1);
+        buf_free(k, &idx, 1);
         return;
     }
     if (at < k->last_deliver[dst])
@@ -273,6 +374,14 @@ static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t enc
         e->encap = (uint16_t)(encap | LAN_DESC_INLINE);
         mag_put(k, idx);
     } else {
+        /* Still ours?  A plain load (a locked compare-and-swap here would
+         * wait for the payload's stores, see publish_tails). */
+        if (jet_pool_owner(&k->seg.pool, idx) != k->token) {
+            bad(k); /* its owner word was overwritten: the frame is lost */
+            k->bs[idx] = BS_AWAY;
+            return;
+        }
+        k->bs[idx] = BS_AWAY;
         jet_pool_give(&k->seg.pool, idx, tok);
         e->idx = idx;
         e->encap = (uint16_t)encap;
@@ -302,7 +411,7 @@ static void transmit(struct lan_link *k, struct txq_ent *e, uint64_t at)
             at += (uint64_t)(jet_rng_unit(&r) * (double)(k->cfg.jitter_ns + 1));
         if (u_loss < k->cfg.loss) {
             lan_cnt_add(&k->c->fault_lost, 1);
-            jet_pool_free(&k->seg.pool, &e->idx, 1);
+            buf_free(k, &e->idx, 1);
             return;
         }
         if (k->cfg.ber > 0 && flip_bits(&r, k->cfg.ber, d, e->len))
@@ -363,7 +472,7 @@ static void ring_socket(struct lan_link *k, uint32_t token)
     if (k->tx_sock < 0 || token == 0)
         return;
     struct sockaddr_un a;
-    socklen_t al = lan_sock_addr(&a, k->seg.h->name, token);
+    socklen_t al = lan_sock_addr(&a, k->seg.g.name, token);
     char b = 1;
     (void)sendto(k->tx_sock, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&a, al);
 }
@@ -463,7 +572,7 @@ static void drop_queued_for(struct lan_link *k, uint32_t dst)
             struct txq_ent e = q->e[(q->head + i) % TXQ_CAP];
             if (e.dst == dst) {
                 lan_cnt_add(&k->c->tx_unreach, 1);
-                jet_pool_free(&k->seg.pool, &e.idx, 1);
+                buf_free(k, &e.idx, 1);
                 k->txq_n--;
             } else {
                 q->e[(q->head + kept++) % TXQ_CAP] = e;
@@ -498,6 +607,8 @@ static bool dst_ready(struct lan_link *k, const struct txq_ent *e, uint64_t now)
 static int lan_flush(struct jet_link *l)
 {
     struct lan_link *k = L(l);
+    if (k->broken)
+        return broken_err(k);
     uint64_t now = (k->need_clock || k->has_held) ? jet_now_ns() : 0;
     while (k->txq_n) {
         /* Highest class whose head can go; a class whose head waits for its
@@ -515,9 +626,12 @@ static int lan_flush(struct jet_link *l)
             uint64_t ser = (uint64_t)e->len * 8 * 1000000000ull / k->cfg.rate_bps;
             uint64_t free_at = atomic_load_explicit(mf, memory_order_relaxed), start;
             do {
-                if (free_at > now + LOOKAHEAD_NS)
+                bool damaged = free_at > now + k->max_book; /* no sender books that far */
+                if (damaged)
+                    bad(k); /* our booking replaces it */
+                else if (free_at > now + LOOKAHEAD_NS)
                     goto out; /* medium busy: the frame waits */
-                start = free_at > now ? free_at : now;
+                start = free_at > now && !damaged ? free_at : now;
             } while (!atomic_compare_exchange_weak_explicit(mf, &free_at, start + ser,
                                                             memory_order_relaxed,
                                                             memory_order_relaxed));
@@ -543,6 +657,8 @@ out:
 static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
 {
     struct lan_link *k = L(l);
+    if (k->broken)
+        return broken_err(k);
     if (k->txq_n >= k->txq_limit) {
         lan_flush(l);
         if (k->txq_n >= k->txq_limit)
@@ -564,7 +680,9 @@ static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
 
 static void lan_tx_abort(struct jet_link *l, struct jet_frame *f)
 {
-    mag_put(L(l), f->buf);
+    struct lan_link *k = L(l);
+    if (f->buf < k->seg.pool.nbufs && k->bs[f->buf] == BS_USE)
+        mag_put(k, f->buf);
 }
 
 static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
@@ -573,8 +691,12 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
     const uint8_t *d = f->data;
     uint32_t dst;
     int rc = 0;
-    if (f->buf >= k->seg.pool.nbufs || f->data != frame_data(k, f->buf))
+    if (f->buf >= k->seg.pool.nbufs || k->bs[f->buf] != BS_USE || f->data != frame_data(k, f->buf))
         return jet_err_set(&l->err, -EINVAL, "frame does not belong to this link");
+    if (k->broken) {
+        rc = broken_err(k);
+        goto drop;
+    }
     if (f->encap == JET_ENCAP_NATIVE) {
         if (f->len < 24) {
             rc = jet_err_set(&l->err, -EINVAL, "native frame of %u bytes is shorter than a header",
@@ -599,8 +721,8 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
         }
         if (d[0] & 1) {
             dst = JET_STATION_BROADCAST;
-        } else if (d[0] == 0x02 && d[1] == 0x4a && d[2] == 0x53 && d[3] == k->seg.h->mac[0] &&
-                   d[4] == k->seg.h->mac[1]) {
+        } else if (d[0] == 0x02 && d[1] == 0x4a && d[2] == 0x53 && d[3] == k->seg.g.mac[0] &&
+                   d[4] == k->seg.g.mac[1]) {
             dst = d[5];
         } else {
             rc = jet_err_set(&l->err, -EHOSTUNREACH,
@@ -617,7 +739,7 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
         (dst >= k->nst || atomic_load_explicit(&k->seg.st[dst].token, memory_order_acquire) == 0)) {
         lan_cnt_add(&k->c->tx_unreach, 1);
         rc = jet_err_set(&l->err, -EHOSTUNREACH, "station %u is not attached to LAN '%s'", dst,
-                         k->seg.h->name);
+                         k->seg.g.name);
         goto drop;
     }
     if (k->txq_n == TXQ_CAP) {
@@ -665,9 +787,20 @@ drop:
 
 static void publish_returns(struct lan_link *k);
 
+/* Drops the ring entry whose fields were read into idx/tok (damaged or not
+ * for us): a buffer that is really ours goes back to the pool. */
+static void drop_entry(struct lan_link *k, uint32_t idx, uint32_t tok, bool inl)
+{
+    bad(k);
+    if (!inl && tok == k->token && came_back(k, idx))
+        buf_free(k, &idx, 1);
+}
+
 static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
 {
     struct lan_link *k = L(l);
+    if (slot_lost(k))
+        return broken_err(k);
     if (k->txq_n || k->has_held)
         lan_flush(l);
     _Atomic uint32_t *sleeping = &k->seg.st[k->me].sleeping;
@@ -681,22 +814,35 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
         if (src >= k->nst)
             src -= k->nst;
         uint32_t h = k->cons_head[src];
+        struct lan_ring *r = lan_ring(&k->seg, src, k->me);
         if (h == k->cons_tail[src]) {
-            k->cons_tail[src] = atomic_load_explicit(&lan_ring(&k->seg, src, k->me)->tail,
-                                                     memory_order_acquire);
-            if (h == k->cons_tail[src])
+            uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+            if (t - h > k->ring_size) {
+                bad(k); /* not a tail its producer wrote: wait for the next one */
+                continue;
+            }
+            k->cons_tail[src] = t;
+            if (h == t)
                 continue;
         }
-        struct lan_ring *r = lan_ring(&k->seg, src, k->me);
         uint32_t t = k->cons_tail[src];
         while (h != t && n < max) {
+            /* Each field is read from the segment once, then checked. */
             const struct lan_desc *e = &r->e[h & k->ring_mask];
-            if (e->deliver_at > now)
-                break;
-            uint32_t idx = e->idx, tok = e->token;
-            if (e->encap & LAN_DESC_INLINE) {
-                uint32_t len = e->len;
-                if (tok != k->token || len > LAN_INLINE_MAX || len > k->frame_max) {
+            uint64_t at = e->deliver_at;
+            uint32_t idx = e->idx, tok = e->token, len = e->len, encap = e->encap, from = e->src;
+            bool inl = encap & LAN_DESC_INLINE;
+            encap &= ~LAN_DESC_INLINE;
+            if (at > now && at - now <= k->max_wait)
+                break; /* not due yet */
+            if (at > now || encap > JET_ENCAP_ETH || len > k->frame_max ||
+                (inl && len > LAN_INLINE_MAX)) {
+                drop_entry(k, idx, tok, inl); /* due later than any sender can ask, or malformed */
+                h++;
+                continue;
+            }
+            if (inl) {
+                if (tok != k->token) {
                     lan_cnt_add(&k->c->rx_stale, 1); /* for an earlier holder; no buffer */
                     h++;
                     continue;
@@ -710,7 +856,7 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
                 f[n].data = d;
                 f[n].len = len;
                 f[n].cap = k->frame_max;
-                f[n].encap = (uint16_t)(e->encap & ~LAN_DESC_INLINE);
+                f[n].encap = (uint16_t)encap;
                 f[n].flags = (uint16_t)k->me; /* our own buffer: released into our magazine */
                 bytes += len;
                 n++;
@@ -720,21 +866,25 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             h++;
             /* The token names the incarnation it was sent to: one that is
              * not ours was meant for an earlier holder of this slot. */
-            if (tok != k->token || idx >= k->seg.pool.nbufs) {
-                /* Sent to an earlier holder of this slot. Free it if that holder is gone. */
+            if (tok != k->token) {
                 lan_cnt_add(&k->c->rx_stale, 1);
-                if (idx < k->seg.pool.nbufs && tok != k->token && !lan_token_live(&k->seg, tok))
-                    jet_pool_free_if(&k->seg.pool, idx, tok);
+                if (idx < k->seg.pool.nbufs && !lan_token_live(&k->seg, tok))
+                    jet_pool_free_if(&k->seg.pool, idx, tok); /* that holder is gone */
                 continue;
             }
+            if (!came_back(k, idx)) {
+                bad(k); /* not a buffer handed to us: leave it alone */
+                continue;
+            }
+            k->bs[idx] = BS_USE;
             f[n].buf = idx;
             f[n].data = frame_data(k, idx);
             jet_prefetch(f[n].data); /* its header is read next, by whoever takes it */
-            f[n].len = e->len <= k->frame_max ? e->len : k->frame_max;
+            f[n].len = len;
             f[n].cap = k->frame_max;
-            f[n].encap = e->encap;
-            f[n].flags = e->src < k->nst ? e->src : (uint16_t)k->me;
-            bytes += f[n].len;
+            f[n].encap = (uint16_t)encap;
+            f[n].flags = from < k->nst ? (uint16_t)from : (uint16_t)k->me;
+            bytes += len;
             n++;
         }
         if (h != k->cons_head[src]) {
@@ -772,21 +922,28 @@ static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
     struct lan_link *k = L(l);
     for (unsigned i = 0; i < n; i++) {
         uint32_t src = f[i].flags, idx = f[i].buf;
+        if (idx >= k->seg.pool.nbufs || k->bs[idx] != BS_USE)
+            continue; /* not a frame this link lent: nothing to give back */
         uint32_t tok = src < k->nst && src != k->me
                            ? atomic_load_explicit(&k->seg.st[src].token, memory_order_acquire)
                            : 0;
-        if (tok == 0 || idx >= k->seg.pool.nbufs) {
+        if (tok == 0) {
             mag_put(k, idx);
             continue;
         }
         if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
             struct lan_ret_ring *q = lan_ret(&k->seg, src, k->me);
-            k->ret_head[src] = atomic_load_explicit(&q->head, memory_order_acquire);
+            uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+            if (h - k->ret_head[src] <= k->ret_tail[src] - k->ret_head[src])
+                k->ret_head[src] = h;
+            else
+                bad(k); /* not a head its owner wrote: keep the last good one */
             if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
                 mag_put(k, idx); /* the sender is not taking them back: keep it */
                 continue;
             }
         }
+        k->bs[idx] = BS_AWAY;
         jet_pool_give(&k->seg.pool, idx, tok);
         lan_ret(&k->seg, src, k->me)->e[k->ret_tail[src]++ & k->ring_mask] =
             idx | (uint64_t)tok << 32;
@@ -801,18 +958,19 @@ static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
     }
 }
 
-/* Earliest delivery time among waiting frames: 0 if one is ready now,
- * UINT64_MAX if none waits. */
+/* Earliest delivery time among waiting frames: 0 if one is ready now (or an
+ * entry is damaged: rx_burst drops it), UINT64_MAX if none waits. */
 static uint64_t next_rx(struct lan_link *k, uint64_t now)
 {
     uint64_t best = UINT64_MAX;
     for (uint32_t src = 0; src < k->nst; src++) {
         struct lan_ring *r = lan_ring(&k->seg, src, k->me);
         uint32_t h = k->cons_head[src];
-        if (h == atomic_load_explicit(&r->tail, memory_order_acquire))
+        uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (h == t || t - h > k->ring_size)
             continue;
         uint64_t at = r->e[h & k->ring_mask].deliver_at;
-        if (at <= now)
+        if (at <= now || at - now > k->max_wait)
             return 0;
         if (at < best)
             best = at;
@@ -820,9 +978,32 @@ static uint64_t next_rx(struct lan_link *k, uint64_t now)
     return best;
 }
 
+/* Before sleeping: writes again every ring index we are the writer of, from
+ * our private copy, where the segment holds another value.  Our peers read
+ * them to know how far they may go; a scribbled index must not leave a
+ * sender waiting for room that was freed long ago. */
+static void repair_indices(struct lan_link *k)
+{
+    for (uint32_t d = 0; d < k->nst; d++) {
+        struct lan_ring *in = lan_ring(&k->seg, d, k->me), *out = lan_ring(&k->seg, k->me, d);
+        struct lan_ret_ring *mine = lan_ret(&k->seg, k->me, d), *theirs = lan_ret(&k->seg, d, k->me);
+        if (atomic_load_explicit(&in->head, memory_order_relaxed) != k->cons_head[d])
+            atomic_store_explicit(&in->head, k->cons_head[d], memory_order_release);
+        if (!(k->dirty >> d & 1) &&
+            atomic_load_explicit(&out->tail, memory_order_relaxed) != k->prod_tail[d])
+            atomic_store_explicit(&out->tail, k->prod_tail[d], memory_order_release);
+        if (atomic_load_explicit(&mine->head, memory_order_relaxed) != k->ret_cons[d])
+            atomic_store_explicit(&mine->head, k->ret_cons[d], memory_order_release);
+        if (atomic_load_explicit(&theirs->tail, memory_order_relaxed) != k->ret_pub[d])
+            atomic_store_explicit(&theirs->tail, k->ret_pub[d], memory_order_release);
+    }
+}
+
 static int lan_wait(struct jet_link *l, int64_t timeout_ns)
 {
     struct lan_link *k = L(l);
+    if (slot_lost(k))
+        return broken_err(k);
     struct lan_station *st = &k->seg.st[k->me];
     uint64_t now = jet_now_ns();
     uint64_t until = timeout_ns < 0 ? UINT64_MAX : now + (uint64_t)timeout_ns;
@@ -835,26 +1016,36 @@ static int lan_wait(struct jet_link *l, int64_t timeout_ns)
         }
     }
     publish_returns(k); /* the sender may be waiting for its buffers */
-    uint32_t bell = atomic_load(&st->doorbell);
-    atomic_store(&st->sleeping, LAN_SLEEP_FUTEX);
-    sleep_fence(k);
-    if (k->asym_failed && until > now + 1000000)
-        until = now + 1000000;
-    uint64_t next = next_rx(k, now);
+    repair_indices(k);
     int rc = 0;
-    if (next > now && next != 0) {
-        if (next < until)
-            until = next;
-        if (until > now) {
-            struct timespec ts = {0, 0}, *tsp = NULL;
-            if (until != UINT64_MAX) {
-                uint64_t d = until - now;
-                ts.tv_sec = (time_t)(d / 1000000000u);
-                ts.tv_nsec = (long)(d % 1000000000u);
-                tsp = &ts;
-            }
-            if (futex(&st->doorbell, FUTEX_WAIT, bell, tsp) < 0 && errno == EINTR)
+    /* Sleeps in naps of at most NAP_NS: a wake-up lost because a flag in the
+     * segment was overwritten delays us by one nap, never for ever. */
+    for (;;) {
+        uint32_t bell = atomic_load(&st->doorbell);
+        atomic_store(&st->sleeping, LAN_SLEEP_FUTEX);
+        sleep_fence(k);
+        if (k->asym_failed && until > now + 1000000)
+            until = now + 1000000;
+        uint64_t next = next_rx(k, now);
+        uint64_t wake = next < until ? next : until;
+        if (wake > now + NAP_NS)
+            wake = now + NAP_NS;
+        if (next <= now || wake <= now)
+            break;
+        uint64_t d = wake - now;
+        struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
+        int fr = futex(&st->doorbell, FUTEX_WAIT, bell, &ts), fe = errno;
+        if (fr == 0 || fe != ETIMEDOUT) {
+            if (fr < 0 && fe == EINTR)
                 rc = -EINTR;
+            break; /* rung, or the doorbell moved before we slept */
+        }
+        now = jet_now_ns();
+        if (now >= until || next <= now)
+            break;
+        if (slot_lost(k)) {
+            rc = broken_err(k);
+            break;
         }
     }
     atomic_store(&st->sleeping, 0);
@@ -870,7 +1061,7 @@ static int lan_fd(struct jet_link *l)
     if (fd < 0)
         return jet_err_set(&l->err, -errno, "doorbell socket: %s", strerror(errno));
     struct sockaddr_un a;
-    socklen_t al = lan_sock_addr(&a, k->seg.h->name, k->token);
+    socklen_t al = lan_sock_addr(&a, k->seg.g.name, k->token);
     if (bind(fd, (struct sockaddr *)&a, al) < 0) {
         int e = errno;
         close(fd);
@@ -883,6 +1074,8 @@ static int lan_fd(struct jet_link *l)
 static int lan_arm(struct jet_link *l)
 {
     struct lan_link *k = L(l);
+    if (slot_lost(k))
+        return broken_err(k);
     if (k->rx_sock < 0) {
         int rc = lan_fd(l);
         if (rc < 0)
@@ -897,6 +1090,7 @@ static int lan_arm(struct jet_link *l)
             return 1; /* frames wait to go out: keep polling */
     }
     publish_returns(k);
+    repair_indices(k);
     atomic_store(&k->seg.st[k->me].sleeping, LAN_SLEEP_FD);
     sleep_fence(k);
     if (k->asym_failed)
@@ -919,7 +1113,7 @@ static int lan_reserve(struct jet_link *l, int64_t delta)
     }
     uint64_t cur = atomic_load(tot);
     do {
-        if (k->cfg.rate_bps && cur + (uint64_t)delta > k->cfg.rate_bps)
+        if (k->cfg.rate_bps && (cur > k->cfg.rate_bps || (uint64_t)delta > k->cfg.rate_bps - cur))
             return jet_err_set(&l->err, -EBUSY,
                                "cannot reserve %llu bit/s: %llu of the LAN's %llu bit/s are "
                                "reserved already",
@@ -943,7 +1137,12 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
         return rc;
     }
     struct lan_seg *s = &k->seg;
-    k->nst = s->h->cfg.stations;
+    k->nst = s->g.cfg.stations;
+    k->bs = calloc(s->pool.nbufs, 1);
+    if (!k->bs) {
+        rc = jet_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
     if (station >= (int)k->nst) {
         rc = jet_err_set(err, -ERANGE, "LAN '%s' has stations 0 to %u; there is no station %d",
                          name, k->nst - 1, station);
@@ -975,28 +1174,49 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
         serial = (atomic_fetch_add(&s->h->serial, 1) + 1) & 0xffffff;
     while (serial == 0);
     k->token = serial << 8 | k->me;
-    k->cfg = s->h->cfg;
+    k->cfg = s->g.cfg;
     k->mtu = k->cfg.mtu;
     k->ring_size = k->cfg.ring;
     k->ring_mask = k->cfg.ring - 1;
-    k->headroom = s->h->headroom;
-    k->frame_max = s->h->frame_max;
+    k->headroom = s->g.headroom;
+    k->frame_max = s->g.frame_max;
     k->need_clock = k->cfg.rate_bps || k->cfg.delay_ns || k->cfg.jitter_ns;
     k->faults = k->cfg.loss > 0 || k->cfg.ber > 0 || k->cfg.dup > 0 || k->cfg.reorder > 0 ||
                 k->cfg.jitter_ns > 0;
+    /* The furthest ahead a well-formed entry can be due: a booking of the
+     * medium (LOOKAHEAD_NS, then the longest frame's serialisation), delay,
+     * jitter, and the clocks of two processes read at different moments. */
+    uint64_t ser_max = k->cfg.rate_bps ? (uint64_t)k->frame_max * 8 * 1000000000ull / k->cfg.rate_bps
+                                       : 0;
+    k->max_book = LOOKAHEAD_NS + ser_max + SLACK_NS;
+    k->max_wait = k->need_clock ? k->max_book + k->cfg.delay_ns + k->cfg.jitter_ns : 0;
     k->c = &st->c;
+    uint32_t damaged = 0;
     for (uint32_t d = 0; d < k->nst; d++) {
+        /* We continue the indices we find; where they cannot be what their
+         * writers wrote (more in flight than the ring holds), we start
+         * afresh from the tail, and count it. */
         struct lan_ring *o = lan_ring(s, k->me, d), *in = lan_ring(s, d, k->me);
         k->prod_tail[d] = atomic_load(&o->tail);
         k->prod_head[d] = atomic_load(&o->head);
+        if (k->prod_tail[d] - k->prod_head[d] > k->ring_size) {
+            k->prod_head[d] = k->prod_tail[d];
+            damaged++;
+        }
         k->cons_head[d] = k->cons_tail[d] = atomic_load(&in->tail); /* nothing old is ours */
         atomic_store(&in->head, k->cons_head[d]);
         struct lan_ret_ring *mine = lan_ret(s, k->me, d), *theirs = lan_ret(s, d, k->me);
-        atomic_store(&mine->head, atomic_load(&mine->tail));
+        k->ret_cons[d] = atomic_load(&mine->tail);
+        atomic_store(&mine->head, k->ret_cons[d]);
         k->ret_tail[d] = k->ret_pub[d] = atomic_load(&theirs->tail);
         k->ret_head[d] = atomic_load(&theirs->head);
+        if (k->ret_tail[d] - k->ret_head[d] > k->ring_size) {
+            k->ret_head[d] = k->ret_tail[d];
+            damaged++;
+        }
     }
     memset(&st->c, 0, sizeof st->c);
+    lan_cnt_add(&st->c.shm_bad, damaged);
     atomic_store(&st->sleeping, 0);
     k->asym = membarrier_register();
     atomic_store(&st->asym_fence, k->asym ? 1u : 0u);
@@ -1022,6 +1242,7 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
     return 0;
 fail:
     lan_seg_close(&k->seg);
+    free(k->bs);
     free(k);
     return rc;
 }
@@ -1037,7 +1258,7 @@ static void lan_close(struct jet_link *l)
     struct lan_seg *s = &k->seg;
     /* Let queued frames go out, for a while. */
     uint64_t until = jet_now_ns() + 200000000ull;
-    while (k->txq_n && jet_now_ns() < until) {
+    while (k->txq_n && !k->broken && jet_now_ns() < until) {
         lan_flush(l);
         if (k->txq_n)
             lan_wait(l, 100000);
@@ -1046,10 +1267,10 @@ static void lan_close(struct jet_link *l)
     publish_tails(k);
     publish_returns(k);
     if (k->has_held)
-        jet_pool_free(&s->pool, &k->held.idx, 1);
+        buf_free(k, &k->held.idx, 1);
     for (int c = 0; c < 8; c++) {
         for (uint32_t i = 0; i < k->q[c].n; i++)
-            jet_pool_free(&s->pool, &k->q[c].e[(k->q[c].head + i) % TXQ_CAP].idx, 1);
+            buf_free(k, &k->q[c].e[(k->q[c].head + i) % TXQ_CAP].idx, 1);
         lan_cnt_add(&k->c->tx_dropped_close, k->q[c].n); /* counted, never silent */
         k->q[c].n = 0;
     }
@@ -1069,6 +1290,7 @@ static void lan_close(struct jet_link *l)
     jet_pool_reclaim(&s->pool, mine, &k->token);
     lan_unlock(s, k->me);
     lan_seg_close(s);
+    free(k->bs);
     free(k);
 }
 
@@ -1093,8 +1315,8 @@ void jet_lan_station_mac(const struct jet_link *l, uint32_t st, uint8_t mac[6])
     mac[0] = 0x02;
     mac[1] = 0x4a;
     mac[2] = 0x53;
-    mac[3] = k->seg.h->mac[0];
-    mac[4] = k->seg.h->mac[1];
+    mac[3] = k->seg.g.mac[0];
+    mac[4] = k->seg.g.mac[1];
     mac[5] = (uint8_t)st;
 }
 
@@ -1118,6 +1340,7 @@ void jet_lan_station_stats(const struct jet_link *l, struct jet_lan_station_info
     o->fault_reordered = atomic_load(&c->fault_reordered);
     o->rx_stale = atomic_load(&c->rx_stale);
     o->tx_dropped_close = atomic_load(&c->tx_dropped_close);
+    o->shm_bad = atomic_load(&c->shm_bad);
 }
 
 void jet_lan_pool_stats(const struct jet_link *l, struct jet_pool_stats *out)

@@ -33,7 +33,7 @@
 #include "jet/pool.h"
 
 #define LAN_MAGIC "JETLAN\r\n"
-#define LAN_LAYOUT 2u /* bump on any change to the structs below or their meaning */
+#define LAN_LAYOUT 3u /* bump on any change to the structs below or their meaning */
 #define LAN_HEADROOM 128u /* bytes before frame data in each buffer */
 #define LAN_ETH_MAX_HDR 18u /* Ethernet header with one VLAN tag */
 #define LAN_SHM_PREFIX "/jet-lan."
@@ -65,6 +65,7 @@ struct lan_counters {
     _Atomic uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes, tx_unreach;
     _Atomic uint64_t fault_lost, fault_corrupted, fault_duplicated, fault_reordered, rx_stale;
     _Atomic uint64_t tx_dropped_close; /* still queued when the station detached */
+    _Atomic uint64_t shm_bad; /* values read from the segment that failed a check */
 };
 
 struct lan_station {
@@ -139,35 +140,64 @@ struct lan_ret_ring {
     _Alignas(64) uint64_t e[];
 };
 
+/* The segment's shape: validated once when the segment is opened (every
+ * field against the segment size and against the configuration it must
+ * follow from) and kept in private memory.  Nothing here is read from the
+ * segment again: a process that scribbles on the header later changes
+ * nothing another station computes an address from. */
+struct lan_geom {
+    struct lan_cfg cfg;
+    uint64_t seg_size, stations_off, rings_off, ring_bytes, ret_off, ret_bytes, pool_off,
+        pool_bytes;
+    uint32_t headroom, frame_max, buf_size;
+    uint8_t mac[2];
+    char name[JET_LAN_NAME_MAX + 1];
+};
+
+/* Limits of a LAN's medium, checked at creation and at every open. */
+#define LAN_MIN_RATE 1000000ull          /* bit/s: a largest frame leaves in under 0.6 s */
+#define LAN_MAX_DELAY_NS 10000000000ull /* delay and jitter, each */
+
+/* Fills g with the layout that cfg dictates (cfg.buffers must be set).
+ * 0, or -EINVAL with the reason in err.  Used by creation and by open,
+ * which refuses a header that differs from it in any field. */
+int lan_layout(const struct lan_cfg *cfg, struct lan_geom *g, struct jet_err *err);
+
 /* An open segment (not a station). */
 struct lan_seg {
     int fd;
     uint8_t *base;
     size_t size;
-    struct lan_hdr *h;
+    struct lan_hdr *h; /* only its atomic fields (medium clock, serial, counters) are used */
     struct lan_station *st;
+    struct lan_geom g;
     struct jet_pool pool;
 };
 
 int lan_seg_open(const char *name, struct lan_seg *s, struct jet_err *err);
+/* Checks the header of the segment mapped at s->base (s->size bytes) and
+ * fills s->g, s->st and s->pool from it: 0, or -EPROTO with the reason.
+ * lan_seg_open() calls it; the fuzz target calls it on fuzzed memory. */
+int lan_seg_check(struct lan_seg *s, const char *name, struct jet_err *err);
 void lan_seg_close(struct lan_seg *s);
 
+/* src and dst must be < g.cfg.stations (callers' loops and checks ensure it). */
 static inline struct lan_ring *lan_ring(const struct lan_seg *s, uint32_t src, uint32_t dst)
 {
-    return (struct lan_ring *)(s->base + s->h->rings_off +
-                               s->h->ring_bytes * ((uint64_t)src * s->h->cfg.stations + dst));
+    return (struct lan_ring *)(s->base + s->g.rings_off +
+                               s->g.ring_bytes * ((uint64_t)src * s->g.cfg.stations + dst));
 }
 
 static inline struct lan_ret_ring *lan_ret(const struct lan_seg *s, uint32_t owner, uint32_t from)
 {
-    return (struct lan_ret_ring *)(s->base + s->h->ret_off +
-                                   s->h->ret_bytes * ((uint64_t)owner * s->h->cfg.stations + from));
+    return (struct lan_ret_ring *)(s->base + s->g.ret_off +
+                                   s->g.ret_bytes * ((uint64_t)owner * s->g.cfg.stations + from));
 }
 
 static inline bool lan_token_live(const struct lan_seg *s, uint32_t token)
 {
     uint32_t st = token & 0xff;
-    return st < s->h->cfg.stations &&
+    return st < s->g.cfg.stations &&
            atomic_load_explicit(&s->st[st].token, memory_order_acquire) == token;
 }
 

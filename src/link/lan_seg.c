@@ -64,41 +64,91 @@ static uint32_t default_buffers(const struct jet_lan_config *c, uint32_t buf_siz
     return (uint32_t)want;
 }
 
+/* The configuration limits, for creation and for every open. */
+static int check_cfg(const struct lan_cfg *c, struct jet_err *err)
+{
+    if (c->stations < 2 || c->stations > JET_LAN_MAX_STATIONS)
+        return jet_err_set(err, -EINVAL, "stations must be 2 to %d (found %u)",
+                           JET_LAN_MAX_STATIONS, c->stations);
+    if (c->mtu < JET_LAN_MIN_MTU || c->mtu > JET_LAN_MAX_MTU)
+        return jet_err_set(err, -EINVAL, "MTU must be %d to %d bytes (found %u)", JET_LAN_MIN_MTU,
+                           JET_LAN_MAX_MTU, c->mtu);
+    if (c->ring < 16 || c->ring > (1u << 16) || (c->ring & (c->ring - 1)))
+        return jet_err_set(err, -EINVAL,
+                           "ring size must be a power of two from 16 to 65536 (found %u)", c->ring);
+    if (c->rate_bps && c->rate_bps < LAN_MIN_RATE)
+        return jet_err_set(err, -EINVAL,
+                           "rate must be unlimited (0) or at least %llu bit/s (found %llu)",
+                           (unsigned long long)LAN_MIN_RATE, (unsigned long long)c->rate_bps);
+    if (c->delay_ns > LAN_MAX_DELAY_NS || c->jitter_ns > LAN_MAX_DELAY_NS)
+        return jet_err_set(err, -EINVAL, "delay and jitter must each be at most %llu s",
+                           (unsigned long long)(LAN_MAX_DELAY_NS / 1000000000ull));
+    if (!(c->loss >= 0 && c->loss <= 1) || !(c->ber >= 0 && c->ber <= 0.5) ||
+        !(c->dup >= 0 && c->dup <= 1) || !(c->reorder >= 0 && c->reorder <= 1))
+        return jet_err_set(err, -EINVAL,
+                           "loss, dup and reorder must be probabilities (0..1), ber 0..0.5");
+    return 0;
+}
+
+int lan_layout(const struct lan_cfg *c, struct lan_geom *g, struct jet_err *err)
+{
+    int rc = check_cfg(c, err);
+    if (rc)
+        return rc;
+    memset(g, 0, sizeof *g);
+    g->cfg = *c;
+    g->frame_max = c->mtu + 28 + LAN_ETH_MAX_HDR; /* room for either encapsulation */
+    g->buf_size = (uint32_t)ALIGN64(LAN_HEADROOM + g->frame_max);
+    g->headroom = LAN_HEADROOM;
+    g->pool_bytes = jet_pool_region_size(c->buffers, g->buf_size);
+    if (g->pool_bytes == 0)
+        return jet_err_set(err, -EINVAL, "pool of %u buffers of %u bytes is out of range",
+                           c->buffers, g->buf_size);
+    /* No overflow: stations <= 64, ring <= 65536, entries of 128 bytes, a
+     * pool under 2^62 bytes. */
+    uint64_t n = c->stations;
+    g->ring_bytes = ALIGN64(sizeof(struct lan_ring) + sizeof(struct lan_desc) * c->ring);
+    g->stations_off = ALIGN64(sizeof(struct lan_hdr));
+    g->rings_off = ALIGN64(g->stations_off + sizeof(struct lan_station) * n);
+    g->ret_bytes = ALIGN64(sizeof(struct lan_ret_ring) + sizeof(uint64_t) * c->ring);
+    g->ret_off = ALIGN64(g->rings_off + g->ring_bytes * n * n);
+    g->pool_off = ALIGN64(g->ret_off + g->ret_bytes * n * n);
+    g->seg_size = g->pool_off + g->pool_bytes;
+    return 0;
+}
+
 int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_err *err)
 {
     int rc = check_name(name, err);
     if (rc)
         return rc;
-    if (c->stations < 2 || c->stations > JET_LAN_MAX_STATIONS)
-        return jet_err_set(err, -EINVAL, "stations must be 2 to %d", JET_LAN_MAX_STATIONS);
-    if (c->mtu < JET_LAN_MIN_MTU || c->mtu > JET_LAN_MAX_MTU)
-        return jet_err_set(err, -EINVAL, "MTU must be %d to %d bytes", JET_LAN_MIN_MTU,
-                           JET_LAN_MAX_MTU);
-    if (c->ring < 16 || c->ring > (1u << 16) || (c->ring & (c->ring - 1)))
-        return jet_err_set(err, -EINVAL, "ring size must be a power of two from 16 to 65536");
-    if (!(c->loss >= 0 && c->loss <= 1) || !(c->ber >= 0 && c->ber <= 0.5) ||
-        !(c->dup >= 0 && c->dup <= 1) || !(c->reorder >= 0 && c->reorder <= 1))
-        return jet_err_set(err, -EINVAL,
-                           "loss, dup and reorder must be probabilities (0..1), ber 0..0.5");
-
-    uint32_t frame_max = c->mtu + 28 + LAN_ETH_MAX_HDR; /* room for either encapsulation */
-    uint32_t buf_size = (uint32_t)ALIGN64(LAN_HEADROOM + frame_max);
-    uint32_t nbufs = c->buffers ? c->buffers : default_buffers(c, buf_size);
-    size_t pool_bytes = jet_pool_region_size(nbufs, buf_size);
-    if (pool_bytes == 0)
-        return jet_err_set(err, -EINVAL, "pool of %u buffers of %u bytes is out of range", nbufs,
-                           buf_size);
-    uint64_t ring_bytes = ALIGN64(sizeof(struct lan_ring) + sizeof(struct lan_desc) * c->ring);
-    uint64_t st_off = ALIGN64(sizeof(struct lan_hdr));
-    uint64_t rings_off = ALIGN64(st_off + sizeof(struct lan_station) * c->stations);
-    uint64_t ret_bytes = ALIGN64(sizeof(struct lan_ret_ring) + sizeof(uint64_t) * c->ring);
-    uint64_t ret_off = ALIGN64(rings_off + ring_bytes * c->stations * c->stations);
-    uint64_t pool_off = ALIGN64(ret_off + ret_bytes * c->stations * c->stations);
-    uint64_t size = pool_off + pool_bytes;
+    struct lan_cfg cfg = {.stations = c->stations,
+                          .mtu = c->mtu,
+                          .ring = c->ring,
+                          .rate_bps = c->rate_bps,
+                          .delay_ns = c->delay_ns,
+                          .jitter_ns = c->jitter_ns,
+                          .seed = c->seed,
+                          .loss = c->loss,
+                          .ber = c->ber,
+                          .dup = c->dup,
+                          .reorder = c->reorder};
+    rc = check_cfg(&cfg, err);
+    if (rc)
+        return rc;
+    uint32_t frame_max = c->mtu + 28 + LAN_ETH_MAX_HDR;
+    cfg.buffers = c->buffers ? c->buffers
+                             : default_buffers(c, (uint32_t)ALIGN64(LAN_HEADROOM + frame_max));
+    struct lan_geom g;
+    rc = lan_layout(&cfg, &g, err);
+    if (rc)
+        return rc;
+    uint64_t size = g.seg_size;
 
     char shm[96];
     shm_name(shm, sizeof shm, name);
     mode_t mode = (mode_t)(c->mode ? c->mode : 0600) & 0666;
+    cfg.mode = (uint32_t)mode;
     int fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
         if (errno == EEXIST)
@@ -130,35 +180,23 @@ int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_
     h->hdr_size = sizeof *h;
     h->seg_size = size;
     snprintf(h->name, sizeof h->name, "%s", name);
-    h->cfg = (struct lan_cfg){.stations = c->stations,
-                              .mtu = c->mtu,
-                              .buffers = nbufs,
-                              .ring = c->ring,
-                              .mode = (uint32_t)mode,
-                              .rate_bps = c->rate_bps,
-                              .delay_ns = c->delay_ns,
-                              .jitter_ns = c->jitter_ns,
-                              .seed = c->seed,
-                              .loss = c->loss,
-                              .ber = c->ber,
-                              .dup = c->dup,
-                              .reorder = c->reorder};
-    h->stations_off = st_off;
-    h->rings_off = rings_off;
-    h->ring_bytes = ring_bytes;
-    h->ret_off = ret_off;
-    h->ret_bytes = ret_bytes;
-    h->pool_off = pool_off;
-    h->pool_bytes = pool_bytes;
-    h->headroom = LAN_HEADROOM;
-    h->frame_max = frame_max;
+    h->cfg = cfg;
+    h->stations_off = g.stations_off;
+    h->rings_off = g.rings_off;
+    h->ring_bytes = g.ring_bytes;
+    h->ret_off = g.ret_off;
+    h->ret_bytes = g.ret_bytes;
+    h->pool_off = g.pool_off;
+    h->pool_bytes = g.pool_bytes;
+    h->headroom = g.headroom;
+    h->frame_max = g.frame_max;
     uint64_t nh = 0xcbf29ce484222325ull;
     for (const char *p = name; *p; p++)
         nh = (nh ^ (uint8_t)*p) * 0x100000001b3ull;
     h->mac[0] = (uint8_t)(nh >> 8);
     h->mac[1] = (uint8_t)nh;
     h->created_unix = (uint64_t)time(NULL);
-    rc = jet_pool_format(base + pool_off, pool_bytes, nbufs, buf_size);
+    rc = jet_pool_format(base + g.pool_off, g.pool_bytes, cfg.buffers, g.buf_size);
     if (rc) {
         jet_err_set(err, rc, "cannot lay out the buffer pool");
         munmap(base, size);
@@ -195,7 +233,7 @@ int lan_seg_open(const char *name, struct lan_seg *s, struct jet_err *err)
         rc = jet_err_set(err, -errno, "cannot stat LAN '%s': %s", name, strerror(errno));
         goto fail;
     }
-    if ((size_t)sb.st_size < sizeof(struct lan_hdr)) {
+    if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size < sizeof(struct lan_hdr)) {
         rc = jet_err_set(err, -EPROTO, "LAN '%s': segment too small to be a Jetstream LAN", name);
         goto fail;
     }
@@ -207,37 +245,69 @@ int lan_seg_open(const char *name, struct lan_seg *s, struct jet_err *err)
         goto fail;
     }
     s->h = (struct lan_hdr *)s->base;
-    atomic_thread_fence(memory_order_acquire);
-    if (memcmp(s->h->magic, LAN_MAGIC, 6) != 0) {
-        rc = jet_err_set(err, -EPROTO, "LAN '%s': not a Jetstream LAN segment, or still being created",
-                         name);
+    rc = lan_seg_check(s, name, err);
+    if (rc)
         goto fail;
-    }
-    if (memcmp(s->h->magic, LAN_MAGIC, 8) != 0 || s->h->layout != LAN_LAYOUT ||
-        s->h->hdr_size != sizeof(struct lan_hdr)) {
-        rc = jet_err_set(err, -EPROTO,
-                         "LAN '%s' has segment layout version %u; this build speaks version %u "
-                         "(recreate the LAN with this jet)",
-                         name, s->h->layout, LAN_LAYOUT);
-        goto fail;
-    }
-    if (s->h->seg_size != s->size || s->h->pool_off + s->h->pool_bytes > s->size ||
-        s->h->cfg.stations < 2 || s->h->cfg.stations > JET_LAN_MAX_STATIONS) {
-        rc = jet_err_set(err, -EPROTO, "LAN '%s': segment is inconsistent (size %zu)", name,
-                         s->size);
-        goto fail;
-    }
-    s->st = (struct lan_station *)(s->base + s->h->stations_off);
-    rc = jet_pool_view(&s->pool, s->base + s->h->pool_off, s->h->pool_bytes);
-    if (rc) {
-        jet_err_set(err, -EPROTO, "LAN '%s': buffer pool is damaged or of another version", name);
-        rc = -EPROTO;
-        goto fail;
-    }
     return 0;
 fail:
     lan_seg_close(s);
     return rc;
+}
+
+/* Whether the header's copy h describes exactly the layout g. */
+static bool same_layout(const struct lan_hdr *h, const struct lan_geom *g)
+{
+    return h->seg_size == g->seg_size && h->stations_off == g->stations_off &&
+           h->rings_off == g->rings_off && h->ring_bytes == g->ring_bytes &&
+           h->ret_off == g->ret_off && h->ret_bytes == g->ret_bytes &&
+           h->pool_off == g->pool_off && h->pool_bytes == g->pool_bytes &&
+           h->headroom == g->headroom && h->frame_max == g->frame_max;
+}
+
+int lan_seg_check(struct lan_seg *s, const char *name, struct jet_err *err)
+{
+    /* One read of the header into private memory; everything below checks
+     * that copy, and only the copy is used afterwards. */
+    struct lan_hdr h;
+    memcpy(&h, s->base, offsetof(struct lan_hdr, medium_free_ns));
+    atomic_thread_fence(memory_order_acquire);
+    if (memcmp(h.magic, LAN_MAGIC, 6) != 0)
+        return jet_err_set(err, -EPROTO,
+                           "LAN '%s': not a Jetstream LAN segment, or still being created", name);
+    if (memcmp(h.magic, LAN_MAGIC, 8) != 0 || h.layout != LAN_LAYOUT)
+        return jet_err_set(err, -EPROTO,
+                           "LAN '%s' has segment layout version %u; this build speaks version %u "
+                           "(recreate the LAN with this jet)",
+                           name, h.layout, LAN_LAYOUT);
+    if (h.hdr_size != sizeof(struct lan_hdr))
+        return jet_err_set(err, -EPROTO, "LAN '%s' is damaged: header size %u, expected %zu", name,
+                           h.hdr_size, sizeof(struct lan_hdr));
+    if (h.seg_size != s->size)
+        return jet_err_set(err, -EPROTO,
+                           "LAN '%s' is damaged: the header says %llu bytes, the segment has %zu",
+                           name, (unsigned long long)h.seg_size, s->size);
+    if (memchr(h.name, 0, sizeof h.name) == NULL || strcmp(h.name, name) != 0)
+        return jet_err_set(err, -EPROTO, "LAN '%s' is damaged: it names itself otherwise", name);
+    struct jet_err why = {0};
+    int rc = lan_layout(&h.cfg, &s->g, &why);
+    if (rc)
+        return jet_err_set(err, -EPROTO, "LAN '%s' is damaged: %s", name, jet_err_str(&why, rc));
+    if (!same_layout(&h, &s->g))
+        return jet_err_set(err, -EPROTO,
+                           "LAN '%s' is damaged: its part offsets do not follow from its "
+                           "configuration",
+                           name);
+    s->g.mac[0] = h.mac[0];
+    s->g.mac[1] = h.mac[1];
+    snprintf(s->g.name, sizeof s->g.name, "%s", name);
+    s->st = (struct lan_station *)(s->base + s->g.stations_off);
+    rc = jet_pool_view(&s->pool, s->base + s->g.pool_off, s->g.pool_bytes);
+    if (rc == 0 && (s->pool.nbufs != h.cfg.buffers || s->pool.buf_size != s->g.buf_size))
+        rc = -EBADMSG;
+    if (rc)
+        return jet_err_set(err, -EPROTO, "LAN '%s' is damaged: its buffer pool header is %s", name,
+                           rc == -EBADMSG ? "inconsistent" : "out of bounds");
+    return 0;
 }
 
 void lan_seg_close(struct lan_seg *s)
@@ -293,7 +363,7 @@ void lan_reclaim_locked(struct lan_seg *s, uint32_t station)
     atomic_store_explicit(&st->pid, 0, memory_order_relaxed);
     /* We are the consumer of its incoming rings now: drop what waits there.
      * Their buffers carry the dead token and go back to the pool below. */
-    for (uint32_t src = 0; src < s->h->cfg.stations; src++) {
+    for (uint32_t src = 0; src < s->g.cfg.stations; src++) {
         struct lan_ring *r = lan_ring(s, src, station);
         atomic_store_explicit(&r->head, atomic_load_explicit(&r->tail, memory_order_acquire),
                               memory_order_release);
@@ -322,12 +392,25 @@ bool lan_check_station(struct lan_seg *s, uint32_t station)
 
 void lan_sweep(struct lan_seg *s, uint32_t self)
 {
-    for (uint32_t i = 0; i < s->h->cfg.stations; i++)
+    for (uint32_t i = 0; i < s->g.cfg.stations; i++)
         if (i != self)
             lan_check_station(s, i);
     uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
     if (n)
         atomic_fetch_add(&s->h->reclaimed_bufs, n);
+}
+
+/* How many station lock bytes of segment file shm other open files hold. */
+static uint32_t locks_held(const char *shm)
+{
+    struct lan_seg s = {.fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0)};
+    if (s.fd < 0)
+        return 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < JET_LAN_MAX_STATIONS; i++)
+        n += lan_locked_elsewhere(&s, i);
+    close(s.fd);
+    return n;
 }
 
 int jet_lan_destroy(const char *name, bool force, struct jet_err *err)
@@ -339,7 +422,7 @@ int jet_lan_destroy(const char *name, bool force, struct jet_err *err)
     if (rc == 0) {
         lan_sweep(&s, UINT32_MAX);
         uint32_t live = 0;
-        for (uint32_t i = 0; i < s.h->cfg.stations; i++)
+        for (uint32_t i = 0; i < s.g.cfg.stations; i++)
             live += atomic_load(&s.st[i].token) != 0;
         lan_seg_close(&s);
         if (live && !force)
@@ -347,9 +430,21 @@ int jet_lan_destroy(const char *name, bool force, struct jet_err *err)
                                "LAN '%s' has %u attached station%s (use --force to remove it anyway)",
                                name, live, live == 1 ? "" : "s");
     }
-    /* A segment of another layout version can always be removed. */
     char shm[96];
     shm_name(shm, sizeof shm, name);
+    if (rc != 0 && !force) {
+        /* Damaged, or of another layout version: nothing in it is read, but
+         * the station locks still tell whether processes are attached. */
+        uint32_t held = locks_held(shm);
+        if (held) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", jet_err_str(err, rc));
+            return jet_err_set(err, -EBUSY,
+                               "%s; %u process%s still attached (use --force to remove it "
+                               "anyway)",
+                               why, held, held == 1 ? " is" : "es are");
+        }
+    }
     if (shm_unlink(shm) < 0)
         return jet_err_set(err, -errno, "cannot remove LAN '%s': %s", name, strerror(errno));
     /* Counters stations published about this LAN (jet stat) go with it,
@@ -399,8 +494,8 @@ int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *er
     lan_sweep(&s, UINT32_MAX);
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", name);
-    info->layout_version = s.h->layout;
-    const struct lan_cfg *c = &s.h->cfg;
+    info->layout_version = LAN_LAYOUT;
+    const struct lan_cfg *c = &s.g.cfg;
     info->config = (struct jet_lan_config){.stations = c->stations,
                                            .mtu = c->mtu,
                                            .buffers = c->buffers,
@@ -440,9 +535,11 @@ int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *er
         o->fault_reordered = atomic_load(&st->c.fault_reordered);
         o->rx_stale = atomic_load(&st->c.rx_stale);
         o->tx_dropped_close = atomic_load(&st->c.tx_dropped_close);
+        o->shm_bad = atomic_load(&st->c.shm_bad);
         for (uint32_t src = 0; src < c->stations; src++) {
             struct lan_ring *r = lan_ring(&s, src, i);
-            o->rx_queued += atomic_load(&r->tail) - atomic_load(&r->head);
+            uint32_t q = atomic_load(&r->tail) - atomic_load(&r->head);
+            o->rx_queued += q <= c->ring ? q : 0; /* a damaged ring counts nothing */
         }
     }
     for (uint32_t b = 0; b < s.pool.nbufs; b++) {

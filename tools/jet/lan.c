@@ -56,16 +56,16 @@ static void print_info(const struct jet_lan_info *in)
     printf("  pool: %u of %u buffers free; %llu dead stations reclaimed (%llu buffers)\n",
            in->buffers_free, c->buffers, (unsigned long long)in->reclaims,
            (unsigned long long)in->reclaimed_buffers);
-    printf("  %-3s %-8s %12s %12s %12s %12s %8s %8s\n", "st", "pid", "tx frames", "tx bytes",
-           "rx frames", "rx bytes", "queued", "unreach");
+    printf("  %-3s %-8s %12s %12s %12s %12s %8s %8s %8s\n", "st", "pid", "tx frames", "tx bytes",
+           "rx frames", "rx bytes", "queued", "unreach", "shm bad");
     for (uint32_t i = 0; i < c->stations; i++) {
         const struct jet_lan_station_info *s = &in->st[i];
         if (!s->attached)
             continue;
-        printf("  %-3u %-8d %12llu %12llu %12llu %12llu %8u %8llu\n", i, (int)s->pid,
+        printf("  %-3u %-8d %12llu %12llu %12llu %12llu %8u %8llu %8llu\n", i, (int)s->pid,
                (unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
                (unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes, s->rx_queued,
-               (unsigned long long)s->tx_unreach);
+               (unsigned long long)s->tx_unreach, (unsigned long long)s->shm_bad);
     }
     if (!in->attached)
         printf("  (no station attached)\n");
@@ -117,6 +117,7 @@ static void json_info(const struct jet_lan_info *in)
         json_u64(&j, "fault_reordered", s->fault_reordered);
         json_u64(&j, "tx_dropped_close", s->tx_dropped_close);
         json_u64(&j, "rx_stale", s->rx_stale);
+        json_u64(&j, "shm_bad", s->shm_bad);
         json_end_obj(&j);
     }
     json_end_arr(&j);
@@ -166,6 +167,7 @@ static void list_one(const char *name, void *arg)
         json_obj(lc->j, NULL);
         json_str(lc->j, "name", name);
         if (rc) {
+            json_bool(lc->j, "damaged", rc == -EPROTO);
             json_str(lc->j, "error", jet_err_str(&err, rc));
         } else {
             json_u64(lc->j, "stations", in.config.stations);
@@ -174,7 +176,8 @@ static void list_one(const char *name, void *arg)
         }
         json_end_obj(lc->j);
     } else if (rc) {
-        printf("%-20s (%s)\n", name, jet_err_str(&err, rc));
+        printf("%-20s (%s: %s)\n", name, rc == -EPROTO ? "damaged" : "unreadable",
+               jet_err_str(&err, rc));
     } else {
         printf("%-20s %u/%u stations attached, mtu %u\n", name, in.attached, in.config.stations,
                in.config.mtu);
