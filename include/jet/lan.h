@@ -32,14 +32,16 @@ enum {
     JET_LAN_MIN_MTU = 64,
     JET_LAN_NAME_MAX = 48,
 };
+#define JET_LAN_MIN_RATE 1000000ull         /* bit/s: a rated medium is at least this fast */
+#define JET_LAN_MAX_DELAY_NS 10000000000ull /* delay and jitter, each at most this (10 s) */
 
 struct jet_lan_config {
     uint32_t stations; /* station slots, 2..64 (default 8) */
     uint32_t mtu;      /* largest native payload, 64..65536 (default 9000) */
     uint32_t buffers;  /* pool buffers (default: enough for every ring, capped by memory) */
     uint32_t ring;     /* entries per (sender, receiver) ring, power of two (default 256) */
-    uint64_t rate_bps; /* medium rate, 0 = unlimited */
-    uint64_t delay_ns; /* propagation delay */
+    uint64_t rate_bps; /* medium rate, 0 = unlimited, else >= JET_LAN_MIN_RATE */
+    uint64_t delay_ns; /* propagation delay, <= JET_LAN_MAX_DELAY_NS */
     uint64_t jitter_ns; /* extra delay drawn uniformly from [0, jitter]; keeps order per flow */
     double loss;       /* probability a frame is lost */
     double ber;        /* probability each bit is flipped */

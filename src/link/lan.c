@@ -36,9 +36,9 @@
 #include "util/rng.h"
 
 enum {
-    MAG_CAP = 256,   /* magazine capacity */
-    MAG_REFILL = 64, /* buffers taken from the pool at once */
-    MAG_SPILL = 128, /* buffers returned to the pool when the magazine is full */
+    MAG_CAP = 256,   /* magazine capacity (a quarter of the pool if that is less, so
+                        that one station's cache cannot hold every buffer) */
+    MAG_REFILL = 64, /* buffers taken from the pool at once (at most half the cap) */
     TXQ_CAP = 256,   /* frames waiting for the medium */
     TXQ_UNRATED = 32, /* ... when the medium has no rate */
     FLOWS = 64,      /* fault-generator flows remembered */
@@ -51,6 +51,7 @@ enum {
 #define LOOKAHEAD_NS 100000ull /* how far ahead of now a sender may book the medium */
 #define SLACK_NS 10000000ull    /* clock reads of two processes may differ by this much */
 #define NAP_NS 100000000ull     /* longest single sleep: a lost wake-up costs at most this */
+#define RECLAIM_NS 10000000ull  /* an empty pool is searched for orphans at most this often */
 
 /* What this station knows of each pool buffer, in private memory.  An index
  * read from the segment (a ring entry, a returned buffer) is taken only if
@@ -79,6 +80,7 @@ struct lan_link {
     struct lan_counters *c;
 
     uint32_t mag[MAG_CAP];
+    uint32_t mag_cap; /* MAG_CAP, or a quarter of a small pool; spills half */
     uint32_t mag_n;
 
     /* Transmit queue: one FIFO per priority class (the frame header's class
@@ -116,6 +118,7 @@ struct lan_link {
     uint64_t max_wait; /* latest a well-formed entry can be due, from now */
     uint64_t max_book; /* furthest ahead of now a sender can have booked the medium */
     bool broken;       /* our slot was overwritten: every call fails */
+    uint64_t last_reclaim; /* when an empty pool was last searched for orphans */
     uint32_t rr;
     struct flow flows[FLOWS];
     int rx_sock; /* doorbell socket for jet_link_fd, -1 until asked for */
@@ -183,7 +186,7 @@ static void buf_free(struct lan_link *k, const uint32_t *idx, uint32_t n)
 /* Takes back the buffers receivers returned to us (still warm in cache). */
 static void take_returns(struct lan_link *k)
 {
-    for (uint32_t d = 0; d < k->nst && k->mag_n < MAG_CAP; d++) {
+    for (uint32_t d = 0; d < k->nst && k->mag_n < k->mag_cap; d++) {
         struct lan_ret_ring *q = lan_ret(&k->seg, k->me, d);
         uint32_t h = k->ret_cons[d];
         uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
@@ -193,9 +196,17 @@ static void take_returns(struct lan_link *k)
             bad(k); /* a damaged tail: wait for the returner to publish again */
             continue;
         }
-        while (h != t && k->mag_n < MAG_CAP) {
-            uint64_t e = q->e[h++ & k->ring_mask];
-            uint32_t idx = (uint32_t)e, tok = (uint32_t)(e >> 32);
+        while (h != t && k->mag_n < k->mag_cap) {
+            const struct lan_ret_ent *e = &q->e[h & k->ring_mask];
+            uint32_t idx = e->idx, tok = e->token, seq = e->seq;
+            if (seq != h) {
+                bad(k);
+                if (seq == h - k->ring_size)
+                    break; /* not written yet: the tail was not the returner's */
+                h++;       /* a damaged entry: skipped */
+                continue;
+            }
+            h++;
             if (tok == k->token) {
                 if (came_back(k, idx)) {
                     k->bs[idx] = BS_MAG;
@@ -220,7 +231,16 @@ static uint32_t mag_get(struct lan_link *k)
         take_returns(k);
         if (k->mag_n == 0) {
             uint32_t got[MAG_REFILL];
-            uint32_t n = jet_pool_alloc(&k->seg.pool, k->token, got, MAG_REFILL);
+            uint32_t want = k->mag_cap / 2 < MAG_REFILL ? k->mag_cap / 2 : MAG_REFILL;
+            uint32_t n = jet_pool_alloc(&k->seg.pool, k->token, got, want);
+            if (n == 0 && jet_now_ns() - k->last_reclaim > RECLAIM_NS) {
+                /* Owner words overwritten with tokens nobody holds would
+                 * keep their buffers from everyone: return them, now and
+                 * then, when the pool looks empty. */
+                k->last_reclaim = jet_now_ns();
+                lan_reclaim_orphans(&k->seg);
+                n = jet_pool_alloc(&k->seg.pool, k->token, got, want);
+            }
             for (uint32_t i = 0; i < n; i++) {
                 if (k->bs[got[i]] != BS_AWAY) {
                     bad(k); /* its owner word had been cleared while we held it */
@@ -244,9 +264,9 @@ static void mag_put(struct lan_link *k, uint32_t idx)
         bad(k);
         return;
     }
-    if (k->mag_n == MAG_CAP) {
-        k->mag_n -= MAG_SPILL;
-        buf_free(k, k->mag + k->mag_n, MAG_SPILL);
+    if (k->mag_n >= k->mag_cap) {
+        k->mag_n -= k->mag_cap / 2;
+        buf_free(k, k->mag + k->mag_n, k->mag_cap / 2);
     }
     k->bs[idx] = BS_MAG;
     k->mag[k->mag_n++] = idx;
@@ -325,6 +345,13 @@ static uint32_t ring_room(struct lan_link *k, uint32_t dst)
     if (used + 3 > k->ring_size) {
         read_head(k, dst);
         used = k->prod_tail[dst] - k->prod_head[dst];
+        if (used + 3 > k->ring_size && !(k->dirty >> dst & 1)) {
+            /* Full: make sure the receiver sees the tail we published (a
+             * scribbled one would leave it waiting while we wait for it). */
+            _Atomic uint32_t *t = &lan_ring(&k->seg, k->me, dst)->tail;
+            if (atomic_load_explicit(t, memory_order_relaxed) != k->prod_tail[dst])
+                atomic_store_explicit(t, k->prod_tail[dst], memory_order_release);
+        }
     }
     return k->ring_size - used;
 }
@@ -368,6 +395,7 @@ static void publish(struct lan_link *k, uint32_t idx, uint32_t len, uint32_t enc
     e->len = len;
     e->src = (uint16_t)k->me;
     e->deliver_at = at;
+    e->seq = t;
     if (want_inline(k, dst, len)) {
         memcpy(e->inl, frame_data(k, idx), len);
         e->idx = JET_POOL_NONE;
@@ -786,6 +814,7 @@ drop:
 /* ---- receive ---- */
 
 static void publish_returns(struct lan_link *k);
+static void repair_indices(struct lan_link *k);
 
 /* Drops the ring entry whose fields were read into idx/tok (damaged or not
  * for us): a buffer that is really ours goes back to the pool. */
@@ -831,6 +860,19 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             const struct lan_desc *e = &r->e[h & k->ring_mask];
             uint64_t at = e->deliver_at;
             uint32_t idx = e->idx, tok = e->token, len = e->len, encap = e->encap, from = e->src;
+            uint32_t seq = e->seq;
+            if (seq != h) {
+                bad(k);
+                if (seq == h - k->ring_size) {
+                    /* Left from the last lap: the tail claimed entries its
+                     * producer has not written.  Read the tail again later. */
+                    k->cons_tail[src] = t = h;
+                    break;
+                }
+                h++; /* a damaged entry: dropped (its buffer, if any, is reclaimed
+                        when its sender or we detach) */
+                continue;
+            }
             bool inl = encap & LAN_DESC_INLINE;
             encap &= ~LAN_DESC_INLINE;
             if (at > now && at - now <= k->max_wait)
@@ -895,8 +937,10 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
     k->rr = k->rr + 1 >= k->nst ? 0 : k->rr + 1;
     if (n)
         k->idle_polls = 0;
-    else if (++k->idle_polls == 64 && k->ret_dirty)
+    else if (++k->idle_polls == 64) {
         publish_returns(k); /* quiet for a while: do not sit on a sender's buffers */
+        repair_indices(k);
+    }
     if (n) {
         lan_cnt_add(&k->c->rx_frames, n);
         lan_cnt_add(&k->c->rx_bytes, bytes);
@@ -940,20 +984,26 @@ static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
                 bad(k); /* not a head its owner wrote: keep the last good one */
             if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
                 mag_put(k, idx); /* the sender is not taking them back: keep it */
+                /* Make sure it sees every return (publish, and write the tail
+                 * again if it was overwritten, as ring_room() does). */
+                publish_returns_to(k, src);
                 continue;
             }
         }
         k->bs[idx] = BS_AWAY;
         jet_pool_give(&k->seg.pool, idx, tok);
-        lan_ret(&k->seg, src, k->me)->e[k->ret_tail[src]++ & k->ring_mask] =
-            idx | (uint64_t)tok << 32;
+        uint32_t rt = k->ret_tail[src]++;
+        lan_ret(&k->seg, src, k->me)->e[rt & k->ring_mask] =
+            (struct lan_ret_ent){.idx = idx, .token = tok, .seq = rt};
         k->ret_dirty |= 1ull << src;
     }
     /* Returns are published in batches: one tail store (one cache line to
-     * the sender) per RET_BATCH buffers, and before sleeping or detaching. */
+     * the sender) per RET_BATCH buffers (half the ring if that is less: a
+     * ring of 16 would otherwise fill before a batch does), and before
+     * sleeping or detaching. */
     for (uint64_t m = k->ret_dirty; m; m &= m - 1) {
         uint32_t s = (uint32_t)__builtin_ctzll(m);
-        if (k->ret_tail[s] - k->ret_pub[s] >= RET_BATCH)
+        if (k->ret_tail[s] - k->ret_pub[s] >= (RET_BATCH < k->ring_size / 2 ? RET_BATCH : k->ring_size / 2))
             publish_returns_to(k, s);
     }
 }
@@ -969,7 +1019,10 @@ static uint64_t next_rx(struct lan_link *k, uint64_t now)
         uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (h == t || t - h > k->ring_size)
             continue;
-        uint64_t at = r->e[h & k->ring_mask].deliver_at;
+        const struct lan_desc *e = &r->e[h & k->ring_mask];
+        if (e->seq != h)
+            continue; /* not a real entry (rx_burst counts it): nothing waits */
+        uint64_t at = e->deliver_at;
         if (at <= now || at - now > k->max_wait)
             return 0;
         if (at < best)
@@ -1139,6 +1192,9 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
     struct lan_seg *s = &k->seg;
     k->nst = s->g.cfg.stations;
     k->bs = calloc(s->pool.nbufs, 1);
+    k->mag_cap = s->pool.nbufs / 4 < MAG_CAP ? s->pool.nbufs / 4 : MAG_CAP;
+    if (k->mag_cap < 2)
+        k->mag_cap = 2;
     if (!k->bs) {
         rc = jet_err_set(err, -ENOMEM, "out of memory");
         goto fail;

@@ -115,7 +115,10 @@ struct lan_desc {
     uint16_t encap;      /* enum jet_encap */
     uint16_t src;        /* sending station: where the buffer goes back */
     uint64_t deliver_at; /* CLOCK_MONOTONIC ns before which it is not delivered; 0: at once */
-    uint64_t spare;
+    uint32_t seq;        /* the ring index it was written at: an entry left from an earlier
+                            lap, or one a tail claims that its producer never wrote, is
+                            told apart from a fresh one */
+    uint32_t spare;
     uint8_t inl[LAN_INLINE_MAX]; /* the frame, when LAN_DESC_INLINE */
 };
 
@@ -132,12 +135,18 @@ struct lan_ring {
 /* Return ring (owner <- returner): a receiver gives the buffers of frames it
  * is done with back to the station that sent them, so a sender keeps reusing
  * the few buffers that are warm in cache instead of walking the whole pool.
- * Entries: idx | owner token << 32.  Same index rules as struct lan_ring;
- * the producer is the returner, the consumer the owner. */
+ * Same index rules as struct lan_ring; the producer is the returner, the
+ * consumer the owner. */
+struct lan_ret_ent {
+    uint32_t idx;   /* the buffer */
+    uint32_t token; /* the owner's token it is returned to */
+    uint32_t seq;   /* the ring index it was written at (struct lan_desc.seq) */
+    uint32_t spare;
+};
 struct lan_ret_ring {
     _Alignas(64) _Atomic uint32_t tail;
     _Alignas(64) _Atomic uint32_t head;
-    _Alignas(64) uint64_t e[];
+    _Alignas(64) struct lan_ret_ent e[];
 };
 
 /* The segment's shape: validated once when the segment is opened (every
@@ -155,8 +164,8 @@ struct lan_geom {
 };
 
 /* Limits of a LAN's medium, checked at creation and at every open. */
-#define LAN_MIN_RATE 1000000ull          /* bit/s: a largest frame leaves in under 0.6 s */
-#define LAN_MAX_DELAY_NS 10000000000ull /* delay and jitter, each */
+#define LAN_MIN_RATE JET_LAN_MIN_RATE /* a largest frame leaves in under 0.6 s */
+#define LAN_MAX_DELAY_NS JET_LAN_MAX_DELAY_NS
 
 /* Fills g with the layout that cfg dictates (cfg.buffers must be set).
  * 0, or -EINVAL with the reason in err.  Used by creation and by open,
@@ -215,6 +224,9 @@ bool lan_check_station(struct lan_seg *s, uint32_t station);
  * UINT32_MAX), and every buffer of a dead owner.  Its own station must be
  * skipped: a lock held through this same open file does not show as held. */
 void lan_sweep(struct lan_seg *s, uint32_t self);
+/* Returns to the pool every buffer whose owner word names no live station
+ * (a dead one's, or a word overwritten with a token nobody holds). */
+void lan_reclaim_orphans(struct lan_seg *s);
 /* Reclaims station if its holder died. Returns true if it is alive. Never call
  * it for the caller's own station (see lan_sweep). */
 

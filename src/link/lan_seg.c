@@ -110,7 +110,7 @@ int lan_layout(const struct lan_cfg *c, struct lan_geom *g, struct jet_err *err)
     g->ring_bytes = ALIGN64(sizeof(struct lan_ring) + sizeof(struct lan_desc) * c->ring);
     g->stations_off = ALIGN64(sizeof(struct lan_hdr));
     g->rings_off = ALIGN64(g->stations_off + sizeof(struct lan_station) * n);
-    g->ret_bytes = ALIGN64(sizeof(struct lan_ret_ring) + sizeof(uint64_t) * c->ring);
+    g->ret_bytes = ALIGN64(sizeof(struct lan_ret_ring) + sizeof(struct lan_ret_ent) * c->ring);
     g->ret_off = ALIGN64(g->rings_off + g->ring_bytes * n * n);
     g->pool_off = ALIGN64(g->ret_off + g->ret_bytes * n * n);
     g->seg_size = g->pool_off + g->pool_bytes;
@@ -196,6 +196,16 @@ int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_
     h->mac[0] = (uint8_t)(nh >> 8);
     h->mac[1] = (uint8_t)nh;
     h->created_unix = (uint64_t)time(NULL);
+    /* Every ring entry starts as if written one lap before index 0, so that a
+     * reader can tell an entry not written yet (struct lan_desc.seq). */
+    for (uint64_t r = 0; r < (uint64_t)cfg.stations * cfg.stations; r++) {
+        struct lan_ring *ring = (struct lan_ring *)(base + g.rings_off + r * g.ring_bytes);
+        struct lan_ret_ring *ret = (struct lan_ret_ring *)(base + g.ret_off + r * g.ret_bytes);
+        for (uint32_t i = 0; i < cfg.ring; i++) {
+            ring->e[i].seq = i - cfg.ring;
+            ret->e[i].seq = i - cfg.ring;
+        }
+    }
     rc = jet_pool_format(base + g.pool_off, g.pool_bytes, cfg.buffers, g.buf_size);
     if (rc) {
         jet_err_set(err, rc, "cannot lay out the buffer pool");
@@ -390,14 +400,19 @@ bool lan_check_station(struct lan_seg *s, uint32_t station)
     return false;
 }
 
+void lan_reclaim_orphans(struct lan_seg *s)
+{
+    uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
+    if (n)
+        atomic_fetch_add(&s->h->reclaimed_bufs, n);
+}
+
 void lan_sweep(struct lan_seg *s, uint32_t self)
 {
     for (uint32_t i = 0; i < s->g.cfg.stations; i++)
         if (i != self)
             lan_check_station(s, i);
-    uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
-    if (n)
-        atomic_fetch_add(&s->h->reclaimed_bufs, n);
+    lan_reclaim_orphans(s);
 }
 
 /* How many station lock bytes of segment file shm other open files hold. */
@@ -472,7 +487,7 @@ int jet_lan_list(void (*fn)(const char *name, void *arg), void *arg, struct jet_
     if (!d)
         return jet_err_set(err, -errno, "cannot read /dev/shm: %s", strerror(errno));
     int n = 0;
-    const char *pfx = LAN_SHM_PREFIX + 1;
+    const char *pfx = &LAN_SHM_PREFIX[1];
     size_t pl = strlen(pfx);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
