@@ -51,6 +51,32 @@ uint32_t ph_session(const uint8_t *p)
     return (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
 }
 
+bool perf_peer_alive(struct jet_station *s, uint32_t peer)
+{
+    struct jet_link *l = jet_station_link(s);
+    if (strncmp(l->name, "lan:", 4) != 0)
+        return true;
+    return jet_lan_station_alive(l, peer);
+}
+
+int perf_rtt_add(uint64_t **v, uint64_t *n, uint64_t *cap, uint64_t rtt)
+{
+    if (*n == *cap) {
+        if (*cap >= PERF_PINGPONG_MAX)
+            return -ENOMEM;
+        uint64_t nc = *cap ? *cap * 2 : 65536;
+        if (nc > PERF_PINGPONG_MAX)
+            nc = PERF_PINGPONG_MAX;
+        uint64_t *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = rtt;
+    return 0;
+}
+
 int send_ctl(struct end *e, const uint8_t *msg)
 {
     struct iovec iov = {(void *)msg, CTL_PAYLOAD};
@@ -192,7 +218,9 @@ static void perf_help(FILE *f)
         "  -i SECONDS         print an interval line this often\n"
         "  --pingpong         measure round-trip time, one frame at a time\n"
         "  --json             print one JSON object with the result\n"
-        "  -1, --one-off      receiver: serve one session, then exit\n\n"
+        "  -1, --one-off      receiver: serve one session, then exit\n"
+        "An end whose peer's process ends (even by kill -9) says so and exits 1 within\n"
+        "about 0.2 s; a peer that is alive but slow is waited for.\n\n"
         "receiver (channel policy):\n"
         "  --policy P         newest (tail drop, default), oldest (head drop) or backpressure\n"
         "  --queue N          receive queue limit in frames (default 256)\n"
@@ -383,9 +411,21 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         return usage_error("perf", "-s and -c need --link lan:NAME");
     if (o->client && o->to == UINT32_MAX)
         return usage_error("perf", "-c needs --to STATION");
+    if (!o->rbs && (uint64_t)o->chan + o->channels + 1 >= UINT32_MAX)
+        return usage_error("perf", "--chan %u leaves no room for %u data channels and the probe "
+                                   "channel above it",
+                           o->chan, o->channels);
     if (o->link && o->lan_given)
         return usage_error("perf", "LAN options apply to the private LAN only; set them with "
                                    "jet lan create");
+    /* --pingpong: -n round trips, or as many as -t allows, at most
+     * PERF_PINGPONG_MAX (each one's time is kept for the percentiles). */
+    uint64_t *rounds = o->rbs ? &o->count : &o->nframes;
+    if (o->pingpong && *rounds > PERF_PINGPONG_MAX)
+        return usage_error("perf", "--pingpong: -n is at most %llu round trips",
+                           (unsigned long long)PERF_PINGPONG_MAX);
+    if (o->pingpong && !*rounds)
+        *rounds = o->duration_ns ? PERF_PINGPONG_MAX : 10000;
     if (o->rbs) {
         if (!o->msg)
             o->msg = o->pingpong ? 1 : 128 << 10;
@@ -393,16 +433,10 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
             o->bytes = 0;
         else
             o->count = 0;
-        if (o->pingpong && !o->count && !o->duration_ns)
-            o->count = 10000;
         if (!o->pingpong && !o->bytes && !o->duration_ns)
             o->duration_ns = 3000000000ull;
         return 0;
     }
-    if (o->pingpong && !o->nframes)
-        o->nframes = o->duration_ns ? UINT64_MAX : 10000;
-    if (o->pingpong && o->nframes > 100000000)
-        return usage_error("perf", "--pingpong needs -n (at most 100000000)");
     if (!o->nframes && !o->duration_ns)
         o->duration_ns = 3000000000ull;
     return 0;
@@ -472,8 +506,7 @@ int cmd_perf(int argc, char **argv)
     if (o.link)
         return run_end(&o, o.link, o.station, o.server, o.to);
 
-    /* Private LAN: the MTU fits the frames. */
-    o.lan.stations = o.lan.stations < 2 ? 2 : o.lan.stations;
+    /* Private LAN (lan_option checked its shape): the MTU fits the frames. */
     uint32_t need = o.frame - JET_FRAME_OVERHEAD;
     if (o.latency && o.probe_frame - JET_FRAME_OVERHEAD > need)
         need = o.probe_frame - JET_FRAME_OVERHEAD;

@@ -75,6 +75,23 @@ struct end {
     char why[160]; /* why the peer could not be reached, if known */
 };
 
+/* Dead peers.  A process that dies, even by kill -9, loses the lock that holds
+ * its station, and jet_lan_station_alive() sees that; a peer that is alive but
+ * slow (descheduled, stopped, overloaded) keeps it.  So an end waiting for its
+ * peer asks every PERF_PEER_CHECK_NS without an answer, and gives up only when
+ * no process holds the peer's station any more: within about 0.2 s of a kill,
+ * however long the rings are, and never because the peer is slow. */
+#define PERF_PEER_CHECK_NS 100000000ull
+/* Whether a process holds station `peer` of s's LAN; true when the link is not
+ * a LAN (it cannot tell) and for the station itself. */
+bool perf_peer_alive(struct jet_station *s, uint32_t peer);
+
+/* --pingpong keeps every round trip time: at most this many round trips. */
+#define PERF_PINGPONG_MAX 100000000ull
+/* Appends v to the round trip times (*v, *n, *cap), growing the array up to
+ * PERF_PINGPONG_MAX entries.  0, or -ENOMEM. */
+int perf_rtt_add(uint64_t **v, uint64_t *n, uint64_t *cap, uint64_t rtt);
+
 /* Sends a control message to the peer's control channel; waits out back-pressure. */
 int send_ctl(struct end *e, const uint8_t *msg);
 void print_interval(uint32_t frame, double t0, double t1, uint64_t frames);

@@ -51,11 +51,37 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Sends / receives exactly len bytes (blocking, bounded). */
+/* Blocking calls wait in slices of PERF_PEER_CHECK_NS: between two, the peer's
+ * station is looked at (perf.h).  RBS alone finds a dead peer only when its
+ * retransmissions or keepalives go unanswered, after seconds; a peer that is
+ * merely slow is left to RBS's own timers. */
+#define SLICE_NS ((int64_t)PERF_PEER_CHECK_NS)
+#define PEER_GONE (-EOWNERDEAD) /* the peer's station is held by no process */
+
+static uint32_t peer_of(const struct jet_rbs_conn *c)
+{
+    struct jet_rbs_stats st;
+    jet_rbs_stats(c, &st);
+    return st.peer_station;
+}
+
+/* A blocking call on c ran a slice without result: 0 to go on, PEER_GONE, or
+ * -ETIMEDOUT once t ns have passed since start. */
+static int waited(struct jet_rbs_conn *c, uint64_t start, int64_t t)
+{
+    if (!perf_peer_alive(jet_rbs_station(c), peer_of(c)))
+        return PEER_GONE;
+    return jet_now_ns() - start >= (uint64_t)t ? -ETIMEDOUT : 0;
+}
+
+/* Sends / receives exactly len bytes (blocking, bounded by t). */
 static int send_all(struct jet_rbs_conn *c, const void *buf, size_t len, int64_t t)
 {
+    uint64_t start = jet_now_ns();
     for (size_t off = 0; off < len;) {
-        ssize_t n = jet_rbs_send(c, (const uint8_t *)buf + off, len - off, t);
+        ssize_t n = jet_rbs_send(c, (const uint8_t *)buf + off, len - off, SLICE_NS);
+        if (n == -ETIMEDOUT && !(n = waited(c, start, t)))
+            continue;
         if (n < 0)
             return (int)n;
         off += (size_t)n;
@@ -63,10 +89,22 @@ static int send_all(struct jet_rbs_conn *c, const void *buf, size_t len, int64_t
     return 0;
 }
 
+/* Like jet_rbs_recv, in slices. */
+static ssize_t recv_some(struct jet_rbs_conn *c, void *buf, size_t len, int64_t t)
+{
+    uint64_t start = jet_now_ns();
+    for (;;) {
+        ssize_t n = jet_rbs_recv(c, buf, len, SLICE_NS);
+        if (n == -ETIMEDOUT && !(n = waited(c, start, t)))
+            continue;
+        return n;
+    }
+}
+
 static int recv_all(struct jet_rbs_conn *c, void *buf, size_t len, int64_t t)
 {
     for (size_t off = 0; off < len;) {
-        ssize_t n = jet_rbs_recv(c, (uint8_t *)buf + off, len - off, t);
+        ssize_t n = recv_some(c, (uint8_t *)buf + off, len - off, t);
         if (n == 0)
             return -ECONNRESET; /* end of stream too early */
         if (n < 0)
@@ -78,6 +116,9 @@ static int recv_all(struct jet_rbs_conn *c, void *buf, size_t len, int64_t t)
 
 static int conn_die(struct jet_rbs_conn *c, const char *what, int rc)
 {
+    if (rc == PEER_GONE)
+        return die("%s: station %u left %s (its process is gone)", what, /* as RBS says it */
+                   peer_of(c), jet_station_link(jet_rbs_station(c))->name);
     const char *why = c ? jet_rbs_error(c) : "";
     return die("%s: %s", what, why[0] ? why : strerror(-rc));
 }
@@ -108,7 +149,7 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
         jet_rbs_busy_poll(c, true); /* like the client: round trips, not CPU, matter */
         uint8_t *buf = malloc(msg ? msg : 1);
         for (rc = 0; buf && !rc && !stop;) {
-            ssize_t n = jet_rbs_recv(c, buf, msg, IO_NS);
+            ssize_t n = recv_some(c, buf, msg, IO_NS);
             if (n == 0)
                 break;
             rc = n < 0 ? (int)n : send_all(c, buf, (size_t)n, IO_NS);
@@ -116,9 +157,12 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
         }
         free(buf);
     } else {
+        uint64_t start = jet_now_ns();
         for (rc = 0; !rc && !stop;) {
             const uint8_t *p;
-            ssize_t n = jet_rbs_recv_ready(c, &p, IO_NS);
+            ssize_t n = jet_rbs_recv_ready(c, &p, SLICE_NS);
+            if (n == -ETIMEDOUT && !(n = waited(c, start, IO_NS)))
+                continue;
             if (n == 0)
                 break;
             if (n < 0) {
@@ -128,7 +172,7 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
             uint64_t now = jet_now_ns();
             if (!t_first)
                 t_first = now;
-            t_last = now;
+            t_last = start = now; /* the bound is on silence, not on the session */
             bytes += (uint64_t)n;
             jet_rbs_recv_consume(c, (size_t)n); /* read in place: nothing copied out */
         }
@@ -241,7 +285,7 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
     uint8_t hello[HELLO] = "RBSPERF1", res[RESULT];
     put64(hello + 8, (uint64_t)(o->pingpong ? 1 : 0) << 32 | o->msg);
     uint8_t *buf = calloc(1, o->msg);
-    uint64_t *rtt = NULL, nrtt = 0;
+    uint64_t *rtt = NULL, nrtt = 0, cap = 0;
     if (!buf)
         return die("out of memory");
     for (uint32_t i = 0; i < o->msg; i++)
@@ -250,11 +294,7 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
     uint64_t cpu0 = cpu_ns(), t0 = jet_now_ns(), sent = 0, next_iv = t0 + o->interval_ns,
              iv_start = t0, iv_acked = 0;
     if (!rc && o->pingpong) {
-        uint64_t n = o->count ? o->count : UINT64_MAX;
-        rtt = calloc(n == UINT64_MAX ? 10000000 : n, sizeof *rtt);
-        if (!rtt)
-            rc = -ENOMEM;
-        for (uint64_t i = 0; !rc && i < n && !stop && nrtt < 10000000; i++) {
+        for (uint64_t i = 0; !rc && i < o->count && !stop; i++) {
             uint64_t ts = jet_now_ns();
             if (o->duration_ns && ts - t0 >= o->duration_ns)
                 break;
@@ -262,7 +302,7 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
             if (!rc)
                 rc = recv_all(c, buf, o->msg, IO_NS);
             if (!rc)
-                rtt[nrtt++] = jet_now_ns() - ts;
+                rc = perf_rtt_add(&rtt, &nrtt, &cap, jet_now_ns() - ts);
         }
     } else if (!rc) {
         uint64_t inflight = 0;
@@ -296,7 +336,9 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
                 len = o->bytes - sent;
             rc = jet_rbs_send_ref(c, buf, len, 0); /* the same unchanged buffer, many times */
             if (rc == -EAGAIN) { /* every reference in flight: wait for one to come back */
-                n = jet_rbs_completed(c, ck, 64, 100000000);
+                n = jet_rbs_completed(c, ck, 64, SLICE_NS);
+                if (n == -ETIMEDOUT && !perf_peer_alive(s, o->to))
+                    n = PEER_GONE;
                 if (n < 0 && n != -ETIMEDOUT && n != -EAGAIN) {
                     rc = n;
                     break;
@@ -325,7 +367,10 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
         jet_rbs_stats(c, &st);
         report_rbs(o, jet_station_link(s)->name, res, (double)(t1 - t0) / 1e9, cpu, &st, rtt, nrtt);
     }
-    rc = jet_rbs_close(c, IO_NS);
+    if (ret)
+        jet_rbs_abort(c); /* a failed session: nothing to wait for */
+    else
+        jet_rbs_close(c, IO_NS);
     free(rtt);
     free(buf);
     return ret;
@@ -354,7 +399,9 @@ void perf_rbs_help(FILE *f)
         "  -i SECONDS         print an interval line this often\n"
         "  --pingpong         round-trip time, one message at a time (both ends busy-poll)\n"
         "  --json             one JSON object with the result\n"
-        "  -1, --one-off      server: serve one session, then exit\n\n"
+        "  -1, --one-off      server: serve one session, then exit\n"
+        "An end whose peer's process ends (even by kill -9) says so and exits 1 within\n"
+        "about 0.2 s; a slow peer is left to RBS's timers.\n\n"
         "private LAN options (no --link):\n%s",
         lan_options_help);
 }
@@ -386,7 +433,6 @@ int perf_rbs_main(struct perf_opts *op)
     if (o.link)
         return run_end(&o, o.link, o.station, o.server);
 
-    o.lan.stations = o.lan.stations < 2 ? 2 : o.lan.stations;
     struct perf_opts so = o;
     so.one_off = true;
     so.to = 1;

@@ -24,7 +24,7 @@ struct rx_state {
     uint32_t session, peer, frame, nch, flags;
     bool running, ended, finished, any;
     uint64_t sent_by_peer, probes_by_peer, max_seq, t_first, t_last, last_rx, end_at,
-        linger_until, next_read;
+        linger_until, next_read, last_check;
     struct result r;
     uint64_t *bits;
     struct jet_chan *data[MAX_DATA_CHANS + 1]; /* data channels, then the probe channel */
@@ -385,12 +385,17 @@ int run_server(struct end *e)
             s.finished = false;
             iv_t0 = 0;
         }
-        if (s.running && !s.finished && now - s.last_rx > 500000000ull) {
-            s.last_rx = now;
-            if (strncmp(jet_station_link(e->s)->name, "lan:", 4) == 0 &&
-                !jet_lan_station_alive(jet_station_link(e->s), s.peer)) {
-                ret = die("sender station %u went away after %llu frames", s.peer,
-                          (unsigned long long)s.r.delivered);
+        /* Nothing from the sender for a while: is its process still there?
+         * (A slow one is, and is waited for.) */
+        if (s.running && !s.finished && now - s.last_rx > PERF_PEER_CHECK_NS &&
+            now - s.last_check >= PERF_PEER_CHECK_NS) {
+            s.last_check = now;
+            if (!perf_peer_alive(e->s, s.peer)) {
+                ret = die("the sender at station %u of %s went away (its process is gone) "
+                          "after %llu %s",
+                          s.peer, jet_station_link(e->s)->name,
+                          (unsigned long long)s.r.delivered,
+                          (s.flags & START_PINGPONG) ? "pings" : "frames");
                 close_session(e, &s);
                 s.running = false;
                 if (o->one_off)

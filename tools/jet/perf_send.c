@@ -13,20 +13,28 @@
 #define RETRY_NS 20000000ull
 #define GIVE_UP_NS 3000000000ull
 
-/* Sends msg until a control answer of type `answer` for the same session comes. */
-static int exchange(struct end *e, const uint8_t *msg, uint8_t answer, uint8_t *reply)
+/* Sends msg until a control answer of type `answer` for the same session comes.
+ * attached: the peer answered before, so a peer whose station no process
+ * holds any more is gone (-EHOSTUNREACH) rather than not there yet. */
+static int exchange(struct end *e, const uint8_t *msg, uint8_t answer, uint8_t *reply,
+                    bool attached)
 {
     uint32_t session = ph_session(msg);
-    uint64_t start = jet_now_ns(), last = 0;
+    uint64_t start = jet_now_ns(), last = 0, checked = start;
     for (;;) {
         uint64_t now = jet_now_ns();
         if (perf_stop)
             return -EINTR;
+        if (attached && now - checked >= PERF_PEER_CHECK_NS) {
+            checked = now;
+            if (!perf_peer_alive(e->s, e->peer))
+                return -EHOSTUNREACH;
+        }
         if (now - start > GIVE_UP_NS)
             return -ETIMEDOUT;
         if (last == 0 || now - last > RETRY_NS) {
             int rc = send_ctl(e, msg);
-            if (rc && rc != -EHOSTUNREACH)
+            if (rc && (rc != -EHOSTUNREACH || attached))
                 return rc;
             if (rc) /* no such station (yet): remember why, keep trying */
                 snprintf(e->why, sizeof e->why, "%s", jet_station_error(e->s));
@@ -105,7 +113,7 @@ int run_client(struct end *e)
     put64(msg + 32, (uint64_t)o->frame << 32 | (o->pingpong ? START_PINGPONG : 0) |
                         (o->latency ? START_LATENCY : 0));
     put64(msg + 40, nch);
-    rc = exchange(e, msg, T_START_ACK, reply);
+    rc = exchange(e, msg, T_START_ACK, reply, false);
     if (rc == -ETIMEDOUT)
         return die("no perf receiver answered at station %u channel %u of %s%s%s", e->peer,
                    o->chan, jet_station_link(e->s)->name, e->why[0] ? ": " : "", e->why);
@@ -125,14 +133,17 @@ int run_client(struct end *e)
     int ret = 0;
 
     if (o->pingpong) {
-        rtt = calloc(o->nframes ? o->nframes : 1, sizeof *rtt);
-        if (!rtt) {
-            free(body);
-            return die("out of memory");
-        }
-        for (uint64_t i = 0; i < o->nframes && !perf_stop; i++) {
+        uint64_t cap = 0;
+        bool gone = false;
+        for (uint64_t i = 0; i < o->nframes && !perf_stop && !gone; i++) {
             uint64_t ts = jet_now_ns();
+            if (o->duration_ns && ts - t0 >= o->duration_ns)
+                break;
             rc = send_one(e, data, o->chan + 1, T_PING, session, i, hdr, body, body_len);
+            if (rc == -EHOSTUNREACH) {
+                gone = true;
+                break;
+            }
             if (rc) {
                 ret = die("ping: %s", jet_station_error(e->s));
                 break;
@@ -140,6 +151,7 @@ int run_client(struct end *e)
             sent++;
             bool got = false;
             uint32_t spins = 0;
+            uint64_t checked = ts;
             while (!got && !perf_stop) {
                 struct jet_rx rx;
                 if (jet_chan_recv(data, &rx, 0) == 0) {
@@ -147,18 +159,36 @@ int run_client(struct end *e)
                     got = jet_rx_read(&rx, 0, h, PH) == 0 && h[0] == T_PONG &&
                           ph_session(h) == session && get64(h + 8) == i;
                     jet_chan_release(data, &rx);
-                    if (got)
-                        rtt[nrtt++] = jet_now_ns() - ts;
+                    if (got && perf_rtt_add(&rtt, &nrtt, &cap, jet_now_ns() - ts)) {
+                        ret = die("out of memory for %llu round trip times",
+                                  (unsigned long long)nrtt + 1);
+                        goto pingpong_done;
+                    }
                     continue;
                 }
                 if (++spins & 255)
                     continue; /* busy-poll; look at the clock now and then */
-                if (jet_now_ns() - ts > 100000000ull) {
+                uint64_t now = jet_now_ns();
+                /* No answer for a while: is anyone there?  (A slow peer is;
+                 * its pong may still come, or this ping counts as lost.) */
+                if (now - checked >= PERF_PEER_CHECK_NS) {
+                    checked = now;
+                    if (!perf_peer_alive(e->s, e->peer)) {
+                        gone = true;
+                        break;
+                    }
+                }
+                if (now - ts > 100000000ull) {
                     lost++;
                     break;
                 }
             }
         }
+        if (gone)
+            ret = die("the receiver at station %u of %s went away (its process is gone) "
+                      "after %llu round trips",
+                      e->peer, jet_station_link(e->s)->name, (unsigned long long)nrtt);
+    pingpong_done:;
     } else {
         for (;;) {
             if (perf_stop)
@@ -196,8 +226,9 @@ int run_client(struct end *e)
             continue;
         send_failed:
             if (rc == -EHOSTUNREACH)
-                ret = die("receiver station %u went away after %llu frames", e->peer,
-                          (unsigned long long)sent);
+                ret = die("the receiver at station %u of %s went away (its process is gone) "
+                          "after %llu frames",
+                          e->peer, jet_station_link(e->s)->name, (unsigned long long)sent);
             else
                 ret = die("send: %s", rc == -EINTR ? "interrupted" : jet_station_error(e->s));
             break;
@@ -211,9 +242,13 @@ int run_client(struct end *e)
         put_ph(msg, T_END, session, sent);
         put64(msg + 24, t1 - t0);
         put64(msg + 32, probes);
-        rc = exchange(e, msg, T_RESULT, reply);
+        rc = exchange(e, msg, T_RESULT, reply, true);
         if (rc == -ETIMEDOUT)
             ret = die("the receiver at station %u did not report a result", e->peer);
+        else if (rc == -EHOSTUNREACH)
+            ret = die("the receiver at station %u of %s went away (its process is gone) "
+                      "before it reported a result",
+                      e->peer, jet_station_link(e->s)->name);
         else if (rc)
             ret = die("end: %s", rc == -EINTR ? "interrupted" : jet_station_error(e->s));
     }
@@ -229,7 +264,8 @@ int run_client(struct end *e)
         }
         double secs;
         if (o->pingpong) {
-            qsort(rtt, nrtt, sizeof *rtt, cmp_u64);
+            if (nrtt)
+                qsort(rtt, nrtt, sizeof *rtt, cmp_u64);
             r.delivered = nrtt;
             r.bytes = nrtt * o->frame;
             secs = (double)(t1 - t0) / 1e9;
