@@ -1,31 +1,32 @@
-/* Published station counters for `jet stat` (see statpub.h for the file
- * and the design).
+/* Published station counters for `jet stat` (see statpub.h for the file,
+ * the design and why the file is hostile input).
  *
  * Writer, in the station's process, driven by jet_station_poll():
  *   statpub_maybe -> statpub_tick (reads the clock if the poll did not) ->
- *   begin: the first time, pub_create() makes the file under a temporary
- *   name, locks it, sizes it, writes the header (magic last) and renames it
- *   into place, replacing any stale file of an earlier holder of the
- *   station; later, a pass begins: pub_due and pub_skip go to 0, so every
- *   poll calls statpub_tick ->
- *   slice: the next STATPUB_SLICE channel structs into the back buffer, or,
- *   when the walk has reached the end of the file, one growth step instead ->
- *   flip: the pass done, the back buffer becomes the front under the
- *   seqlock, with the station counters; the next pass is due
- *   STATPUB_PERIOD_NS after this one began.
+ *   begin: the first time, pub_create() makes the file under a random name
+ *   (O_EXCL), checks it, locks it, sizes it, writes the header and renames
+ *   it over the final name, replacing any stale file of an earlier holder of
+ *   the station; later, a pass begins (after checking that nobody truncated
+ *   the file): pub_due and pub_skip go to 0, so every poll calls
+ *   statpub_tick ->
+ *   slice: the next STATPUB_SLICE channel structs into a private staging
+ *   array, written into the back buffer with a pwrite per chunk, or, when
+ *   the walk has reached the end of the file, one growth step instead ->
+ *   flip: the pass done, the back buffer becomes the front: the header,
+ *   rewritten whole under the seqlock with the station counters; the next
+ *   pass is due STATPUB_PERIOD_NS after this one began.
  *   statpub_forget() (from jet_chan_close) clears a closing channel's entry
  *   if the pass in progress has written it.  statpub_close() (from
  *   jet_station_close) unlinks the file.
+ * The writer never reads the file: what it knows of it (front, capacity,
+ * which entries hold open channels, seq) is in struct statpub.
  *
  * Readers, in any process: statpub_list() finds the files of a LAN,
- * statpub_read() copies one, statpub_remove_stale() removes a dead one.
+ * statpub_read() opens one and hands it to statpub_parse(), which copies
+ * and checks it with pread(); statpub_remove_stale() removes a dead one.
  *
- * Why fallocate and not just ftruncate: a page of a tmpfs file that cannot
- * be had when first touched through a mapping kills the toucher with
- * SIGBUS; reserving the pages when the file grows turns a full /dev/shm into
- * an error here instead of a crash on the data path.  The writer maps the
- * largest file there can be once (address space only), so growing is an
- * fallocate, never a remap. */
+ * Why fallocate: pages reserved when the file grows make a full /dev/shm an
+ * error there, at a growth step, rather than in the middle of a pass. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,44 +36,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "chan/statpub.h"
 #include "jet/lan.h"
 #include "util/clock.h"
 #include "util/prefetch.h"
+#include "util/rng.h"
 
 enum {
-    STATPUB_MIN_CAP = 16,
     /* Polls without a time between clock readings, at most: a busy poller
      * then reads the clock once per 16 polls (about 1.5 ns a poll), and one
      * that slows down (a benchmark, then an idle loop polling every 10 ms)
      * lags at most 16 polls before the count adapts. */
     STATPUB_MAX_SKIP = 16,
     READ_TRIES = 2000,
-    PF_AHEAD = 8, /* channel structs prefetched ahead of the walk */
+    PF_AHEAD = 8,      /* channel structs prefetched ahead of the walk */
+    CREATE_TRIES = 16, /* random names tried before giving up (each taken: EEXIST) */
 };
+_Static_assert(STATPUB_SLICE % STATPUB_CHUNK == 0 && STATPUB_GROW_ENTS % STATPUB_CHUNK == 0 &&
+                   STATPUB_MAX_CHANNELS % STATPUB_CHUNK == 0,
+               "slices and growth steps of whole chunks");
 
 struct statpub {
-    int fd;
-    struct statpub_hdr *h; /* mapped for STATPUB_MAX_CHANNELS entry pairs */
-    size_t size;           /* of the mapping */
-    uint32_t cap;          /* entry pairs the file has room for */
+    int fd;                 /* -1 after a failed creation: the struct then only keeps w.error */
+    uint32_t cap;           /* entry pairs the file has room for (whole chunks) */
+    struct statpub_hdr hdr; /* what the header says: written, never read back */
     /* the pass in progress */
     bool running;
-    uint32_t back;     /* the buffer it writes: not h->front */
+    uint32_t back;     /* the buffer it writes: not hdr.front */
     uint32_t cur;      /* the next channel struct (index) to look at */
     uint32_t live;     /* entries of open channels written (statpub_forget takes away) */
     uint64_t begin_ns; /* CLOCK_REALTIME when it began */
     uint64_t next_due; /* CLOCK_MONOTONIC when the next may begin */
+    int werr;          /* a write of statpub_forget failed: the pass stops at the next slice */
+    /* bit i: entry i of the back buffer holds a channel the walk wrote and
+     * that is still open (what statpub_forget must clear); bits >= cur are
+     * left from older passes and never looked at */
+    uint64_t *mine;
+    uint32_t mine_words;
     struct statpub_work w;
     char path[160];
+    struct statpub_ent stage[STATPUB_SLICE]; /* a slice's entries, before the pwrite */
 };
 
 static uint64_t realtime_ns(void)
@@ -82,10 +90,10 @@ static uint64_t realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A file with room for cap entry pairs. */
-static size_t file_size(uint32_t cap)
+/* A file with room for cap entry pairs (cap: whole chunks). */
+static uint64_t file_size(uint32_t cap)
 {
-    return sizeof(struct statpub_hdr) + (size_t)cap * 2 * sizeof(struct statpub_ent);
+    return sizeof(struct statpub_hdr) + (uint64_t)cap * 2 * sizeof(struct statpub_ent);
 }
 
 /* LAN names follow the link-name grammar; check again, as they become paths. */
@@ -100,114 +108,66 @@ static int stat_path(char *buf, size_t cap, const char *lan, uint32_t station, s
 
 /* ---- writer ---- */
 
-_Static_assert(sizeof(struct statpub_hdr) % 64 == 0 && sizeof(struct statpub_ent) == 128,
-               "entries on whole cache lines");
-
-/* Entry i of buffer b. */
-static struct statpub_ent *ent(struct statpub_hdr *h, uint32_t i, uint32_t b)
+/* Writes all of buf at off. */
+static int put(int fd, const void *buf, size_t len, uint64_t off)
 {
-    return (struct statpub_ent *)(h + 1) + 2 * (size_t)i + b;
+    const char *b = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, b, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        b += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
 }
 
-/* Makes room for cap entry pairs: reserves the pages (the mapping covers them
- * already), then maps them in, so that the walk does not take a page fault
- * per 16 entries of its first pass (a hint: fine if not taken). */
-static int grow(struct statpub *p, uint32_t cap)
+/* Reserves the pages of [from, file_size(cap)): a full /dev/shm fails
+ * here, not in the middle of a pass. */
+static int reserve(int fd, uint64_t from, uint32_t cap)
 {
-    size_t old = p->cap ? file_size(p->cap) : 0, size = file_size(cap); /* 0: the header too */
-    if (fallocate(p->fd, 0, (off_t)old, (off_t)(size - old)) < 0) {
+    uint64_t size = file_size(cap);
+    if (size <= from)
+        return 0;
+    if (fallocate(fd, 0, (off_t)from, (off_t)(size - from)) < 0) {
         if (errno != EOPNOTSUPP && errno != ENOSYS)
             return -errno;
-        if (ftruncate(p->fd, (off_t)size) < 0) /* no fallocate here: size only */
+        if (ftruncate(fd, (off_t)size) < 0) /* no fallocate here: size only */
             return -errno;
     }
+    return 0;
+}
+
+/* Makes room for cap entry pairs. */
+static int grow(struct statpub *p, uint32_t cap)
+{
+    uint32_t words = (cap + 63) / 64;
+    if (words > p->mine_words) {
+        uint64_t *m = realloc(p->mine, words * sizeof *m);
+        if (!m)
+            return -ENOMEM;
+        memset(m + p->mine_words, 0, (words - p->mine_words) * sizeof *m);
+        p->mine = m;
+        p->mine_words = words;
+    }
+    int rc = reserve(p->fd, p->cap ? file_size(p->cap) : 0, cap); /* 0: the header too */
+    if (rc)
+        return rc;
     p->cap = cap;
-#ifdef MADV_POPULATE_WRITE
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE), from = old / pg * pg;
-    madvise((char *)p->h + from, size - from, MADV_POPULATE_WRITE);
-#endif
     return 0;
 }
 
 static void pub_free(struct statpub *p)
 {
-    if (p->h)
-        munmap(p->h, p->size);
     if (p->fd >= 0)
         close(p->fd);
+    free(p->mine);
     free(p);
-}
-
-static int pub_create(struct jet_station *s)
-{
-    const char *lan = s->link->name + 4;
-    struct statpub *p = calloc(1, sizeof *p);
-    if (!p)
-        return -ENOMEM;
-    p->fd = -1;
-    int rc = stat_path(p->path, sizeof p->path, lan, s->addr, NULL);
-    if (rc) {
-        free(p);
-        return rc;
-    }
-    /* The LAN's permissions and group: whoever may use the LAN may read this. */
-    char seg[128], tmp[192];
-    snprintf(seg, sizeof seg, STATPUB_DIR "/jet-lan.%s", lan);
-    struct stat sb;
-    mode_t mode = 0600;
-    gid_t gid = (gid_t)-1;
-    if (stat(seg, &sb) == 0) {
-        mode = sb.st_mode & 0666;
-        gid = sb.st_gid;
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", p->path, (int)getpid());
-    p->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (p->fd < 0) {
-        rc = -errno;
-        free(p);
-        return rc;
-    }
-    if (fchmod(p->fd, mode) < 0 || flock(p->fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    if (gid != (gid_t)-1 && gid != getegid() && fchown(p->fd, (uid_t)-1, gid) < 0) {
-        /* not in the LAN's group: the file stays private, which is safe */
-    }
-    /* Address space for the largest file; pages only as grow() reserves them. */
-    p->size = file_size(STATPUB_MAX_CHANNELS);
-    void *m = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
-    if (m == MAP_FAILED) {
-        rc = -errno;
-        goto fail;
-    }
-    p->h = m;
-    if ((rc = grow(p, STATPUB_MIN_CAP)) < 0)
-        goto fail;
-    struct statpub_hdr *h = p->h;
-    struct jet_lan_station_info li;
-    jet_lan_station_stats(s->link, &li);
-    h->layout = STATPUB_LAYOUT;
-    h->hdr_size = sizeof *h;
-    h->ent_size = sizeof(struct statpub_ent);
-    h->pid = (int32_t)getpid();
-    h->station = s->addr;
-    h->token = li.token;
-    snprintf(h->link, sizeof h->link, "%s", s->link->name);
-    h->created_ns = realtime_ns();
-    h->capacity = p->cap;
-    atomic_thread_fence(memory_order_release);
-    h->magic = STATPUB_MAGIC;
-    if (rename(tmp, p->path) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    s->pub = p;
-    return 0;
-fail:
-    unlink(tmp);
-    pub_free(p);
-    return rc;
 }
 
 /* Publishing stops for good; the data path never hears of it. */
@@ -218,43 +178,160 @@ static void turn_off(struct jet_station *s)
     s->pub_skip = UINT32_MAX;
 }
 
-static void stop(struct jet_station *s)
+/* Publishing failed: counted, the reason kept for statpub_work(). */
+static void stop(struct jet_station *s, int rc, const char *why)
 {
     s->pub_failures++;
+    if (s->pub && !s->pub->w.error) {
+        s->pub->w.error = rc < 0 ? rc : -EIO;
+        snprintf(s->pub->w.why, sizeof s->pub->w.why, "%s", why);
+    }
     turn_off(s);
 }
 
-/* Entries are written with streaming stores where there are some: the
- * walk writes 128 bytes per channel it will not read again, and a normal
- * store first reads the line it goes to (a third of the time of a slice).
- * Streaming stores are ordered with nothing, hence store_fence() before
- * the flip (the entries before the seq) and after it (the seq before the next
- * pass's entries, written into what readers took as the front until then). */
-static void put_ent(struct statpub_ent *dst, const struct statpub_ent *src)
+/* The file's mode and group: the LAN segment's read bits, never a write bit
+ * for group or others, and its group (create_tmp: if we are not in it, our
+ * group reads only if others do); 0600 if the segment is not there to look
+ * at. */
+static void lan_mode(const char *lan, mode_t *mode, gid_t *gid)
 {
-#if defined(__SSE2__)
-    _Static_assert(sizeof *dst % 16 == 0, "whole 16-byte stores");
-    __m128i *d = (__m128i *)dst;
-    const __m128i *v = (const __m128i *)src;
-    for (size_t k = 0; k < sizeof *dst / 16; k++)
-        _mm_stream_si128(d + k, _mm_loadu_si128(v + k));
-#else
-    *dst = *src;
-#endif
+    char seg[128];
+    snprintf(seg, sizeof seg, STATPUB_DIR "/jet-lan.%s", lan);
+    struct stat sb;
+    *mode = 0600;
+    *gid = (gid_t)-1;
+    if (stat(seg, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        *mode = 0600 | (sb.st_mode & 0044);
+        *gid = sb.st_gid;
+    }
 }
 
-static void store_fence(void)
+/* A name no one can have guessed: path.tmpPID.RANDOM. */
+static void tmp_name(char *buf, size_t cap, const char *path, uint64_t *seed)
 {
-#if defined(__SSE2__)
-    _mm_sfence();
-#endif
-    atomic_thread_fence(memory_order_release);
+    uint64_t r;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        *seed += realtime_ns();
+        r = jet_mix64(*seed ^ (uint64_t)getpid() << 32);
+    }
+    snprintf(buf, cap, "%s.tmp%d.%016llx", path, (int)getpid(), (unsigned long long)r);
+}
+
+/* Creates the file under a random name, exclusively (O_EXCL never follows a
+ * link, never opens what exists), and checks it is what we made. */
+static int create_tmp(struct statpub *p, char *tmp, size_t cap, mode_t mode, gid_t gid)
+{
+    uint64_t seed = 0;
+    int fd = -1;
+    for (int t = 0; t < CREATE_TRIES && fd < 0; t++) {
+        tmp_name(tmp, cap, p->path, &seed);
+        fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return -errno;
+    }
+    if (fd < 0)
+        return -EEXIST;
+    p->fd = fd;
+    struct stat sb;
+    if (fstat(fd, &sb) < 0)
+        return -errno;
+    if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || sb.st_nlink != 1 || sb.st_size != 0)
+        return -EEXIST; /* cannot happen with O_EXCL; then not ours to write */
+    /* Not in the LAN's group: our group may read only if everyone may. */
+    if (gid != (gid_t)-1 && gid != sb.st_gid && fchown(fd, (uid_t)-1, gid) < 0)
+        mode = (mode & ~(mode_t)0070) | (mode & 0004) << 3;
+    if (fchmod(fd, mode) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Rewrites the header under the seqlock: seq odd, the header, seq even,
+ * each a pwrite of its own so that a reader's pread of seq cannot see the
+ * even value before the rest. */
+static int write_hdr(struct statpub *p)
+{
+    const uint64_t at = offsetof(struct statpub_hdr, seq);
+    uint32_t odd = p->hdr.seq | 1, even = odd + 1;
+    int rc = put(p->fd, &odd, sizeof odd, at);
+    p->hdr.seq = odd;
+    if (rc == 0)
+        rc = put(p->fd, &p->hdr, sizeof p->hdr, 0);
+    if (rc == 0)
+        rc = put(p->fd, &even, sizeof even, at);
+    if (rc == 0)
+        p->hdr.seq = even;
+    return rc;
+}
+
+static int pub_create(struct jet_station *s, struct statpub *p)
+{
+    const char *lan = s->link->name + 4;
+    char tmp[224];
+    int rc = stat_path(p->path, sizeof p->path, lan, s->addr, NULL);
+    if (rc) {
+        snprintf(p->w.why, sizeof p->w.why, "bad LAN name '%s'", lan);
+        return rc;
+    }
+    mode_t mode;
+    gid_t gid;
+    lan_mode(lan, &mode, &gid);
+    if ((rc = create_tmp(p, tmp, sizeof tmp, mode, gid)) < 0) {
+        snprintf(p->w.why, sizeof p->w.why, "cannot create a file in " STATPUB_DIR ": %s",
+                 strerror(-rc));
+        if (p->fd >= 0)
+            unlink(tmp);
+        return rc;
+    }
+    if ((rc = grow(p, STATPUB_CHUNK)) < 0) {
+        snprintf(p->w.why, sizeof p->w.why, "cannot size %.120s: %s", tmp, strerror(-rc));
+        goto fail;
+    }
+    struct jet_lan_station_info li;
+    jet_lan_station_stats(s->link, &li);
+    p->hdr = (struct statpub_hdr){
+        .magic = STATPUB_MAGIC,
+        .layout = STATPUB_LAYOUT,
+        .hdr_size = sizeof(struct statpub_hdr),
+        .ent_size = sizeof(struct statpub_ent),
+        .chunk = STATPUB_CHUNK,
+        .pid = (int32_t)getpid(),
+        .station = s->addr,
+        .token = li.token,
+        .created_ns = realtime_ns(),
+        .capacity = p->cap,
+    };
+    snprintf(p->hdr.link, sizeof p->hdr.link, "%s", s->link->name);
+    if ((rc = put(p->fd, &p->hdr, sizeof p->hdr, 0)) < 0) {
+        snprintf(p->w.why, sizeof p->w.why, "cannot write %.120s: %s", tmp, strerror(-rc));
+        goto fail;
+    }
+    /* Replaces a stale file, a link or anything else at the name, never
+     * following it; in the sticky /dev/shm only our own (root: any). */
+    if (rename(tmp, p->path) < 0) {
+        rc = -errno;
+        struct stat sb;
+        if ((rc == -EPERM || rc == -EACCES) && lstat(p->path, &sb) == 0 && sb.st_uid != geteuid())
+            snprintf(
+                p->w.why, sizeof p->w.why,
+                "%.120s belongs to uid %u, not to us (uid %u): cannot replace it, not publishing",
+                p->path, (unsigned)sb.st_uid, (unsigned)geteuid());
+        else
+            snprintf(p->w.why, sizeof p->w.why, "cannot rename %.120s to %.120s: %s", tmp, p->path,
+                     strerror(-rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    unlink(tmp);
+    close(p->fd);
+    p->fd = -1;
+    return rc;
 }
 
 /* The counters as jet_chan_stats() gives them, with the policy. */
 static void fill_ent(struct statpub_ent *dst, const struct jet_chan *c)
 {
-    struct statpub_ent e = {
+    *dst = (struct statpub_ent){
         .id = c->id,
         .drop = (uint8_t)c->p.drop,
         .accept_bad_crc = c->p.accept_bad_crc,
@@ -276,17 +353,27 @@ static void fill_ent(struct statpub_ent *dst, const struct jet_chan *c)
         .tx_conforming = c->st.tx_conforming,
         .queued_bytes = chan_queued_bytes(c),
     };
-    put_ent(dst, &e);
+}
+
+/* A write failed: the pass ends here, the file keeps the last complete one
+ * (flagged, if the header can still be written). */
+static void write_failed(struct jet_station *s, struct statpub *p, int rc, const char *what)
+{
+    char why[sizeof p->w.why];
+    snprintf(why, sizeof why, "cannot write %.120s (%s): %s; not publishing any more", p->path,
+             what, strerror(-rc));
+    p->running = false;
+    p->hdr.flags |= STATPUB_F_STOPPED;
+    write_hdr(p); /* best effort */
+    stop(s, rc, why);
 }
 
 /* The pass is complete (or can go no further): its buffer becomes the front. */
 static void flip(struct jet_station *s, struct statpub *p, bool full)
 {
-    struct statpub_hdr *h = p->h;
-    store_fence(); /* the pass's entries before the seq */
-    uint32_t seq = atomic_load_explicit(&h->seq, memory_order_relaxed);
-    atomic_store_explicit(&h->seq, seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    struct jet_lan_station_info li;
+    jet_lan_station_stats(s->link, &li);
+    struct statpub_hdr *h = &p->hdr;
     h->front = p->back;
     h->nent = p->cur;
     h->nchan = p->live;
@@ -301,15 +388,38 @@ static void flip(struct jet_station *s, struct statpub *p, bool full)
     h->dropped_no_chan = s->st.dropped_no_chan;
     h->dropped_not_mine = s->st.dropped_not_mine;
     h->dropped_other = s->st.dropped_other;
-    atomic_store_explicit(&h->seq, seq + 2, memory_order_release);
+    h->rx_stale = li.rx_stale;
+    h->shm_bad = li.shm_bad;
     p->running = false;
+    int rc = write_hdr(p);
+    if (rc) {
+        write_failed(s, p, rc, "header");
+        return;
+    }
     p->w.passes++;
     /* back to waiting: the clock is read again from now on */
     s->pub_due = p->next_due;
     s->pub_checked = jet_now_ns();
     s->pub_skip = s->pub_every ? s->pub_every - 1 : 0;
     if (full)
-        stop(s); /* the file stays, flagged, until the station closes */
+        stop(s, -ENOSPC, "cannot grow the stats file (no room in " STATPUB_DIR "?)");
+}
+
+/* Writes stage[0, i - from) as entries [from, i) of the back buffer: a
+ * pwrite per chunk. */
+static int write_slice(struct statpub *p, uint32_t from, uint32_t i)
+{
+    for (uint32_t k = from; k < i;) {
+        uint32_t end = (k / STATPUB_CHUNK + 1) * STATPUB_CHUNK;
+        if (end > i)
+            end = i;
+        int rc = put(p->fd, &p->stage[k - from], (size_t)(end - k) * sizeof(struct statpub_ent),
+                     statpub_ent_off(k, p->back));
+        if (rc)
+            return rc;
+        k = end;
+    }
+    return 0;
 }
 
 /* One poll's share of the pass: up to STATPUB_SLICE channel structs, or one
@@ -319,6 +429,10 @@ static void slice(struct jet_station *s, struct statpub *p)
     s->pub_due = 0; /* the next poll goes on, with a time or without */
     s->pub_skip = 0;
     p->w.polls++;
+    if (p->werr) {
+        write_failed(s, p, p->werr, "a closed channel's entry");
+        return;
+    }
     uint32_t end = s->nslab * CHAN_SLAB; /* channel structs there are */
     if (end > STATPUB_MAX_CHANNELS)
         end = STATPUB_MAX_CHANNELS; /* beyond: not shown */
@@ -332,7 +446,6 @@ static void slice(struct jet_station *s, struct statpub *p)
             p->w.grow_max = cap - p->cur;
         return;
     }
-    struct statpub_hdr *h = p->h;
     uint32_t stop_at = p->cur + STATPUB_SLICE;
     if (stop_at > end)
         stop_at = end;
@@ -346,13 +459,20 @@ static void slice(struct jet_station *s, struct statpub *p)
                 jet_prefetch(n + l);
         }
         const struct jet_chan *c = chan_at(s, i);
-        struct statpub_ent *e = ent(h, i, p->back);
+        uint64_t bit = 1ull << (i % 64);
         if (c->id) {
-            fill_ent(e, c);
+            fill_ent(&p->stage[i - from], c);
+            p->mine[i / 64] |= bit;
             p->live++;
-        } else if (e->id) {
-            e->id = 0; /* left from an older pass */
+        } else {
+            p->stage[i - from] = (struct statpub_ent){0};
+            p->mine[i / 64] &= ~bit;
         }
+    }
+    int rc = write_slice(p, from, i);
+    if (rc) {
+        write_failed(s, p, rc, "entries");
+        return;
     }
     p->cur = i;
     if (i - from > p->w.slice_max)
@@ -363,19 +483,27 @@ static void slice(struct jet_station *s, struct statpub *p)
         flip(s, p, false);
 }
 
-/* A pass begins (the file is created first, in a poll of its own). */
+/* A pass begins (the file is created first, in a poll of its own).  The
+ * file shorter than what was reserved: someone truncated it; reserve its
+ * pages again (the writes of this pass and the next fill it in). */
 static void begin(struct jet_station *s, uint64_t now)
 {
     struct statpub *p = s->pub;
+    struct stat sb;
+    if (fstat(p->fd, &sb) == 0 && (uint64_t)sb.st_size < file_size(p->cap)) {
+        p->w.truncated++;
+        int rc = reserve(p->fd, 0, p->cap);
+        if (rc) {
+            write_failed(s, p, rc, "after it was truncated");
+            return;
+        }
+    }
     p->next_due = now + STATPUB_PERIOD_NS;
     p->running = true;
-    p->back = p->h->front ^ 1;
+    p->back = p->hdr.front ^ 1;
     p->cur = 0;
     p->live = 0;
     p->begin_ns = realtime_ns();
-    /* A reader that sees an entry this pass writes into what was the front
-     * until now must also see the flip that made it the back. */
-    store_fence();
     slice(s, p);
 }
 
@@ -383,11 +511,16 @@ void statpub_forget(struct statpub *p, const struct jet_chan *c)
 {
     if (!p->running || c->idx >= p->cur)
         return; /* the walk has not come by: it will find the struct free */
-    struct statpub_ent *e = ent(p->h, c->idx, p->back);
-    if (e->id == c->id) { /* written, not opened behind the walk */
-        e->id = 0;
-        p->live--;
-    }
+    uint64_t bit = 1ull << (c->idx % 64);
+    if (!(p->mine[c->idx / 64] & bit))
+        return; /* opened behind the walk: not in this pass */
+    p->mine[c->idx / 64] &= ~bit;
+    p->live--;
+    uint32_t zero = 0;
+    int rc = put(p->fd, &zero, sizeof zero,
+                 statpub_ent_off(c->idx, p->back) + offsetof(struct statpub_ent, id));
+    if (rc && !p->werr)
+        p->werr = rc;
 }
 
 int statpub_work(const struct jet_station *s, struct statpub_work *out)
@@ -433,11 +566,21 @@ void statpub_tick(struct jet_station *s, uint64_t now_ns)
             turn_off(s);
             return;
         }
-        if (pub_create(s) < 0) {
-            stop(s);
+        struct statpub *p = calloc(1, sizeof *p);
+        if (!p) {
+            stop(s, -ENOMEM, "out of memory");
             return;
         }
-        s->pub->w.polls++;
+        p->fd = -1;
+        s->pub = p;
+        int rc = pub_create(s, p);
+        p->w.polls++;
+        if (rc < 0) {
+            char why[sizeof p->w.why];
+            memcpy(why, p->w.why, sizeof why);
+            stop(s, rc, why);
+            return;
+        }
         /* the first pass begins at the next poll */
         s->pub_due = 0;
         s->pub_skip = 0;
@@ -455,7 +598,7 @@ void statpub_close(struct jet_station *s)
     s->pub = NULL;
     /* Unlink only our own file: never one that replaced it. */
     struct stat a, b;
-    if (fstat(p->fd, &a) == 0 && stat(p->path, &b) == 0 && a.st_dev == b.st_dev &&
+    if (p->fd >= 0 && fstat(p->fd, &a) == 0 && lstat(p->path, &b) == 0 && a.st_dev == b.st_dev &&
         a.st_ino == b.st_ino)
         unlink(p->path);
     pub_free(p);
@@ -478,184 +621,358 @@ static bool held(int fd)
     return errno == EWOULDBLOCK;
 }
 
-static void snap_fill(struct statpub_snap *o, const struct statpub_hdr *h, uint32_t n,
-                      const struct statpub_ent *e)
+/* Why an entry is not one a writer makes, or NULL. */
+static const char *bad_ent(const struct statpub_ent *e)
 {
-    o->flags = h->flags;
-    o->publish_ns = h->publish_ns;
-    o->publishes = h->publishes;
-    o->begin_ns = h->begin_ns;
-    o->st = (struct jet_station_stats){.frames_in = h->frames_in,
-                                       .dropped_header = h->dropped_header,
-                                       .dropped_no_chan = h->dropped_no_chan,
-                                       .dropped_not_mine = h->dropped_not_mine,
-                                       .dropped_other = h->dropped_other,
-                                       .channels = n};
-    o->nchan = n;
-    for (uint32_t i = 0; i < n; i++) {
-        struct statpub_chan *c = &o->chan[i];
-        c->st = (struct jet_chan_stats){.id = e[i].id,
-                                        .frames_in = e[i].frames_in,
-                                        .bytes_in = e[i].bytes_in,
-                                        .frames_out = e[i].frames_out,
-                                        .bytes_out = e[i].bytes_out,
-                                        .dropped_policy = e[i].dropped_policy,
-                                        .dropped_crc = e[i].dropped_crc,
-                                        .crc_bad_delivered = e[i].crc_bad_delivered,
-                                        .backpressured = e[i].backpressured,
-                                        .tx_conforming = e[i].tx_conforming,
-                                        .queued = e[i].queued,
-                                        .queued_hwm = e[i].queued_hwm,
-                                        .queued_bytes = e[i].queued_bytes};
-        c->p = (struct jet_chan_policy){.accept_bad_crc = e[i].accept_bad_crc != 0,
-                                        .drop = (enum jet_drop_policy)e[i].drop,
-                                        .queue_frames = e[i].queue_frames,
-                                        .queue_bytes = e[i].queue_bytes,
-                                        .prio = e[i].prio,
-                                        .reserve_bps = e[i].reserve_bps,
-                                        .burst_bytes = e[i].burst_bytes};
-    }
+    if (e->drop > JET_DROP_BACKPRESSURE)
+        return "drop policy out of range";
+    if (e->accept_bad_crc > 1)
+        return "accept_bad_crc not 0 or 1";
+    if (e->prio > 7)
+        return "priority above 7";
+    if (e->pad || e->pad2)
+        return "padding not zero";
+    if (e->queued > e->queued_hwm)
+        return "queued above its high-water mark";
+    if (e->queue_bytes > UINT32_MAX || e->reserve_bps > (uint64_t)INT64_MAX)
+        return "queue bytes or reserved rate out of range";
+    return NULL;
 }
 
-/* Copies the seqlocked part: the header, and into raw the front buffer's
- * channels (its entries [0, nent) with id != 0, hc->nchan of them).  0,
- * -EAGAIN (no consistent copy), -EPROTO, -ENOMEM. */
-static int copy_consistent(int fd, void **map, size_t *maplen, struct statpub_hdr *hc,
-                           struct statpub_ent **raw, uint32_t *rawcap)
+static void ent_decode(struct statpub_chan *c, const struct statpub_ent *e)
 {
-    for (int t = 0; t < READ_TRIES; t++) {
+    c->st = (struct jet_chan_stats){.id = e->id,
+                                    .frames_in = e->frames_in,
+                                    .bytes_in = e->bytes_in,
+                                    .frames_out = e->frames_out,
+                                    .bytes_out = e->bytes_out,
+                                    .dropped_policy = e->dropped_policy,
+                                    .dropped_crc = e->dropped_crc,
+                                    .crc_bad_delivered = e->crc_bad_delivered,
+                                    .backpressured = e->backpressured,
+                                    .tx_conforming = e->tx_conforming,
+                                    .queued = e->queued,
+                                    .queued_hwm = e->queued_hwm,
+                                    .queued_bytes = e->queued_bytes};
+    c->p = (struct jet_chan_policy){.accept_bad_crc = e->accept_bad_crc != 0,
+                                    .drop = (enum jet_drop_policy)e->drop,
+                                    .queue_frames = e->queue_frames,
+                                    .queue_bytes = e->queue_bytes,
+                                    .prio = e->prio,
+                                    .reserve_bps = e->reserve_bps,
+                                    .burst_bytes = e->burst_bytes};
+}
+
+static int by_id(const void *a, const void *b)
+{
+    uint32_t x = ((const struct statpub_chan *)a)->st.id,
+             y = ((const struct statpub_chan *)b)->st.id;
+    return x < y ? -1 : x > y;
+}
+
+/* Why the header's identity is not that of a stats file of this layout
+ * for station, or NULL. */
+static const char *bad_identity(const struct statpub_hdr *h, uint32_t station)
+{
+    if (h->magic != STATPUB_MAGIC)
+        return "not a Jetstream stats file (no magic)";
+    if (h->layout != STATPUB_LAYOUT)
+        return "a stats file of another layout (a different version of Jetstream?)";
+    if (h->hdr_size != sizeof(struct statpub_hdr) || h->ent_size != sizeof(struct statpub_ent) ||
+        h->chunk != STATPUB_CHUNK)
+        return "header, entry or chunk size not those of its layout";
+    if (h->station != station)
+        return "the file says it is another station's";
+    if (h->pid <= 0)
+        return "publisher pid not positive";
+    if (!memchr(h->link, 0, sizeof h->link))
+        return "link name not terminated";
+    if (strncmp(h->link, "lan:", 4) != 0 || !h->link[4])
+        return "link name not lan:NAME";
+    for (const char *c = h->link; *c; c++)
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f || *c == '/')
+            return "link name with characters no LAN name has";
+    return NULL;
+}
+
+/* Why the seqlocked counts are not ones a writer makes (or do not fit a
+ * file of `size` bytes), or NULL.  On success *need: the bytes the front
+ * buffer's first nent entries reach to. */
+static const char *bad_counts(const struct statpub_hdr *h, int64_t size, uint64_t *need)
+{
+    if (h->seq & 1)
+        return "seq odd";
+    if (h->front > 1)
+        return "front buffer not 0 or 1";
+    if (h->capacity == 0 || h->capacity > STATPUB_MAX_CHANNELS || h->capacity % STATPUB_CHUNK)
+        return "capacity out of range or not whole chunks";
+    if (h->nent > h->capacity)
+        return "more entries than capacity";
+    if (h->nchan > h->nent)
+        return "more channels than entries";
+    if (h->flags & ~(uint32_t)STATPUB_F_KNOWN)
+        return "unknown flags";
+    if (h->publishes == 0 && h->nent)
+        return "entries before the first pass";
+    for (size_t i = 0; i < sizeof h->reserved / sizeof h->reserved[0]; i++)
+        if (h->reserved[i])
+            return "reserved field not zero";
+    /* nent <= 2^20: no overflow (statpub_ent_off is under 2^28) */
+    *need = h->nent ? statpub_ent_off(h->nent - 1, h->front) + sizeof(struct statpub_ent)
+                    : sizeof(struct statpub_hdr);
+    if (size < 0 || (uint64_t)size < *need)
+        return "shorter than its header says";
+    return NULL;
+}
+
+static int grow_chan(struct statpub_snap *out, uint32_t n)
+{
+    if (n <= out->cap)
+        return 0;
+    struct statpub_chan *c = realloc(out->chan, (size_t)n * sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    out->chan = c;
+    out->cap = n;
+    return 0;
+}
+
+enum { TRY_AGAIN = 1 };
+
+/* One attempt of statpub_parse: 0, TRY_AGAIN (the writer was at work), or
+ * a negative errno; a damaged file (-EPROTO) has its reason in *why. */
+static int parse_once(const struct statpub_src *src, uint32_t station, struct statpub_snap *out,
+                      const char **why, bool *ident)
+{
+    const uint64_t seq_at = offsetof(struct statpub_hdr, seq);
+    struct statpub_hdr h;
+    uint32_t s1, s2;
+    int rc = src->read(src->ctx, seq_at, &s1, sizeof s1);
+    if (rc == 0)
+        rc = src->read(src->ctx, 0, &h, sizeof h);
+    if (rc == -ENODATA) {
+        *why = "shorter than a header";
+        return -EPROTO;
+    }
+    if (rc)
+        return rc;
+    /* The identity never changes (the writer rewrites it with the same
+     * bytes): checked even while the writer is at work, so that a file
+     * whose writer died in mid-write still names its process. */
+    const char *bad = bad_identity(&h, station);
+    if (bad && (s1 & 1)) {
+        *why = bad;       /* the reason if it stays so */
+        return TRY_AGAIN; /* maybe being rewritten after a truncation */
+    }
+    if (!bad) {
+        out->station = station;
+        out->pid = h.pid;
+        out->token = h.token;
+        memcpy(out->link, h.link, sizeof out->link);
+        out->created_ns = h.created_ns;
+        *ident = true;
+        if (s1 & 1 || h.seq != s1)
+            return TRY_AGAIN;
+    }
+    uint64_t need = 0;
+    if (!bad) {
+        int64_t size = src->size(src->ctx);
+        if (size < 0)
+            return (int)size;
+        bad = bad_counts(&h, size, &need);
+    }
+    if (!bad && grow_chan(out, h.nchan) < 0)
+        return -ENOMEM;
+    /* the front buffer's entries, a chunk a read */
+    struct statpub_ent buf[STATPUB_CHUNK];
+    uint32_t k = 0;
+    for (uint32_t i = 0; !bad && i < h.nent; i += STATPUB_CHUNK) {
+        uint32_t n = h.nent - i < STATPUB_CHUNK ? h.nent - i : STATPUB_CHUNK;
+        rc = src->read(src->ctx, statpub_ent_off(i, h.front), buf, n * sizeof *buf);
+        if (rc == -ENODATA) {
+            bad = "truncated while read";
+            break;
+        }
+        if (rc)
+            return rc;
+        for (uint32_t j = 0; j < n && !bad; j++) {
+            if (!buf[j].id)
+                continue;
+            if (k == h.nchan)
+                bad = "more channels in the front buffer than the header says";
+            else if ((bad = bad_ent(&buf[j])) == NULL)
+                ent_decode(&out->chan[k++], &buf[j]);
+        }
+    }
+    if (!bad && k != h.nchan)
+        bad = "fewer channels in the front buffer than the header says";
+    rc = src->read(src->ctx, seq_at, &s2, sizeof s2);
+    if (rc && rc != -ENODATA)
+        return rc;
+    if (rc || s2 != s1) /* changed (or cut) under us: the writer, or someone else */
+        return bad && rc ? (*why = bad, -EPROTO) : TRY_AGAIN;
+    if (bad) {
+        *why = bad;
+        return -EPROTO;
+    }
+    if (k > 1)
+        qsort(out->chan, k, sizeof *out->chan, by_id);
+    for (uint32_t j = 1; j < k; j++)
+        if (out->chan[j].st.id == out->chan[j - 1].st.id) {
+            *why = "a channel id twice";
+            return -EPROTO;
+        }
+    out->nchan = k;
+    out->flags = h.flags;
+    out->publish_ns = h.publish_ns;
+    out->publishes = h.publishes;
+    out->begin_ns = h.begin_ns;
+    out->st = (struct jet_station_stats){.frames_in = h.frames_in,
+                                         .dropped_header = h.dropped_header,
+                                         .dropped_no_chan = h.dropped_no_chan,
+                                         .dropped_not_mine = h.dropped_not_mine,
+                                         .dropped_other = h.dropped_other,
+                                         .channels = k};
+    out->rx_stale = h.rx_stale;
+    out->shm_bad = h.shm_bad;
+    return 0;
+}
+
+int statpub_parse(const struct statpub_src *src, const char *what, uint32_t station, int tries,
+                  struct statpub_snap *out, struct jet_err *err)
+{
+    const char *why = NULL;
+    bool ident = false;
+    out->nchan = 0;
+    for (int t = 0; t < tries; t++) {
         if (t >= 64) {
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);
         }
-        struct statpub_hdr *h = *map;
-        uint32_t s1 = atomic_load_explicit(&h->seq, memory_order_acquire);
-        if (s1 & 1)
+        int rc = parse_once(src, station, out, &why, &ident);
+        if (rc == TRY_AGAIN) {
+            out->nchan = 0;
             continue;
-        memcpy(hc, h, sizeof *hc);
-        uint32_t nent = hc->nent, n = hc->nchan, front = hc->front;
-        bool sane = nent <= hc->capacity && nent <= STATPUB_MAX_CHANNELS && n <= nent && front <= 1;
-        if (sane && file_size(nent) > *maplen) { /* grown since we mapped it */
-            struct stat sb;
-            if (fstat(fd, &sb) < 0)
-                return -errno;
-            if ((size_t)sb.st_size > *maplen) {
-                void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
-                if (m == MAP_FAILED)
-                    return -errno;
-                munmap(*map, *maplen);
-                *map = m;
-                *maplen = (size_t)sb.st_size;
-            }
-            if (file_size(nent) > *maplen)
-                sane = false;
-            else
-                continue; /* copy again from the new mapping */
         }
-        if (sane && n > *rawcap) {
-            struct statpub_ent *r = realloc(*raw, (size_t)n * sizeof *r);
-            if (!r)
-                return -ENOMEM;
-            *raw = r;
-            *rawcap = n;
-        }
-        uint32_t k = 0;
-        for (uint32_t i = 0; sane && i < nent; i++) {
-            const struct statpub_ent *e = ent(h, i, front);
-            if (!e->id)
-                continue;
-            if (k == n) { /* more than the header says: torn, or broken */
-                sane = false;
-                break;
-            }
-            memcpy(&(*raw)[k++], e, sizeof *e);
-        }
-        atomic_thread_fence(memory_order_acquire);
-        uint32_t s2 = atomic_load_explicit(&h->seq, memory_order_relaxed);
-        if (s1 != s2)
-            continue;
-        return sane && k == n ? 0 : -EPROTO;
+        if (rc == 0)
+            return 0;
+        out->nchan = 0;
+        if (rc == -EPROTO)
+            return jet_err_set(err, rc, "%s: damaged or not a stats file: %s", what, why);
+        return jet_err_set(err, rc, "%s: %s", what, strerror(-rc));
     }
-    return -EAGAIN;
+    if (!ident) {
+        memset(out->link, 0, sizeof out->link);
+        if (why) /* seq odd all along, and no stats file's identity */
+            return jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: %s", what, why);
+    }
+    return jet_err_set(err, -EAGAIN, "%s: the publisher kept writing; no consistent copy", what);
+}
+
+struct file_src {
+    int fd;
+};
+
+static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    struct file_src *f = ctx;
+    char *b = buf;
+    while (len) {
+        ssize_t n = pread(f->fd, b, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -ENODATA;
+        b += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int64_t file_size_now(void *ctx)
+{
+    struct stat sb;
+    if (fstat(((struct file_src *)ctx)->fd, &sb) < 0)
+        return -errno;
+    return (int64_t)sb.st_size;
+}
+
+/* The effective uid process pid runs as (its /proc directory's owner), or
+ * -1 when it cannot be told (gone, /proc hidden). */
+static long proc_uid(pid_t pid)
+{
+    char p[32];
+    struct stat sb;
+    snprintf(p, sizeof p, "/proc/%d", (int)pid);
+    return stat(p, &sb) == 0 ? (long)sb.st_uid : -1;
 }
 
 int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out, struct jet_err *err)
 {
     char path[160];
+    out->nchan = 0;
     int rc = stat_path(path, sizeof path, lan, station, err);
     if (rc)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO someone put at the name must not hang us */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         rc = -errno;
         if (rc == -ENOENT)
             return jet_err_set(err, rc, "station %u of LAN '%s' publishes no counters", station,
                                lan);
+        if (rc == -ELOOP)
+            return jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: a symbolic link",
+                               path);
         return jet_err_set(err, rc, "cannot open %s: %s", path, strerror(-rc));
     }
     struct stat sb;
     if (fstat(fd, &sb) < 0) {
         rc = jet_err_set(err, -errno, "cannot stat %s: %s", path, strerror(errno));
-        close(fd);
-        return rc;
-    }
-    if ((size_t)sb.st_size < sizeof(struct statpub_hdr)) {
-        close(fd);
-        return jet_err_set(err, -EPROTO, "%s is not a Jetstream stats file (too short)", path);
-    }
-    size_t maplen = (size_t)sb.st_size;
-    void *map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-        rc = jet_err_set(err, -errno, "cannot map %s: %s", path, strerror(errno));
-        close(fd);
-        return rc;
-    }
-    const struct statpub_hdr *h = map;
-    struct statpub_ent *raw = NULL;
-    uint32_t rawcap = 0;
-    if (h->magic != STATPUB_MAGIC || h->layout != STATPUB_LAYOUT || h->hdr_size != sizeof *h ||
-        h->ent_size != sizeof(struct statpub_ent) || h->station != station) {
-        rc = jet_err_set(err, -EPROTO,
-                         "%s: not a stats file of layout %u (found layout %u; a different "
-                         "version of Jetstream?)",
-                         path, STATPUB_LAYOUT, h->magic == STATPUB_MAGIC ? h->layout : 0);
         goto out;
     }
-    out->station = station;
-    out->pid = h->pid;
-    out->token = h->token;
-    memcpy(out->link, h->link, sizeof out->link);
-    out->link[sizeof out->link - 1] = 0;
-    out->created_ns = h->created_ns;
-    out->alive = pid_alive(h->pid) && held(fd);
-    struct statpub_hdr hc;
-    rc = copy_consistent(fd, &map, &maplen, &hc, &raw, &rawcap);
+    if (!S_ISREG(sb.st_mode)) {
+        rc = jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: not a regular file", path);
+        goto out;
+    }
+    out->uid = (uint32_t)sb.st_uid;
+    struct file_src f = {fd};
+    struct statpub_src src = {file_read, file_size_now, &f};
+    rc = statpub_parse(&src, path, station, READ_TRIES, out, err);
+    if (rc && (rc != -EAGAIN || !out->link[0])) /* -EAGAIN before a valid identity */
+        goto out;
+    char want[STATPUB_LINK_MAX];
+    snprintf(want, sizeof want, "lan:%s", lan);
+    if (strcmp(out->link, want) != 0) {
+        rc = jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: it is for link '%s'", path,
+                         out->link);
+        goto out;
+    }
+    /* Only the publisher writes its file: one owned by another user than
+     * the process it names is not that process's (root may write anything). */
+    long pu = proc_uid(out->pid);
+    if (sb.st_uid != 0 && pu >= 0 && (uid_t)pu != sb.st_uid) {
+        rc = jet_err_set(err, -EPROTO,
+                         "%s: not the station's counters: the file belongs to uid %u, its "
+                         "publisher (pid %d) runs as uid %ld",
+                         path, (unsigned)sb.st_uid, (int)out->pid, pu);
+        goto out;
+    }
+    out->alive = pid_alive(out->pid) && held(fd);
     if (rc == -EAGAIN && !out->alive) {
-        /* died in mid-write: the header's identity is all there is */
-        memset(&hc, 0, sizeof hc);
+        /* died in mid-write: the identity is all there is */
+        out->flags = 0;
+        out->publish_ns = out->publishes = out->begin_ns = 0;
+        out->st = (struct jet_station_stats){0};
+        out->rx_stale = out->shm_bad = 0;
         rc = 0;
     }
-    if (rc == 0 && hc.nchan > out->cap) {
-        struct statpub_chan *c = realloc(out->chan, (size_t)hc.nchan * sizeof *c);
-        if (!c)
-            rc = -ENOMEM;
-        else {
-            out->chan = c;
-            out->cap = hc.nchan;
-        }
-    }
-    if (rc == 0)
-        snap_fill(out, &hc, hc.nchan, raw);
-    else if (rc == -EAGAIN)
-        jet_err_set(err, rc, "%s: the publisher kept writing; no consistent copy", path);
-    else if (rc == -EPROTO)
-        jet_err_set(err, rc, "%s: inconsistent snapshot (nchan %u, nent %u, capacity %u)", path,
-                    hc.nchan, hc.nent, hc.capacity);
-    else
-        jet_err_set(err, rc, "%s: %s", path, strerror(-rc));
 out:
-    free(raw);
-    munmap(map, maplen);
+    if (rc)
+        out->nchan = 0;
     close(fd);
     return rc;
 }
@@ -681,6 +998,24 @@ static long number(const char *s, const char *end)
     return v;
 }
 
+/* Removes STATION.tmpPID.RANDOM (rest) if it is our user's regular file and
+ * PID is gone: a publisher that died before renaming it. */
+static void remove_dead_tmp(DIR *d, const char *name, const char *rest)
+{
+    const char *dot = strstr(rest, ".tmp"), *end = rest + strlen(rest);
+    if (!dot || number(rest, dot) < 0)
+        return;
+    const char *rnd = strchr(dot + 4, '.');
+    if (!rnd || end - rnd != 17)
+        return;
+    long pid = number(dot + 4, rnd);
+    struct stat sb;
+    if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH &&
+        fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+        sb.st_uid == geteuid())
+        unlinkat(dirfd(d), name, 0);
+}
+
 int statpub_list(const char *lan, void (*fn)(uint32_t station, void *arg), void *arg,
                  struct jet_err *err)
 {
@@ -698,20 +1033,14 @@ int statpub_list(const char *lan, void (*fn)(uint32_t station, void *arg), void 
     while ((e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, pfx, pl) != 0)
             continue;
-        const char *rest = e->d_name + pl, *end = rest + strlen(rest);
-        long st = number(rest, end);
+        const char *rest = e->d_name + pl;
+        long st = number(rest, rest + strlen(rest));
         if (st >= 0 && st < JET_LAN_MAX_STATIONS) {
             fn((uint32_t)st, arg);
             n++;
             continue;
         }
-        /* STATION.tmpPID of a publisher that died before renaming it */
-        const char *dot = strstr(rest, ".tmp");
-        if (dot && number(rest, dot) >= 0) {
-            long pid = number(dot + 4, end);
-            if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-                unlinkat(dirfd(d), e->d_name, 0);
-        }
+        remove_dead_tmp(d, e->d_name, rest);
     }
     closedir(d);
     return n;
@@ -723,7 +1052,7 @@ int statpub_remove_stale(const char *lan, uint32_t station, struct jet_err *err)
     int rc = stat_path(path, sizeof path, lan, station, err);
     if (rc)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return errno == ENOENT
                    ? 0
@@ -736,8 +1065,8 @@ int statpub_remove_stale(const char *lan, uint32_t station, struct jet_err *err)
     }
     struct stat a, b;
     rc = 0;
-    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
-        unlink(path) < 0 && errno != ENOENT)
+    if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino && unlink(path) < 0 && errno != ENOENT)
         rc = jet_err_set(err, -errno, "cannot remove %s: %s", path, strerror(errno));
     close(fd);
     return rc;

@@ -3,18 +3,46 @@
  * Channel tables live in the process that opened the station, out of reach
  * of other processes.  So every station on a LAN link copies its driver
  * counters and each channel's counters and policy, in passes that begin at
- * most every STATPUB_PERIOD_NS, into its own shared-memory file
+ * most every STATPUB_PERIOD_NS, into its own file
  *
  *     /dev/shm/jet-stat.<LAN name>.<station>
  *
- * (permissions and group those of the LAN segment, 0600 by default), and
- * removes it when the station closes.  Readers (the jet tool) copy a
+ * and removes it when the station closes.  Readers (the jet tool) copy a
  * consistent snapshot out of it with statpub_read().
+ *
+ * The file is hostile input to everyone but its writer.  /dev/shm is
+ * world-writable (sticky), so any user can put something at that name, and
+ * whoever may write the file may truncate it.  Hence:
+ *   - Creation never opens a name someone else could have made: the file is
+ *     created under a random name with O_CREAT|O_EXCL (which never follows
+ *     a link), checked with fstat (a regular file of ours, one link, empty),
+ *     written, and renamed over the final name.  rename() replaces a link or
+ *     a stale file at that name without following it; in the sticky /dev/shm
+ *     it refuses to replace another user's file (unless we are root), and
+ *     then publication fails: counted, reason in statpub_work(), never a
+ *     write into that file.
+ *   - Its mode is the LAN segment's read bits and 0600: never wider than the
+ *     LAN's, never writable by group or others (not even for a --mode 666
+ *     LAN); the group is the LAN's when the publisher belongs to it (if
+ *     not, its own group may read only if everyone may).
+ *   - The writer never reads the file back and never maps it: every value
+ *     (front buffer, counts, capacity, seq) lives in its private struct
+ *     statpub, and it writes with pwrite().  A file truncated or scribbled on
+ *     under it cannot make it crash (no SIGBUS, no wild index); it notices a
+ *     truncation at the next pass (fstat), reserves the pages again and
+ *     rewrites everything within two passes.  A write that fails stops
+ *     publishing (counted); the station carries on.
+ *   - Readers copy the file with pread() into private memory (never mmap:
+ *     a truncation would be a SIGBUS) and validate every field before use
+ *     (statpub_parse: identity, sizes, counts against each other and against
+ *     the file's size with overflow-free arithmetic, the front index, each
+ *     entry's enums and padding, string termination, duplicate ids); a file
+ *     that fails is reported as damaged (-EPROTO), never half-used.
  *
  * Incremental publication.  Copying 65,536 channels takes milliseconds, too
  * long for one jet_station_poll(); so a pass is spread over consecutive
  * polls, each looking at no more than STATPUB_SLICE channel structs (or
- * growing the file by one STATPUB_GROW_ENTS step): a few microseconds a poll
+ * growing the file by one STATPUB_GROW_ENTS step): some microseconds a poll
  * (statpub_work() counts it).  A pass walks the channel structs in the
  * order of their index in the station's slabs (struct jet_chan.idx), which
  * stays put while the channel is open, whatever the hash table does
@@ -44,31 +72,41 @@
  * channel has been written (live == s->nchan) or the slabs end: entries
  * beyond `nent` of a buffer are left over from older passes, not part of it.
  *
- * File layout (STATPUB_LAYOUT; all fields fixed-width, little-endian host):
- *   struct statpub_hdr                   magic, layout, owner, seqlock, counts
- *   struct statpub_ent[capacity][2]      entry i of buffer b at [i][b]; the
- *                                        front buffer's entries i < nent with
- *                                        id != 0 are the snapshot (nchan of them)
- * Interleaving the buffers lets the file grow without moving either.  The
- * writer bumps hdr.seq to odd before a flip and to even after it, so a reader
- * that saw the same even value before and after its copy of the header and
- * the front buffer has a consistent snapshot.  The file only grows
- * (fallocate, STATPUB_GROW_ENTS entries a poll, before the pages are
- * touched, into a mapping reserved once for STATPUB_MAX_CHANNELS); a reader
- * whose mapping is shorter than nent entries maps it again.  The writer holds
- * an flock on it for as long as it lives, so a file nobody holds locked is
- * stale (its process died without closing the station).
+ * File layout (STATPUB_LAYOUT 3; all fields fixed-width, little-endian host):
+ *   struct statpub_hdr (320 bytes)       magic, layout, owner, seqlock, counts
+ *   chunk 0, chunk 1, ...                capacity / STATPUB_CHUNK chunks, each
+ *     struct statpub_ent[STATPUB_CHUNK]    buffer 0's entries of the chunk
+ *     struct statpub_ent[STATPUB_CHUNK]    buffer 1's entries of the chunk
+ * so entry i of buffer b is at
+ *     hdr_size + (i / CHUNK) * 2 * CHUNK * ent_size + b * CHUNK * ent_size
+ *              + (i % CHUNK) * ent_size.
+ * Chunks let the file grow without moving either buffer, and let a slice
+ * (STATPUB_SLICE = 4 chunks of one buffer) go out in a few pwrite() calls and
+ * a reader take a buffer's entries a chunk per pread().  The front buffer's
+ * entries i < nent with id != 0 are the snapshot (nchan of them).  The writer
+ * sets hdr.seq to odd, rewrites the whole header (so a truncated header is
+ * whole again after one pass), then sets seq to even, each a pwrite() of its
+ * own; a reader that reads the same even seq before (its own pread) and
+ * after its copy of the header and the front buffer has a consistent
+ * snapshot.  The file only grows (fallocate, STATPUB_GROW_ENTS entries a
+ * poll, so that a full /dev/shm is an error at growth, not at a write).
+ * The writer holds an flock on it for as long as it lives, so a file nobody
+ * holds locked is stale (its process died without closing the station).
+ * Layout 2 (before) interleaved the buffers entry by entry and was written
+ * through a shared mapping; 3 adds chunk, rx_stale and shm_bad.
  *
- * Failures (no space in /dev/shm, ...) never reach the data path: the
- * station completes the pass with what it wrote, flags it STATPUB_F_STOPPED,
- * stops publishing (pub_off) and counts the failure in s->pub_failures.  A
- * station whose driver does not run publishes nothing new: the counters are
- * those of its last completed pass. */
+ * Failures (no space in /dev/shm, a name another user holds, a write that
+ * fails) never reach the data path: the station stops publishing (pub_off),
+ * counts the failure in s->pub_failures and keeps the reason for
+ * statpub_work(); a pass cut short by a full /dev/shm is completed with what
+ * it wrote and flagged STATPUB_F_STOPPED.  A station whose driver does not
+ * run publishes nothing new: the counters are those of its last completed
+ * pass. */
 #ifndef JET_CHAN_STATPUB_H
 #define JET_CHAN_STATPUB_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "chan/chan_impl.h"
@@ -76,15 +114,20 @@
 #include "jet/err.h"
 
 enum {
-    STATPUB_LAYOUT = 2, /* bump on any change to the structs below */
+    STATPUB_LAYOUT = 3, /* bump on any change to the structs below or the file's layout */
     STATPUB_LINK_MAX = 128,
     STATPUB_MAX_CHANNELS = 1 << 20, /* a reader's sanity bound, and the most entries a file has */
-    /* Channel structs one poll looks at, at most: about 28 ns each with
-     * 65,536 channels (the walk is sequential in memory), 7-8 us a poll on
-     * the 2-vCPU development machine (the whole table in one poll: 3-8 ms) */
+    /* Entries of one buffer in a chunk (8 KiB of each buffer; a file has
+     * room for at least one chunk: 16.3 KiB) */
+    STATPUB_CHUNK = 64,
+    /* Channel structs one poll looks at, at most.  With 65,536 channels, the
+     * walk (sequential in memory) and the pwrite of the slice's 32 KiB take
+     * 15-25 us a poll on the shared 2-vCPU development machine, 2-3x what
+     * stores into a shared mapping took (layout 2: 7-8 us), the price of a
+     * writer that a truncated file cannot crash */
     STATPUB_SLICE = 256,
-    /* Entry pairs (256 bytes) the file grows by in one poll: fallocate and
-     * map in 64 KiB, about 20 us (once, as the channels first grow) */
+    /* Entry pairs (256 bytes) the file grows by in one poll: fallocate of
+     * 64 KiB (once, as the channels first grow) */
     STATPUB_GROW_ENTS = 256,
 };
 #define STATPUB_MAGIC     0x315441545354454aull /* "JETSTAT1" in memory (little-endian) */
@@ -95,47 +138,61 @@ enum {
 
 /* Header flags. */
 enum {
-    STATPUB_F_STOPPED = 1, /* the writer could not grow the file and stopped publishing */
+    STATPUB_F_STOPPED = 1, /* the writer could not grow or write the file and stopped publishing */
+    STATPUB_F_KNOWN = STATPUB_F_STOPPED,
 };
 
 struct statpub_hdr {
-    uint64_t magic;    /* STATPUB_MAGIC, written last at creation */
+    uint64_t magic;    /* STATPUB_MAGIC */
     uint32_t layout;   /* STATPUB_LAYOUT */
-    uint32_t hdr_size; /* sizeof(struct statpub_hdr): entries start here */
+    uint32_t hdr_size; /* sizeof(struct statpub_hdr): chunks start here */
     uint32_t ent_size; /* sizeof(struct statpub_ent) */
+    uint32_t chunk;    /* STATPUB_CHUNK */
     int32_t pid;       /* the publishing process */
     uint32_t station;
-    uint32_t pad0;
-    uint64_t token;                    /* the station's LAN owner token (changes on every attach) */
-    char link[STATPUB_LINK_MAX];       /* "lan:NAME" */
-    uint64_t created_ns;               /* CLOCK_REALTIME */
-    _Alignas(64) _Atomic uint32_t seq; /* seqlock: odd while the writer flips */
-    /* --- below: written under the seqlock, at the end of each pass --- */
+    uint64_t token;              /* the station's LAN owner token (changes on every attach) */
+    char link[STATPUB_LINK_MAX]; /* "lan:NAME", NUL-terminated */
+    uint64_t created_ns;         /* CLOCK_REALTIME */
+    uint32_t seq;                /* seqlock: odd while the writer rewrites the header */
+    /* --- below: current as of the end of the last complete pass --- */
     uint32_t nchan;      /* entries of the front buffer with id != 0 (<= nent) */
-    uint32_t capacity;   /* entry pairs the file has room for */
+    uint32_t capacity;   /* entry pairs the file has room for: a multiple of chunk */
     uint32_t flags;      /* STATPUB_F_* */
     uint32_t front;      /* 0 or 1: the buffer of the last complete pass */
     uint32_t nent;       /* how far that pass went: entries [0, nent) of the front buffer */
     uint64_t begin_ns;   /* CLOCK_REALTIME when that pass began */
     uint64_t publish_ns; /* CLOCK_REALTIME when it completed (the station counters' time) */
-    uint64_t publishes;  /* passes completed so far */
+    uint64_t publishes;  /* passes completed so far (0: nent and nchan are 0) */
     uint64_t frames_in, dropped_header, dropped_no_chan, dropped_not_mine, dropped_other;
+    uint64_t rx_stale, shm_bad; /* the station's LAN counters (struct jet_lan_station_info) */
+    uint64_t reserved[5];       /* 0; to 320 bytes, whole cache lines */
 };
+_Static_assert(sizeof(struct statpub_hdr) == 320 && offsetof(struct statpub_hdr, seq) == 176,
+               "statpub layout 3: header of 320 bytes, seq at 176");
 
 struct statpub_ent {
-    uint32_t id;  /* 0: no channel (a free channel struct) */
-    uint8_t drop; /* enum jet_drop_policy */
-    uint8_t accept_bad_crc;
-    uint8_t prio;
-    uint8_t pad;
+    uint32_t id;            /* 0: no channel (a free channel struct) */
+    uint8_t drop;           /* enum jet_drop_policy */
+    uint8_t accept_bad_crc; /* 0 or 1 */
+    uint8_t prio;           /* 0..7 */
+    uint8_t pad;            /* 0 */
     uint32_t queue_frames, burst_bytes;
-    uint32_t queued, queued_hwm;
-    uint64_t queue_bytes, reserve_bps;
+    uint32_t queued, queued_hwm;       /* queued <= queued_hwm */
+    uint64_t queue_bytes, reserve_bps; /* <= UINT32_MAX, <= INT64_MAX */
     uint64_t frames_in, bytes_in, frames_out, bytes_out;
     uint64_t dropped_policy, dropped_crc, crc_bad_delivered, backpressured, tx_conforming;
     uint64_t queued_bytes;
-    uint64_t pad2; /* to 128 bytes: an entry is two whole cache lines */
+    uint64_t pad2; /* 0; to 128 bytes: an entry is two whole cache lines */
 };
+_Static_assert(sizeof(struct statpub_ent) == 128, "statpub layout 3: 128-byte entries");
+
+/* Where entry i of buffer b lies in the file (i < STATPUB_MAX_CHANNELS, b < 2). */
+static inline uint64_t statpub_ent_off(uint32_t i, uint32_t b)
+{
+    const uint64_t e = sizeof(struct statpub_ent);
+    return sizeof(struct statpub_hdr) + (uint64_t)(i / STATPUB_CHUNK) * 2 * STATPUB_CHUNK * e +
+           (uint64_t)b * STATPUB_CHUNK * e + (uint64_t)(i % STATPUB_CHUNK) * e;
+}
 
 /* Reads the clock if now_ns is 0, begins a pass if due, and sets when to
  * look again; during a pass, does the next slice (statpub_maybe decides
@@ -174,11 +231,16 @@ struct statpub_work {
     uint32_t slice_max; /* the most channel structs one poll looked at */
     uint32_t grow_max;  /* the most entry pairs one poll grew the file by */
     uint32_t capacity;  /* entry pairs the file has room for */
+    uint64_t truncated; /* passes that found the file shorter than written (someone truncated it) */
+    int error;          /* 0, or why publishing stopped (negative errno) ... */
+    char why[320];      /* ... in words */
 };
-/* 0, or -ENOENT when the station has no file (not yet, or not on a LAN). */
+/* 0, or -ENOENT when the station never tried to publish (not yet, or not on
+ * a LAN).  After a failed creation it returns 0 with out->error set. */
 int statpub_work(const struct jet_station *s, struct statpub_work *out);
 
-/* Removes the station's file and unmaps it; publishing stays off. */
+/* Removes the station's file (if it is still the one at the name) and
+ * closes it; publishing stays off. */
 void statpub_close(struct jet_station *s);
 
 /* ---- readers ---- */
@@ -194,6 +256,7 @@ struct statpub_chan {
 struct statpub_snap {
     uint32_t station;
     int32_t pid;
+    uint32_t uid; /* the file's owner */
     uint64_t token;
     char link[STATPUB_LINK_MAX];
     uint32_t flags;                             /* STATPUB_F_* */
@@ -201,24 +264,48 @@ struct statpub_snap {
     uint64_t begin_ns; /* when the pass of this snapshot began (CLOCK_REALTIME) */
     bool alive;        /* the publishing process still runs and holds the file */
     struct jet_station_stats st;
+    uint64_t rx_stale, shm_bad; /* the station's LAN counters at publish_ns */
     uint32_t nchan;
-    struct statpub_chan *chan;
-    uint32_t cap; /* allocated entries of chan */
+    struct statpub_chan *chan; /* sorted by id, no id twice */
+    uint32_t cap;              /* allocated entries of chan */
 };
 
 /* Copies the last complete pass of station's file on LAN lan into out
- * (retrying while the writer flips; channels in no particular order).  0 on
- * success, also for a stale file: then out->alive is false (the owner's pid
- * is gone, or nothing holds the file) and the counters are the last ones
- * published.  -ENOENT when the
- * station publishes nothing, -EPROTO for a file of another layout, -EAGAIN
- * when no consistent copy could be had, other negative errno; reason in err. */
+ * (retrying while the writer flips).  0 on success, also for a stale file:
+ * then out->alive is false (the owner's pid is gone, or nothing holds the
+ * file) and the counters are the last ones published.  -ENOENT when the
+ * station publishes nothing; -EPROTO for a file that is not a stats file of
+ * this layout for this station, or is damaged (a field out of range, counts
+ * that disagree, shorter than its header says, owned by another user than
+ * the process it names); -EAGAIN when no consistent copy could be had;
+ * other negative errno.  Reason in err.  Never maps the file. */
 int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out, struct jet_err *err);
 void statpub_snap_free(struct statpub_snap *out);
 
+/* Where statpub_parse() gets a file's bytes. */
+struct statpub_src {
+    /* Copies len bytes at off into buf: 0, -ENODATA if the file ends
+     * first, or another negative errno. */
+    int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+    /* The file's size now, or a negative errno. */
+    int64_t (*size)(void *ctx);
+    void *ctx;
+};
+
+/* The reader's core, on any source of bytes (statpub_read: a file; the fuzz
+ * target: a buffer): validates the header (identity, station, layout,
+ * counts, sizes) and the front buffer's entries, and copies the snapshot
+ * into out (all of it but alive and uid), trying up to `tries` times while
+ * the seqlock says the writer was at work; after 64 tries it sleeps 50 us
+ * between them.  Returns as statpub_read() does; what names the file in
+ * messages is `what`.  On -EAGAIN with out->link[0] != 0 the identity (pid,
+ * token, link, created_ns) in out is valid; on any error out->nchan is 0. */
+int statpub_parse(const struct statpub_src *src, const char *what, uint32_t station, int tries,
+                  struct statpub_snap *out, struct jet_err *err);
+
 /* Calls fn for each station of LAN lan that has a file. Also removes the
- * temporary files of publishers that died while creating theirs. Returns how
- * many, or a negative errno. */
+ * temporary files of this user's publishers that died while creating
+ * theirs. Returns how many, or a negative errno. */
 int statpub_list(const char *lan, void (*fn)(uint32_t station, void *arg), void *arg,
                  struct jet_err *err);
 

@@ -97,6 +97,7 @@ done
 expect_eq "$(jv "$S1 | .driver | [.frames_in, .dropped_header, .dropped_no_chan, .dropped_not_mine,
 	.dropped_other, .channels] | join(\",\")")" "$((2 * N)),0,0,0,0,2" "station 1: driver counters"
 expect_eq "$(jv "$S1 | [.rx_frames, .tx_frames] | join(\",\")")" "$((2 * N)),0" "station 1: LAN rx/tx frames"
+expect_jq "all(.station[]; .rx_stale == 0 and .shm_bad == 0)" "rx_stale and shm_bad: 0 on an honest LAN"
 expect_eq "$(jv "$S0 | [.chan[].id] | join(\",\")")" "1" "station 0: channel 1"
 expect_eq "$(jv "$S0 | .chan[0] | [.frames_out, .bytes_out, .frames_in] | join(\",\")")" \
 	"$((2 * N)),$((2 * N * SIZE)),0" "station 0, channel 1: frames and bytes out"
@@ -108,7 +109,7 @@ expect_jq '[.station[].station] == [1]' "--station 1 lists station 1 only"
 
 check_ok "jet stat lan:$L (text)" "$JET" stat "lan:$L"
 for s in "lan $L: 2 of 4 stations attached" "station 0: pid $DEMO_PID" "station 1: pid $DEMO_PID" \
-	"oldest+crc" "2.00 Mbit/s" "frames in $((2 * N));"; do
+	"oldest+crc" "2.00 Mbit/s" "frames in $((2 * N));" "rx_stale 0, shm_bad 0"; do
 	grep -qF -- "$s" <<<"$OUT" || fail "jet stat text lacks '$s'"
 done
 grep -qE "^ +10 newest +64f/" <<<"$OUT" || fail "jet stat text: no row for channel 10"

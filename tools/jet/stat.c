@@ -11,7 +11,12 @@
  *      pass_ns: how long it took).
  * A stats file whose process is gone, or whose token is not the one the
  * LAN now has for that station, is stale: it is shown as such and, when the
- * LAN says the station is not attached, removed.
+ * LAN says the station is not attached, removed.  Stats files are hostile
+ * input (anyone can put a file at such a name in /dev/shm): statpub_read()
+ * copies them with pread() and checks every field; one that fails, or that
+ * belongs to another user than the process it names, is shown as damaged
+ * (JSON "stats": "damaged", the reason in "stats_error") and nothing of it
+ * is used; the other stations are shown as usual.
  *
  * --watch samples every interval until SIGINT/SIGTERM and shows rates next
  * to the totals: LAN counters over the sampling interval, channel counters
@@ -45,7 +50,9 @@ struct stat_opts {
     uint64_t interval_ns;
 };
 
-enum pub_state { PUB_NONE, PUB_LIVE, PUB_STALE, PUB_ERROR };
+/* PUB_DAMAGED: the file is there but fails statpub_parse's checks (or is
+ * not the station's): nothing of it is shown. */
+enum pub_state { PUB_NONE, PUB_LIVE, PUB_STALE, PUB_ERROR, PUB_DAMAGED };
 
 struct chan_rate {
     double in_fps, out_fps;
@@ -91,7 +98,7 @@ static void stat_help(FILE *f)
             "Stations publish these every 100 ms while their driver runs (with many channels,\n"
             "a few hundred per driver poll), into /dev/shm/jet-stat.NAME.K; files left by\n"
             "processes that died are reported and, once the LAN has let the station go,\n"
-            "removed.\n\n"
+            "removed; a file that fails its checks is reported as damaged.\n\n"
             "options:\n"
             "  --station K, -s K   only station K\n"
             "  --json              one JSON object (with --watch: one per line, per sample)\n"
@@ -111,13 +118,6 @@ static const char *drop_name(enum jet_drop_policy d)
         return "backpressure";
     }
     return "?";
-}
-
-static int by_id(const void *a, const void *b)
-{
-    uint32_t x = ((const struct statpub_chan *)a)->st.id,
-             y = ((const struct statpub_chan *)b)->st.id;
-    return x < y ? -1 : x > y;
 }
 
 static void mark_file(uint32_t station, void *arg)
@@ -146,12 +146,11 @@ static void read_station(const struct stat_opts *o, struct sample *sm, uint32_t 
         return;
     }
     if (rc) {
-        v->pub = PUB_ERROR;
+        v->pub = rc == -EPROTO ? PUB_DAMAGED : PUB_ERROR;
         snprintf(v->err, sizeof v->err, "%s", jet_err_str(&err, rc));
         return;
     }
-    qsort(v->snap.chan, v->snap.nchan, sizeof *v->snap.chan, by_id);
-    v->pub = PUB_LIVE;
+    v->pub = PUB_LIVE; /* channels sorted by id already */
     if (!v->snap.alive) {
         v->pub = PUB_STALE;
         v->stale_why = "its process is gone";
@@ -351,6 +350,10 @@ static void print_text(const struct stat_opts *o, const struct sample *sm)
             printf("station %u: not attached; stats file unreadable: %s\n", i, v->err);
             continue;
         }
+        if (!attached && v->pub == PUB_DAMAGED) {
+            printf("station %u: not attached; stats file damaged, not shown: %s\n", i, v->err);
+            continue;
+        }
         printf("station %u: pid %d\n", i, attached ? (int)li->pid : (int)v->snap.pid);
         bool r = o->watch && v->rates;
         printf("  lan:    tx %llu frames%s%s%s (%s), rx %llu frames%s%s%s (%s), queued %u, "
@@ -361,9 +364,11 @@ static void print_text(const struct stat_opts *o, const struct sample *sm)
                r ? " [" : "", r ? fps(b4, sizeof b4, v->rx_fps) : "", r ? "/s]" : "",
                fmt_bytes(b2, sizeof b2, (double)li->rx_bytes), li->rx_queued,
                (unsigned long long)li->tx_unreach);
-        printf("          faults: lost %llu, corrupted %llu, duplicated %llu, reordered %llu\n",
+        printf("          faults: lost %llu, corrupted %llu, duplicated %llu, reordered %llu; "
+               "rx_stale %llu, shm_bad %llu\n",
                (unsigned long long)li->fault_lost, (unsigned long long)li->fault_corrupted,
-               (unsigned long long)li->fault_duplicated, (unsigned long long)li->fault_reordered);
+               (unsigned long long)li->fault_duplicated, (unsigned long long)li->fault_reordered,
+               (unsigned long long)li->rx_stale, (unsigned long long)li->shm_bad);
         switch (v->pub) {
         case PUB_NONE:
             printf("  (publishes no channel counters: not a channel user, or its driver has not "
@@ -371,6 +376,9 @@ static void print_text(const struct stat_opts *o, const struct sample *sm)
             continue;
         case PUB_ERROR:
             printf("  (channel counters unreadable: %s)\n", v->err);
+            continue;
+        case PUB_DAMAGED:
+            printf("  (channel counters damaged, not shown: %s)\n", v->err);
             continue;
         case PUB_STALE:
             printf("  (stale channel counters of pid %d: %s)\n", (int)v->snap.pid, v->stale_why);
@@ -432,7 +440,7 @@ static void json_chan(struct json *j, const struct st_view *v, uint32_t k, bool 
 
 static void print_json(const struct stat_opts *o, const struct sample *sm)
 {
-    static const char *const pub_names[] = {"none", "live", "stale", "error"};
+    static const char *const pub_names[] = {"none", "live", "stale", "error", "damaged"};
     const struct jet_lan_info *in = &sm->info;
     struct json j;
     json_begin(&j, stdout);
@@ -467,13 +475,14 @@ static void print_json(const struct stat_opts *o, const struct sample *sm)
             json_u64(&j, "fault_duplicated", li->fault_duplicated);
             json_u64(&j, "fault_reordered", li->fault_reordered);
             json_u64(&j, "rx_stale", li->rx_stale);
+            json_u64(&j, "shm_bad", li->shm_bad);
             if (v->rates) {
                 json_dbl(&j, "tx_frames_per_s", v->tx_fps);
                 json_dbl(&j, "rx_frames_per_s", v->rx_fps);
             }
         }
         json_str(&j, "stats", pub_names[v->pub]);
-        if (v->pub == PUB_ERROR)
+        if (v->pub == PUB_ERROR || v->pub == PUB_DAMAGED)
             json_str(&j, "stats_error", v->err);
         if (v->pub == PUB_STALE) {
             json_i64(&j, "stale_pid", v->snap.pid);
