@@ -65,10 +65,15 @@ static uint32_t peer_of(const struct jet_rbs_conn *c)
     return st.peer_station;
 }
 
-/* A blocking call on c ran a slice without result: 0 to go on, PEER_GONE, or
- * -ETIMEDOUT once t ns have passed since start. */
+/* A blocking call on c returned -ETIMEDOUT: the connection's own error (RBS
+ * gave up: its retransmissions went unanswered, also -ETIMEDOUT), or else a
+ * slice ran without result: 0 to go on, PEER_GONE, or -ETIMEDOUT once t ns
+ * have passed since start. */
 static int waited(struct jet_rbs_conn *c, uint64_t start, int64_t t)
 {
+    int e = jet_rbs_errno(c);
+    if (e)
+        return e;
     if (!perf_peer_alive(jet_rbs_station(c), peer_of(c)))
         return PEER_GONE;
     return jet_now_ns() - start >= (uint64_t)t ? -ETIMEDOUT : 0;
@@ -337,7 +342,9 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
             rc = jet_rbs_send_ref(c, buf, len, 0); /* the same unchanged buffer, many times */
             if (rc == -EAGAIN) { /* every reference in flight: wait for one to come back */
                 n = jet_rbs_completed(c, ck, 64, SLICE_NS);
-                if (n == -ETIMEDOUT && !perf_peer_alive(s, o->to))
+                if (n == -ETIMEDOUT && jet_rbs_errno(c))
+                    n = jet_rbs_errno(c); /* the connection failed, not the slice */
+                else if (n == -ETIMEDOUT && !perf_peer_alive(s, o->to))
                     n = PEER_GONE;
                 if (n < 0 && n != -ETIMEDOUT && n != -EAGAIN) {
                     rc = n;
