@@ -52,6 +52,7 @@ enum {
 #define SLACK_NS 10000000ull    /* clock reads of two processes may differ by this much */
 #define NAP_NS 100000000ull     /* longest single sleep: a lost wake-up costs at most this */
 #define RECLAIM_NS 10000000ull  /* an empty pool is searched for orphans at most this often */
+#define STUCK_NS 50000000ull    /* a ring that makes no sense for this long is resynchronised */
 
 /* What this station knows of each pool buffer, in private memory.  An index
  * read from the segment (a ring entry, a returned buffer) is taken only if
@@ -114,6 +115,10 @@ struct lan_link {
     uint32_t cons_head[JET_LAN_MAX_STATIONS];  /* next entry to read, per source */
     uint32_t cons_tail[JET_LAN_MAX_STATIONS];  /* last seen producer tail, per source */
     uint32_t ret_cons[JET_LAN_MAX_STATIONS];   /* next return entry to read, per returner */
+    struct stuck {     /* a receive ring that made no sense with tail t, since when */
+        uint32_t t;
+        uint64_t since;
+    } stuck[JET_LAN_MAX_STATIONS];
     uint8_t *bs;       /* BS_* per pool buffer */
     uint64_t max_wait; /* latest a well-formed entry can be due, from now */
     uint64_t max_book; /* furthest ahead of now a sender can have booked the medium */
@@ -142,6 +147,43 @@ static int futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespe
 static void bad(struct lan_link *k)
 {
     lan_cnt_add(&k->c->shm_bad, 1);
+}
+
+/* An entry at index h does not carry its index.  Either it is damaged, or it
+ * was never written (a tail that claims more than its producer wrote).  It is
+ * taken as damaged, and skipped, only if one of the next few entries before
+ * the tail t carries its own index: the producer has written past it.  So a
+ * reader never runs ahead of its producer, which would leave both waiting for
+ * each other for ever. */
+enum { LOOK_AHEAD = 8 };
+static bool desc_written_after(const struct lan_ring *r, uint32_t h, uint32_t t, uint32_t mask)
+{
+    for (uint32_t i = h + 1; i != t && i - h <= LOOK_AHEAD; i++)
+        if (r->e[i & mask].seq == i)
+            return true;
+    return false;
+}
+
+/* Whether receive ring src has made no sense with the same tail t for
+ * STUCK_NS: counted once, when it starts. */
+static bool stuck_long(struct lan_link *k, uint32_t src, uint32_t t)
+{
+    struct stuck *st = &k->stuck[src];
+    uint64_t now = jet_now_ns();
+    if (st->since == 0 || st->t != t) {
+        *st = (struct stuck){.t = t, .since = now};
+        bad(k);
+        return false;
+    }
+    return now - st->since >= STUCK_NS;
+}
+
+static bool ret_written_after(const struct lan_ret_ring *q, uint32_t h, uint32_t t, uint32_t mask)
+{
+    for (uint32_t i = h + 1; i != t && i - h <= LOOK_AHEAD; i++)
+        if (q->e[i & mask].seq == i)
+            return true;
+    return false;
 }
 
 /* Whether our station slot still holds our token.  Only a process writing
@@ -192,18 +234,21 @@ static void take_returns(struct lan_link *k)
         uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
         if (h == t)
             continue;
+        if (t - h > k->ring_size && q->e[(t - k->ring_size) & k->ring_mask].seq ==
+                                        t - k->ring_size)
+            h = t - k->ring_size; /* the returner lapped us (as in lan_rx_burst) */
         if (t - h > k->ring_size) {
             bad(k); /* a damaged tail: wait for the returner to publish again */
             continue;
         }
         while (h != t && k->mag_n < k->mag_cap) {
             const struct lan_ret_ent *e = &q->e[h & k->ring_mask];
-            uint32_t idx = e->idx, tok = e->token, seq = e->seq;
-            if (seq != h) {
+            uint32_t idx = e->idx, tok = e->token;
+            if (e->seq != h) {
                 bad(k);
-                if (seq == h - k->ring_size)
+                if (!ret_written_after(q, h, t, k->ring_mask))
                     break; /* not written yet: the tail was not the returner's */
-                h++;       /* a damaged entry: skipped */
+                h++;       /* a damaged entry among written ones: skipped */
                 continue;
             }
             h++;
@@ -326,14 +371,18 @@ static uint32_t flip_bits(struct jet_rng *r, double ber, uint8_t *d, uint32_t le
 
 /* ---- transmit ---- */
 
-/* Reads the consumer's head of our ring to dst.  A head can only move
- * forward from where we last saw it and never past our tail; any other value
- * was not written by the consumer: counted, and the last good one kept (the
- * consumer writes its head again when it next takes frames or sleeps). */
+/* Reads the consumer's head of our ring to dst.  A head more than a ring
+ * behind our tail, or past it, was not written by the consumer: counted, and
+ * the last good one kept (the consumer writes its head again when it next
+ * takes frames, idles or sleeps).  A head that moved back is taken: it is
+ * what the consumer writes when it corrects one overwritten earlier, and
+ * refusing it would leave both sides waiting for each other.  (A wrong head
+ * taken can make us overwrite entries not read yet: the consumer finds them
+ * stamped one lap ahead and catches up, see lan_rx_burst.) */
 static void read_head(struct lan_link *k, uint32_t dst)
 {
     uint32_t h = atomic_load_explicit(&lan_ring(&k->seg, k->me, dst)->head, memory_order_acquire);
-    if (h - k->prod_head[dst] <= k->prod_tail[dst] - k->prod_head[dst])
+    if (k->prod_tail[dst] - h <= k->ring_size)
         k->prod_head[dst] = h;
     else
         bad(k);
@@ -847,8 +896,26 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
         if (h == k->cons_tail[src]) {
             uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
             if (t - h > k->ring_size) {
-                bad(k); /* not a tail its producer wrote: wait for the next one */
-                continue;
+                /* Not a tail the producer wrote (wait for the next one), or we
+                 * and the producer disagree (a head or entries overwritten):
+                 *  - the tail more than a ring ahead, with entries of its last
+                 *    lap stamped as written: the producer lapped us (it took an
+                 *    overwritten head for ours); what it overwrote is gone, go
+                 *    on from the oldest entry of that lap;
+                 *  - the same tail for STUCK_NS: go to it (ahead, dropping
+                 *    what cannot be read; or back, when we ran ahead over
+                 *    entries damaged to look written).  A tail that stays put
+                 *    that long is the producer's, waiting for us. */
+                uint32_t j = t - k->ring_size;
+                bool lapped = false;
+                if (h - t > k->ring_size)
+                    for (; j != t && j - (t - k->ring_size) < LOOK_AHEAD && !lapped; j++)
+                        lapped = r->e[j & k->ring_mask].seq == j;
+                if (!lapped && !stuck_long(k, src, t))
+                    continue;
+                bad(k);
+                k->cons_head[src] = h = lapped ? j - 1 : t;
+                atomic_store_explicit(&r->head, h, memory_order_release);
             }
             k->cons_tail[src] = t;
             if (h == t)
@@ -860,17 +927,19 @@ static int lan_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             const struct lan_desc *e = &r->e[h & k->ring_mask];
             uint64_t at = e->deliver_at;
             uint32_t idx = e->idx, tok = e->token, len = e->len, encap = e->encap, from = e->src;
-            uint32_t seq = e->seq;
-            if (seq != h) {
-                bad(k);
-                if (seq == h - k->ring_size) {
-                    /* Left from the last lap: the tail claimed entries its
-                     * producer has not written.  Read the tail again later. */
+            if (e->seq != h) {
+                if (!desc_written_after(r, h, t, k->ring_mask) && !stuck_long(k, src, t)) {
+                    /* Nothing after it was written either: the tail claims
+                     * entries its producer has not written (yet).  Read the
+                     * tail again later: never run ahead of the producer. */
                     k->cons_tail[src] = t = h;
                     break;
                 }
-                h++; /* a damaged entry: dropped (its buffer, if any, is reclaimed
-                        when its sender or we detach) */
+                bad(k);
+                h++; /* a damaged entry among written ones (or, after the same
+                        tail for STUCK_NS, a run of them that left the ring full):
+                        dropped; its buffer, if any, is reclaimed when its sender
+                        or we detach */
                 continue;
             }
             bool inl = encap & LAN_DESC_INLINE;
@@ -978,8 +1047,8 @@ static void lan_rx_release(struct jet_link *l, struct jet_frame *f, unsigned n)
         if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
             struct lan_ret_ring *q = lan_ret(&k->seg, src, k->me);
             uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-            if (h - k->ret_head[src] <= k->ret_tail[src] - k->ret_head[src])
-                k->ret_head[src] = h;
+            if (k->ret_tail[src] - h <= k->ring_size)
+                k->ret_head[src] = h; /* as read_head() */
             else
                 bad(k); /* not a head its owner wrote: keep the last good one */
             if (k->ret_tail[src] - k->ret_head[src] >= k->ring_size) {
