@@ -6,10 +6,12 @@
  * send call, or by the application's own loop) takes frames from the link,
  * checks the header (a damaged header is dropped and counted: it cannot be
  * trusted to name a channel), finds the owning channel from the destination
- * channel id alone in O(1), checks the payload CRC, and queues the frame on
- * that channel as a descriptor into the link's buffer pool.  Nothing is
- * copied on the way.  Ethernet frames (IPv4, ARP, ...) have no channel id:
- * they are steered to channels by flow (jet_chan_steer, below).
+ * channel id alone in O(1), checks the payload CRC (or leaves that to the
+ * protocol, which can do it while copying the payload out: defer_crc), and
+ * queues the frame on that channel as a descriptor into the link's buffer
+ * pool.  Nothing is copied on the way.  Ethernet frames (IPv4, ARP, ...)
+ * have no channel id: they are steered to channels by flow (jet_chan_steer,
+ * below).
  *
  * The application then takes the frame (jet_chan_recv), reads as little of
  * it as it likes (jet_rx_read: say, a header of its own protocol), and has
@@ -55,6 +57,12 @@ enum jet_drop_policy {
 
 struct jet_chan_policy {
     bool accept_bad_crc;       /* deliver frames whose payload CRC failed (flagged JET_RX_CRC_BAD) */
+    bool defer_crc;            /* do not check the payload CRC when demultiplexing: a frame that
+                                  carries one is delivered flagged JET_RX_CRC_UNCHECKED with the
+                                  CRC it carries in rx->crc, for the protocol to check in the
+                                  same pass that copies the payload out of the pool (see
+                                  JET_RX_CRC_UNCHECKED).  A frame that arrived marked CRC_BAD is
+                                  still dropped (or flagged, accept_bad_crc). */
     enum jet_drop_policy drop;
     uint32_t queue_frames;     /* receive queue limit in frames (0: 256) */
     uint64_t queue_bytes;      /* and in payload bytes (0: 16 MiB; at most 4 GiB - 1) */
@@ -69,10 +77,12 @@ struct jet_chan_policy {
 /* Per-channel counters. */
 struct jet_chan_stats {
     uint32_t id;
-    uint64_t frames_in, bytes_in;     /* handed to the application (jet_chan_recv) */
+    uint64_t frames_in, bytes_in;     /* handed to the application (jet_chan_recv), and not
+                                         given back as damaged (jet_chan_release_crc_bad) */
     uint64_t frames_out, bytes_out;   /* sent */
     uint64_t dropped_policy;          /* dropped by the drop policy (queue full) */
-    uint64_t dropped_crc;             /* payload CRC failed, not accepted */
+    uint64_t dropped_crc;             /* payload CRC failed, not accepted (defer_crc: by the
+                                         application's check, jet_chan_release_crc_bad) */
     uint64_t crc_bad_delivered;       /* payload CRC failed, handed over flagged */
     uint64_t backpressured;           /* times the queue was full under JET_DROP_BACKPRESSURE */
     uint64_t tx_conforming;           /* sent within the reserved rate */
@@ -138,6 +148,14 @@ enum {
     JET_RX_CRC_BAD = 1, /* payload CRC failed (accept_bad_crc) */
     JET_RX_ETH = 2,     /* an Ethernet frame (steered): payload is the whole frame, from the
                            destination MAC; l3_off is where its EtherType's payload begins */
+    JET_RX_CRC_UNCHECKED = 4, /* defer_crc: the frame carries a payload CRC (rx->crc) that
+                           nobody has checked yet.  The payload stays in the link's shared
+                           pool, where another process may still change it, so a check
+                           made before the bytes are used proves nothing about the bytes
+                           used: copy them out with jet_crc32c_copy (one load of each byte,
+                           the CRC computed over exactly the bytes stored) and compare with
+                           rx->crc; on a mismatch use none of them and give the frame back
+                           with jet_chan_release_crc_bad (counted in dropped_crc). */
 };
 
 struct jet_rx {
@@ -149,6 +167,8 @@ struct jet_rx {
     uint16_t src_station;   /* Ethernet: 0 (the source is in the frame) */
     uint32_t src_chan;      /* Ethernet: 0 */
     uint64_t arrived_ns;    /* CLOCK_MONOTONIC when the driver demultiplexed it */
+    uint32_t crc;           /* JET_RX_CRC_UNCHECKED: the CRC32C of the payload as sent (read
+                               from the frame once, when it was demultiplexed); else 0 */
     struct jet_frame f;     /* private */
 };
 
@@ -175,6 +195,10 @@ int jet_rx_placev(const struct jet_rx *rx, size_t off, size_t len, const struct 
 ssize_t jet_rx_place_fd(const struct jet_rx *rx, size_t off, size_t len, int fd, off_t foff);
 /* Gives the frame back. */
 void jet_chan_release(struct jet_chan *c, struct jet_rx *rx);
+/* Gives back a frame whose payload failed the CRC check its application made
+ * (JET_RX_CRC_UNCHECKED): counted in the channel's dropped_crc like a frame
+ * the driver drops itself, and no longer in frames_in and bytes_in. */
+void jet_chan_release_crc_bad(struct jet_chan *c, struct jet_rx *rx);
 
 /* ---- transmit ---- */
 

@@ -37,9 +37,10 @@
  *   - A sink file (jet_rbs_recv_sink, or opts.sink) stays the application's: the fd must
  *     stay open until the connection is closed or aborted (jet_rbs_close detaches it
  *     before it returns: bytes arriving later are discarded).  The library pwrite()s
- *     each received segment's payload from the pool straight to its offset in the file
- *     (in order or not), while it drives the station; it never reads the file, never
- *     moves its offset, never truncates it.
+ *     each received segment's payload to its offset in the file (in order or not),
+ *     from a private copy whose CRC it checked while copying it out of the pool,
+ *     while it drives the station; it never reads the file, never moves its offset,
+ *     never truncates it.
  *   - One thread per station (and so per connection) at a time; no locking inside,
  *     except the process-wide table that finds a station's RBS state.
  *
@@ -140,11 +141,11 @@ ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t ti
 /* Frees n bytes read in place (n <= what recv_ready reported).  0 or -EINVAL. */
 int jet_rbs_recv_consume(struct jet_rbs_conn *c, size_t n);
 
-/* Sink mode: received bytes go straight into a file, one copy (pool -> file): the
- * payload of every segment is pwrite()n at file_off + (its stream offset), in order or
- * out of order, while the library drives the station.  fd must be seekable and not
- * O_APPEND (-EINVAL; -ESPIPE for a pipe, socket or terminal; -EBADF).  Bytes count as
- * read once written in order, so the window advertised is `window` bytes beyond them
+/* Sink mode: received bytes go straight into a file (pool -> a small private copy,
+ * CRC checked -> file): the payload of every segment is pwrite()n at file_off + (its
+ * stream offset), in order or out of order, while the library drives the station.
+ * fd must be seekable and not O_APPEND (-EINVAL; -ESPIPE for a pipe, socket or
+ * terminal; -EBADF).  Bytes count as read once written in order, so the window advertised is `window` bytes beyond them
  * (0: opts.rcvbuf; at most 2^30; the scale was fixed by opts.rcvbuf, so make that at
  * least the window).  Only before anything was received (-EBUSY otherwise): give it
  * in opts.sink to connect, or call this right after jet_rbs_accept.
@@ -217,9 +218,9 @@ struct jet_rbs_stats {
     uint64_t srtt_ns, rttvar_ns, rto_ns;
     uint64_t cwnd, ssthresh, snd_wnd, rcv_wnd;
     uint32_t mss;
-    uint64_t sink_bytes;  /* sink mode: bytes pwrite() put into the file (a byte the
-                             peer resent while out of order counts again) */
-    uint64_t sink_writes; /* sink mode: segments placed into the file */
+    uint64_t sink_bytes;  /* sink mode: bytes pwrite() put into the file (each once) */
+    uint64_t sink_writes; /* sink mode: ranges placed into the file (a segment, or its
+                             parts around bytes received before) */
 };
 void jet_rbs_stats(const struct jet_rbs_conn *c, struct jet_rbs_stats *out);
 /* 0 or the connection's error (negative errno). */

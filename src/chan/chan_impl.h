@@ -79,6 +79,8 @@ struct jet_station {
     uint32_t pfr[STALL_MAX];           /* its channel's idx + 1, looked up ahead (0: none) */
     struct chan_q *q;                  /* receive queues by channel idx, nslab * CHAN_SLAB */
     struct jet_chan *stall_chan;       /* the channel stall[stall_i] waits for room in */
+    uint64_t *defer;                   /* policy defer_crc: one bit per channel idx (station.c) */
+    uint32_t defer_bits;               /* bits in defer */
     struct steer steer;
     bool busy_poll, timestamps;
     struct jet_station_stats st;
@@ -89,7 +91,7 @@ struct jet_station {
     uint32_t pub_skip;     /* polls without a clock reading left before reading it */
     uint32_t pub_every;    /* such polls between readings: adapts to about 10 ms */
     bool pub_off;          /* not a LAN link, or publishing failed */
-    struct statpub *pub;   /* the mapped file, NULL until the first publication */
+    struct statpub *pub;   /* the publication (file written by pwrite), or NULL */
     uint64_t pub_failures; /* publications that failed (publishing then stops) */
 };
 

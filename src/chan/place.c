@@ -1,6 +1,9 @@
 /* Partial read and directed placement of received frames (include/jet/chan.h).
  * Every function copies each requested byte once, from the pool to its
- * destination, after checking that [off, off+len) lies inside the payload. */
+ * destination, after checking that [off, off+len) lies inside the payload.
+ * A channel with defer_crc leaves the payload CRC to its protocol, which
+ * checks it while copying (jet_crc32c_copy) and reports a mismatch with
+ * jet_chan_release_crc_bad. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,4 +69,14 @@ ssize_t jet_rx_place_fd(const struct jet_rx *rx, size_t off, size_t len, int fd,
         done += (size_t)n;
     }
     return (ssize_t)done;
+}
+
+/* The frame moves from frames_in to dropped_crc, so that every frame the station took
+ * still counts in exactly one place (docs/channels.md, Counters). */
+void jet_chan_release_crc_bad(struct jet_chan *c, struct jet_rx *rx)
+{
+    c->frames_in--;
+    c->bytes_in -= rx->len;
+    c->st.dropped_crc++;
+    jet_chan_release(c, rx);
 }

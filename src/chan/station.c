@@ -5,7 +5,8 @@
  *      again first, in arrival order; while the first still finds no room,
  *      nothing more is taken from the link (that is the back-pressure);
  *   2. a burst from the link is demultiplexed frame by frame (demux_one):
- *      header check -> addressed to us -> channel lookup -> payload CRC ->
+ *      header check -> addressed to us -> channel lookup -> payload CRC
+ *      (unless the channel's policy defers it to the protocol) ->
  *      the channel's queue policy -> appended to the channel's queue;
  *   3. transmit work the link has queued is pushed on (jet_link_tx_flush).
  *
@@ -264,6 +265,7 @@ void jet_station_close(struct jet_station *s)
     free(s->next);
     free(s->table);
     free(s->dir);
+    free(s->defer);
     steer_free(s);
     free(s);
 }
@@ -395,6 +397,34 @@ static inline bool make_room(struct jet_station *s, struct jet_frame *f, uint32_
     return true;
 }
 
+/* Channels whose policy defers the payload CRC to the protocol: one bit per
+ * channel idx, read for every frame that carries a CRC (8 KiB for 65,536
+ * channels: it stays in cache, where the channel structs would not). */
+static inline bool defers_crc(const struct jet_station *s, uint32_t idx)
+{
+    return idx < s->defer_bits && (s->defer[idx / 64] >> (idx % 64) & 1);
+}
+
+static int defer_set(struct jet_station *s, uint32_t idx, bool on)
+{
+    if (idx >= s->defer_bits) {
+        if (!on)
+            return 0;
+        uint32_t bits = s->nslab * CHAN_SLAB; /* every idx there is (CHAN_SLAB % 64 == 0) */
+        uint64_t *d = realloc(s->defer, bits / 8);
+        if (!d)
+            return -ENOMEM;
+        memset(d + s->defer_bits / 64, 0, (bits - s->defer_bits) / 8);
+        s->defer = d;
+        s->defer_bits = bits;
+    }
+    if (on)
+        s->defer[idx / 64] |= 1ull << (idx % 64);
+    else
+        s->defer[idx / 64] &= ~(1ull << (idx % 64));
+    return 0;
+}
+
 /* Native Jetstream frame at f->data + off (off: an Ethernet header before
  * it, or 0).  Returns 0 when the frame was consumed (queued or dropped), 1
  * when it must wait for room (back-pressure).  ref: the lookup stage's
@@ -425,10 +455,14 @@ static inline int demux_native(struct jet_station *s, struct jet_frame *f, uint3
         return 1;
     const uint8_t *payload = f->data + off + JET_FRAME_HDR_LEN;
     bool bad = h.crc_bad;
+    uint32_t want = 0, unchecked = 0;
     if (!bad && (h.flags & JET_FF_CRC)) {
         const uint8_t *t = payload + h.payload_len;
-        uint32_t want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
-        bad = jet_crc32c(0, payload, h.payload_len) != want;
+        want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+        if (defers_crc(s, ref - 1))
+            unchecked = JET_RX_CRC_UNCHECKED; /* checked where the payload is copied out */
+        else
+            bad = jet_crc32c(0, payload, h.payload_len) != want;
     }
     if (bad) {
         struct jet_chan *c = chan_at(s, ref - 1);
@@ -442,12 +476,13 @@ static inline int demux_native(struct jet_station *s, struct jet_frame *f, uint3
     struct jet_rx *rx = &s->rx[f->buf];
     rx->payload = payload;
     rx->len = h.payload_len;
-    rx->flags = bad ? JET_RX_CRC_BAD : 0;
+    rx->flags = bad ? JET_RX_CRC_BAD : unchecked;
     rx->prio = h.prio;
     rx->l3_off = 0;
     rx->src_station = h.src_station;
     rx->src_chan = h.src_chan;
     rx->arrived_ns = now;
+    rx->crc = unchecked ? want : 0;
     rx->f = *f;
     enqueue(s, &s->q[ref - 1], f->buf, h.payload_len);
     return 0;
@@ -664,6 +699,10 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
     struct jet_chan *c = chan_alloc(s);
     if (!c)
         return jet_err_set(&s->err, -ENOMEM, "out of memory");
+    if (defer_set(s, c->idx, pol.defer_crc)) {
+        chan_free(s, c);
+        return jet_err_set(&s->err, -ENOMEM, "out of memory");
+    }
     c->s = s;
     c->id = id;
     c->p = pol;
@@ -708,6 +747,7 @@ void jet_chan_close(struct jet_chan *c)
     if (c->p.reserve_bps)
         jet_link_reserve(s->link, -(int64_t)c->p.reserve_bps);
     table_remove(s, c);
+    defer_set(s, c->idx, false);
     chan_free(s, c);
 }
 

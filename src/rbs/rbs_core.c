@@ -1,7 +1,11 @@
 /* RBS core: lifetime, opening, the per-state input dispatch, timers, close and abort.
  *
- * rbs_input runs, for one segment: parse (malformed: count by reason, return its
- * errno) -> by state:
+ * rbs_input / rbs_input_crc run, for one segment: copy the header out of the segment
+ * (the only read of it: the segment may sit in a pool another process writes) -> parse
+ * the copy (malformed: count by reason, return its errno) -> stage the payload
+ * (rbs_rcv_stage: new bytes copied to their place, and for rbs_input_crc the CRC of the
+ * header copy and of the payload computed in the same pass; a mismatch drops the
+ * segment here, before anything acted on it) -> by state:
  *   CLOSED     reply RST unless it is one.
  *   SYN_SENT   only a SYN-ACK acknowledging our SYN opens; a wrong ACK gets an RST.
  *   otherwise  sequence check (not acceptable: ACK it and drop, RSTs silently) ->
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jet/crc32c.h"
 #include "rbs/rbs_impl.h"
 
 void rbs_rtt_sample(struct rbs_conn *c, uint32_t tsecr, uint64_t now);
@@ -45,6 +50,8 @@ static void set_defaults(struct rbs_cfg *k)
         k->keepalive_probes = 4;
     if (!k->max_retries)
         k->max_retries = 12;
+    if (!k->syn_retries)
+        k->syn_retries = k->max_retries;
     if (!k->time_wait_ns)
         k->time_wait_ns = 2 * k->rto_max_ns;
     if (!k->init_cwnd_segs)
@@ -101,6 +108,7 @@ void rbs_destroy(struct rbs_conn *c)
     free(c->ck);
     free(c->sring);
     free(c->rbuf_own);
+    free(c->stage);
     free(c);
 }
 
@@ -228,11 +236,11 @@ static void input_syn_sent(struct rbs_conn *c, const struct rbs_hdr *h, size_t p
     c->ack_now = true;
 }
 
-static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const uint8_t *pl,
+static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const struct rbs_stage *sg,
                          size_t plen, uint64_t now)
 {
     bool fin = h->flags & RBS_FIN;
-    int64_t sr = rbs_unwrap(c->rcv_nxt, c->irs, h->seq);
+    int64_t sr = (int64_t)sg->r;
     int64_t nxt = (int64_t)c->rcv_nxt, edge = (int64_t)rbs_rcv_edge(c);
     int64_t seglen = (int64_t)plen + fin;
 
@@ -315,11 +323,10 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const uint
     if (seglen) {
         if (sr < nxt) { /* trim what we have (acceptability keeps the FIN or a byte) */
             size_t skip = (size_t)(nxt - sr);
-            pl += skip;
             plen -= skip;
             sr = nxt;
         }
-        rbs_rcv_data(c, (uint64_t)sr, pl, plen, fin, now);
+        rbs_rcv_data(c, (uint64_t)sr, plen, fin, sg, now);
     }
 }
 
@@ -337,17 +344,41 @@ static void arm_persist(struct rbs_conn *c, uint64_t now)
     }
 }
 
-int rbs_input(struct rbs_conn *c, const uint8_t *seg, size_t len, uint64_t now)
+/* One segment, seg[0..len).  check: seg may change while it is read, and crc is what
+ * its CRC32C must be; else the caller vouches for the bytes. */
+static int input(struct rbs_conn *c, const uint8_t *seg, size_t len, bool check, uint32_t crc,
+                 uint64_t now)
 {
+    /* The header is read from seg once, into hb; everything below parses and acts on
+     * that copy, and the CRC covers exactly it.  rbs_hdr_parse reads the first 24 bytes
+     * of what it is given and then, if they fit the length it is told, the header
+     * length they claim, and takes that length for the payload's too.  A claim beyond
+     * RBS_HDR_MAX (the field's 8 bits say up to 1020; the spec allows 60) is parsed as
+     * if the segment ended with hb: truncated.  So it never reads beyond hb. */
+    uint8_t hb[RBS_HDR_MAX];
+    size_t hn = len < sizeof hb ? len : sizeof hb;
     struct rbs_hdr h;
-    int hl = rbs_hdr_parse(seg, len, &h);
+    if (hn)
+        memcpy(hb, seg, hn);
+    size_t told = hn >= RBS_HDR_LEN && hb[RBS_OFF_HLEN] > RBS_HDR_MAX / 4 ? hn : len;
+    int hl = len > RBS_SEG_MAX ? -EMSGSIZE : rbs_hdr_parse(hb, told, &h);
     if (hl < 0) {
+        if (check && len <= RBS_SEG_MAX &&
+            jet_crc32c(jet_crc32c(0, hb, hn), seg + hn, len - hn) != crc)
+            goto crc_bad; /* damaged, not malformed */
         c->st.bad[rbs_bad_reason(hl)]++;
         return hl;
     }
-    c->st.segs_in++;
-    const uint8_t *pl = seg + hl;
     size_t plen = len - (size_t)hl;
+    bool synced = c->state != RBS_CLOSED && c->state != RBS_SYN_SENT; /* irs is known */
+    uint64_t r = synced ? (uint64_t)rbs_unwrap(c->rcv_nxt, c->irs, h.seq) : 0;
+    bool data = synced && !(h.flags & (RBS_SYN | RBS_RST));
+    struct rbs_stage sg;
+    uint32_t sum = check ? jet_crc32c(0, hb, (size_t)hl) : 0;
+    sum = rbs_rcv_stage(c, data, r, seg + hl, plen, check, sum, &sg);
+    if (check && sum != crc)
+        goto crc_bad;
+    c->st.segs_in++;
     switch (c->state) {
     case RBS_CLOSED:
         c->st.unexpected++;
@@ -358,11 +389,24 @@ int rbs_input(struct rbs_conn *c, const uint8_t *seg, size_t len, uint64_t now)
         input_syn_sent(c, &h, plen, now);
         break;
     default:
-        input_synced(c, &h, pl, plen, now);
+        input_synced(c, &h, &sg, plen, now);
         break;
     }
     arm_persist(c, now);
     return 0;
+crc_bad: /* changed on the way or in the pool: nothing acts on it, nothing is acknowledged */
+    c->st.crc_bad++;
+    return -EIO;
+}
+
+int rbs_input(struct rbs_conn *c, const uint8_t *seg, size_t len, uint64_t now)
+{
+    return input(c, seg, len, false, 0, now);
+}
+
+int rbs_input_crc(struct rbs_conn *c, const uint8_t *seg, size_t len, uint32_t crc, uint64_t now)
+{
+    return input(c, seg, len, true, crc, now);
 }
 
 int rbs_output_iov(struct rbs_conn *c, uint64_t now, uint8_t *hdr, size_t hcap,

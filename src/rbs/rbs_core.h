@@ -1,14 +1,15 @@
 /* RBS sans-I/O protocol core: one endpoint of one connection.
  * Spec: docs/rbs.md.  The glue (channels, listener, blocking calls) lives elsewhere.
  *
- * The core does no I/O, reads no clock, allocates only in rbs_create() and prints
- * nothing.  Time is the caller's `now` in nanoseconds on any monotonic clock; every
- * call that takes `now` must get a value >= the previous one.
+ * The core does no I/O, reads no clock, allocates only in rbs_create() (and
+ * rbs_recv_sink(): its staging buffer) and prints nothing.  Time is the caller's `now`
+ * in nanoseconds on any monotonic clock; every call that takes `now` must get a value
+ * >= the previous one.
  *
  * Driving it (one thread at a time per connection):
  *     rbs_create(&cfg, &c);  rbs_connect(c, now)  or  rbs_listen_accept(c, syn, len, now)
  *     loop:
- *         for each received frame payload:   rbs_input(c, seg, len, now)
+ *         for each received frame payload:   rbs_input_crc(c, seg, len, crc, now)
  *         if now >= rbs_next_timeout(c):     rbs_on_timeout(c, now)
  *         while ((n = rbs_output(c, now, buf, cap)) > 0)  send buf[0..n) to the peer
  *         application: rbs_send/rbs_send_ref/rbs_completed, rbs_recv/peek/consume
@@ -17,11 +18,13 @@
  * send, recv/consume, shutdown, abort) until it returns 0.
  *
  * Buffers and lifetimes
- *   - rbs_input reads seg during the call only; payload bytes are copied once, straight
- *     to their stream offset in the receive ring (the internal one, or the one the
- *     application registered), out-of-order data too; or, in sink mode
- *     (rbs_recv_sink), handed to the application's placement hook with their offset
- *     during the call, and the hook copies them once to where they belong.
+ *   - rbs_input / rbs_input_crc read seg during the call only, each byte once (so seg
+ *     may be memory another process can write: rbs_input_crc checks what it read);
+ *     payload bytes are copied once, straight to their stream offset in the receive
+ *     ring (the internal one, or the one the application registered), out-of-order data
+ *     too; or, in sink mode (rbs_recv_sink), copied into a private staging buffer and,
+ *     once their CRC matched, handed to the application's placement hook with their
+ *     offset during the call, and the hook copies them once to where they belong.
  *   - rbs_send copies into the internal send ring; rbs_send_ref queues the caller's
  *     buffer by reference: it must stay allocated and unchanged until rbs_completed
  *     returns its cookie (or the connection is destroyed).
@@ -64,6 +67,8 @@ struct rbs_cfg {
     uint64_t keepalive_intvl_ns; /* between probes [500 ms] */
     uint32_t keepalive_probes;   /* unanswered probes before -ETIMEDOUT [4] */
     uint32_t max_retries;   /* consecutive RTO expirations before -ETIMEDOUT [12] */
+    uint32_t syn_retries;   /* the same for our SYN (SYN_SENT) [max_retries]; UINT32_MAX:
+                               retry until the caller gives up (a connect timeout) */
     uint64_t time_wait_ns;  /* TIME_WAIT duration [2 * rto_max] */
     uint32_t init_cwnd_segs;/* initial congestion window in segments [10] */
     uint32_t isn;           /* initial sequence number: choose it at random */
@@ -102,6 +107,7 @@ struct rbs_stats {
     uint64_t rst_in, rst_out;
     uint64_t persist_probes, keepalive_probes;
     uint64_t unexpected;        /* well-formed but unexpected segments, dropped */
+    uint64_t crc_bad;           /* rbs_input_crc: segments whose CRC did not match, dropped */
     uint64_t bad[RBS_BAD_MAX];  /* malformed segments by enum rbs_bad */
     uint64_t srtt_ns, rttvar_ns, rto_ns;
     uint64_t cwnd, ssthresh;    /* bytes */
@@ -123,9 +129,21 @@ int rbs_listen_accept(struct rbs_conn *c, const uint8_t *syn, size_t len, uint64
 /* The peer's connection channel from its SYN / SYN-ACK (0 before). */
 uint32_t rbs_peer_chan(const struct rbs_conn *c);
 
-/* Feeds one received segment (a frame payload whose CRC was checked).  Always
- * consumes it; never keeps the pointer.  0 when well-formed (even if dropped as
- * unexpected, which stats count), else the malformation's errno. */
+/* Feeds one received segment seg[0..len), a frame payload whose CRC32C is crc as the
+ * frame carried it, not yet checked: the bytes may still change while they are read
+ * (a pool another process writes).  The header is copied out once and parsed from the
+ * copy; the CRC is computed over that copy and over the payload in the same pass that
+ * copies the payload's new bytes to their place, so it covers exactly the bytes used.
+ * On a mismatch the segment is dropped before anything acts on it: nothing recorded,
+ * nothing acknowledged (its bytes may lie in the ring's free space beyond the delivered
+ * edge, where they count for nothing), stats.crc_bad counted, -EIO; the peer resends.
+ * Always consumes the segment; never keeps the pointer.  0 when well-formed (even if
+ * dropped as unexpected, which stats count), -EIO, or the malformation's errno (a
+ * segment longer than RBS_HDR_LEN + RBS_MSS_MAX, which no frame holds, or whose header
+ * claims more than RBS_HDR_MAX bytes: -EMSGSIZE). */
+int rbs_input_crc(struct rbs_conn *c, const uint8_t *seg, size_t len, uint32_t crc, uint64_t now);
+/* The same for a segment the caller vouches for (its CRC checked, its bytes private and
+ * unchanging): no CRC is computed, and -EIO never returned. */
 int rbs_input(struct rbs_conn *c, const uint8_t *seg, size_t len, uint64_t now);
 
 /* Writes the next due segment into buf (cap bytes; at least RBS_HDR_MAX + 1) and
@@ -170,20 +188,23 @@ ssize_t rbs_recv(struct rbs_conn *c, void *buf, size_t len);
  * the window scale chosen from cfg.rcvbuf_bytes, so set that to the ring's size. */
 int rbs_recv_register(struct rbs_conn *c, void *buf, size_t len);
 /* Sink mode: no receive buffer at all.  Each new payload range is handed, during
- * rbs_input and only then, to fn(arg, off, p, len): off counts from 0 at the read
+ * rbs_input* and only then, to fn(arg, off, p, len): off counts from 0 at the read
  * position at registration (stream offset o goes to off = o - o0), p is valid during
- * the call only.  Ranges come in order or out of order, never beyond the FIN; a range
- * may be handed again only when the peer resent bytes that were out of order (same
- * offset, same bytes).  fn must place all len bytes and return 0, or return a negative
- * errno: then the range is not recorded as received and the connection fails with
- * that errno (an RST goes to the peer).  fn must not call into this connection.
+ * the call only.  With rbs_input_crc, p is a private staging copy whose CRC matched
+ * (the segment in the pool may have changed since; the copy did not).  Ranges come in
+ * order or out of order, never beyond the FIN; every byte at most once (a stretch
+ * received before is not handed again; a segment may be handed in several pieces
+ * around such stretches).  fn must place all len bytes and return 0, or return a
+ * negative errno: then the range is not recorded as received and the connection fails
+ * with that errno (an RST goes to the peer).  fn must not call into this connection.
  * Contiguous bytes count as read once placed, so the window advertised is `window`
  * bytes beyond the in-order edge (at most 0xFFFF units of the scale chosen from
  * cfg.rcvbuf_bytes: set that to window).  Nothing is ever readable (rbs_recv* see
  * none); rbs_recv_placed tells the progress, rbs_recv_eof the end.  Same rule as
  * rbs_recv_register: only while nothing is buffered (-EBUSY), best before connect /
- * accept; the internal ring is freed.  -EINVAL: no fn, window 0, above 2^30, or below
- * one unit of the window scale.  rbs_recv_register switches back to a ring. */
+ * accept; the internal ring is freed, a staging buffer of RBS_MSS_MAX bytes allocated.
+ * -EINVAL: no fn, window 0, above 2^30, or below one unit of the window scale;
+ * -ENOMEM.  rbs_recv_register switches back to a ring. */
 typedef int (*rbs_sink_fn)(void *arg, uint64_t off, const uint8_t *p, size_t len);
 int rbs_recv_sink(struct rbs_conn *c, rbs_sink_fn fn, void *arg, uint64_t window);
 /* Sink mode: bytes placed in order from sink offset 0 (the sink holds the stream

@@ -11,12 +11,22 @@
  *      that belongs to a connection already created goes to that connection's core
  *      (a retransmitted SYN gets the SYN-ACK again); another goes to the backlog,
  *      where jet_rbs_accept finds it (deduplicated by the same key).
- *   2. connections, each in turn: every frame of its channel -> rbs_input (the core
- *      places the payload straight into the receive ring: one copy, pool -> ring; or,
- *      in sink mode, calls sink_write, which pwrite()s it from the pool straight to
- *      its offset in the application's file: one copy, pool -> file), frame released;
- *      then rbs_on_timeout if due; then output until nothing is due.  Closing
- *      connections discard what they receive and are freed once CLOSED.
+ *   2. connections, each in turn: every frame of its channel -> rbs_input_crc (the
+ *      core copies the payload straight into the receive ring, one copy, pool -> ring,
+ *      with the frame's CRC checked in that same pass; or, in sink mode, into a small
+ *      private staging buffer the same way, and once the CRC matched calls
+ *      sink_write, which pwrite()s it from there to its offset in the application's
+ *      file), frame released; then rbs_on_timeout if due; then output until nothing
+ *      is due.  Closing connections discard what they receive and are freed once
+ *      CLOSED.
+ * Integrity.  The pool is shared with other processes, so a frame may change after any
+ * check and before its bytes are used.  RBS channels therefore ask the station not to
+ * check the payload CRC (policy defer_crc): the core checks it while it copies, over
+ * exactly the bytes it copied, and a segment that fails is dropped before anything
+ * acts on it (counted in the channel's dropped_crc and the core's crc_bad) and never
+ * acknowledged, so the peer resends it.  A frame without a CRC is dropped the same way:
+ * RBS has no checksum of its own.  SYNs are copied out of the pool with their CRC
+ * checked on the copy, and only the copy is used.
  * Output only runs while the link lends a transmit buffer: jet_chan_tx_alloc first,
  * then rbs_output_iov writes the header into the lent buffer and points at the payload
  * in the send ring or the application's referenced buffer; one copy puts it behind the
@@ -259,20 +269,27 @@ static void conn_output(struct jet_rbs_conn *c, uint64_t now)
 
 /* ---- input and timers ---- */
 
-/* Every frame queued on the connection's channel into the core. */
+/* Every frame queued on the connection's channel into the core, which checks the CRC
+ * as it places the payload (see "Integrity" above). */
 static int conn_input(struct jet_rbs_conn *c, uint64_t now)
 {
     int n = 0;
     struct jet_rx rx;
     while (jet_chan_recv(c->ch, &rx, 0) == 0) {
+        int rc = -EIO;
         if (rx.src_station != c->peer_st) {
             c->foreign++;
-        } else {
-            if (rbs_input(c->core, rx.payload, rx.len, now) < 0)
+            rc = 0;
+        } else if (rx.flags & JET_RX_CRC_UNCHECKED) {
+            rc = rbs_input_crc(c->core, rx.payload, rx.len, rx.crc, now);
+            if (rc < 0 && rc != -EIO)
                 c->malformed++;
             n++;
         }
-        jet_chan_release(c->ch, &rx);
+        if (rc == -EIO)
+            jet_chan_release_crc_bad(c->ch, &rx);
+        else
+            jet_chan_release(c->ch, &rx);
     }
     return n;
 }
@@ -309,14 +326,23 @@ static void conn_free(struct jet_rbs_conn *c)
 
 /* ---- listeners ---- */
 
-static void listener_syn(struct jet_rbs_listener *l, const struct jet_rx *rx, uint64_t now)
+/* A frame on a listener's channel.  Returns false when its CRC failed (or it had
+ * none): the caller counts it as a CRC drop. */
+static bool listener_syn(struct jet_rbs_listener *l, const struct jet_rx *rx, uint64_t now)
 {
     struct host *h = l->h;
     struct rbs_hdr hd;
-    if (rbs_hdr_parse(rx->payload, rx->len, &hd) < 0 || hd.flags != RBS_SYN ||
-        rx->len > RBS_HDR_MAX) {
-        l->dropped++; /* a listener channel only ever sees SYNs */
-        return;
+    uint8_t syn[RBS_HDR_MAX]; /* the SYN, copied out of the pool once and checked there */
+    uint32_t len = rx->len;
+    if (len > RBS_HDR_MAX) {
+        l->dropped++; /* a listener channel only ever sees SYNs: no payload */
+        return true;
+    }
+    if (!(rx->flags & JET_RX_CRC_UNCHECKED) || jet_crc32c_copy(0, syn, rx->payload, len) != rx->crc)
+        return false;
+    if (rbs_hdr_parse(syn, len, &hd) < 0 || hd.flags != RBS_SYN) {
+        l->dropped++;
+        return true;
     }
     for (struct jet_rbs_conn *c = h->conns; c; c = c->next) {
         if (c->lis != l || c->peer_st != rx->src_station || c->syn_chan != hd.chan)
@@ -324,9 +350,9 @@ static void listener_syn(struct jet_rbs_listener *l, const struct jet_rx *rx, ui
         enum rbs_state s = rbs_state(c->core);
         if (s == RBS_CLOSED || s == RBS_TIME_WAIT)
             continue; /* an earlier connection of the same channel: this is a new one */
-        rbs_input(c->core, rx->payload, rx->len, now);
+        rbs_input(c->core, syn, len, now);
         conn_output(c, now);
-        return;
+        return true;
     }
     struct pending *p = NULL;
     for (uint32_t i = 0; i < l->qn; i++)
@@ -339,15 +365,16 @@ static void listener_syn(struct jet_rbs_listener *l, const struct jet_rx *rx, ui
     if (!p) {
         if (l->qn == l->o.backlog) {
             l->dropped++;
-            return;
+            return true;
         }
         p = &l->q[l->qn++];
     }
     p->at = now;
     p->st = rx->src_station;
     p->chan = hd.chan;
-    p->len = rx->len;
-    memcpy(p->syn, rx->payload, rx->len);
+    p->len = len;
+    memcpy(p->syn, syn, len);
+    return true;
 }
 
 /* ---- the drive ---- */
@@ -361,8 +388,10 @@ static int host_poll(struct host *h)
     for (struct jet_rbs_listener *l = h->lis; l; l = l->next) {
         struct jet_rx rx;
         while (jet_chan_recv(l->ch, &rx, 0) == 0) {
-            listener_syn(l, &rx, now);
-            jet_chan_release(l->ch, &rx);
+            if (listener_syn(l, &rx, now))
+                jet_chan_release(l->ch, &rx);
+            else
+                jet_chan_release_crc_bad(l->ch, &rx);
             n++;
         }
     }
@@ -441,7 +470,7 @@ static int wait_more(struct host *h, struct waiter *w)
 /* ---- connections ---- */
 
 static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
-                    struct jet_rbs_conn **out)
+                    uint32_t syn_retries, struct jet_rbs_conn **out)
 {
     struct jet_rbs_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -461,6 +490,7 @@ static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
     uint64_t frames = 2ull * rcvbuf / mss + 256;
     struct jet_chan_policy p = {
         .accept_bad_crc = false,
+        .defer_crc = true, /* the core checks it while placing (see "Integrity") */
         .drop = JET_DROP_NEWEST,
         .queue_frames = (uint32_t)(frames > 65536 ? 65536 : frames),
         .queue_bytes = 2ull * rcvbuf + 4ull * h->mtu,
@@ -486,6 +516,7 @@ static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
         .max_refs = o->max_refs,
         .keepalive_ns = o->keepalive_ns,
         .rto_max_ns = RTO_MAX_NS,
+        .syn_retries = syn_retries,
         .isn = random32(),
         .local_chan = jet_chan_id(c->ch),
     };
@@ -520,7 +551,7 @@ int jet_rbs_listen(struct jet_station *s, uint32_t chan, const struct jet_rbs_op
         l->q = calloc(l->o.backlog, sizeof *l->q);
     int rc = l && l->q ? 0 : -ENOMEM;
     if (!rc)
-        rc = jet_chan_open(s, chan, NULL, &l->ch);
+        rc = jet_chan_open(s, chan, &(struct jet_chan_policy){.defer_crc = true}, &l->ch);
     if (rc) {
         if (l)
             free(l->q);
@@ -566,7 +597,7 @@ int jet_rbs_accept(struct jet_rbs_listener *l, struct jet_rbs_conn **out, int64_
             memmove(l->q, l->q + 1, (l->qn - 1) * sizeof *l->q);
             l->qn--;
             struct jet_rbs_conn *c;
-            int rc = conn_new(h, &l->o, false, &c);
+            int rc = conn_new(h, &l->o, false, 0, &c);
             if (rc)
                 return rc;
             c->peer_st = p.st;
@@ -614,7 +645,9 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
     if (o->ring && !o->rcvbuf)
         oo.rcvbuf = o->ring_len > UINT32_MAX ? UINT32_MAX : (uint32_t)o->ring_len;
     struct jet_rbs_conn *c = NULL;
-    int rc = conn_new(h, &oo, o->ring != NULL || o->sink, &c);
+    /* With a bound of its own, connect retries the SYN until then (not only the
+     * core's max_retries, ~2.6 s at the 250 ms RTO cap); without one, the core's. */
+    int rc = conn_new(h, &oo, o->ring != NULL || o->sink, timeout_ns > 0 ? UINT32_MAX : 0, &c);
     if (!rc && o->ring)
         rc = rbs_recv_register(c->core, o->ring, o->ring_len);
     if (!rc && o->sink)
@@ -754,8 +787,9 @@ int jet_rbs_recv_register(struct jet_rbs_conn *c, void *ring, size_t len)
     return rbs_recv_register(c->core, ring, len);
 }
 
-/* The sink hook (rbs_sink_fn), run by the core inside rbs_input: the one copy of the
- * payload, from the pool to its place in the file.  All of it, or the errno. */
+/* The sink hook (rbs_sink_fn), run by the core inside rbs_input_crc: the payload's
+ * bytes, from the core's private staging copy (whose CRC matched) to their place in
+ * the file.  All of it, or the errno. */
 static int sink_write(void *arg, uint64_t off, const uint8_t *p, size_t len)
 {
     struct jet_rbs_conn *c = arg;

@@ -22,6 +22,11 @@ enum {
     RBS_RETX_MAX = 32, /* retransmissions watched for loss in one recovery episode */
 };
 #define RBS_WND_LIMIT (1ull << 30) /* largest window (sequence numbers stay < 2^31 apart) */
+enum {
+    RBS_SEG_MAX = RBS_HDR_LEN + RBS_MSS_MAX,       /* one frame payload: 65536 */
+    RBS_STAGE_BYTES = (RBS_MSS_MAX + 64 + 63) & ~63, /* sink staging: a payload at any
+                                                      alignment within a cache line */
+};
 
 enum rbs_recovery { REC_NONE = 0, REC_FAST, REC_RTO };
 
@@ -35,6 +40,15 @@ struct rbs_range {
 struct rbs_retx {
     uint64_t s, e, mark;
     bool lost;
+};
+
+/* A received segment's payload after rbs_rcv_stage: where its new bytes are.  In ring
+ * mode they are in the ring already; in sink mode the hook takes them from src. */
+struct rbs_stage {
+    uint64_t r;         /* R position of payload byte 0 (mod 2^64: may be "negative") */
+    const uint8_t *src; /* sink mode: the payload by offset, i.e. R position x is at
+                           src[x - r]: the staging copy (checked input), or the segment
+                           itself (rbs_input: the caller vouches that it cannot change) */
 };
 
 /* A run of queued send data: either in the internal ring or an application buffer. */
@@ -110,6 +124,8 @@ struct rbs_conn {
     uint8_t *rbuf_own;        /* the internal ring */
     rbs_sink_fn sink;         /* sink mode (rbuf NULL, rb_cap the window): placement hook */
     void *sink_arg;
+    uint8_t *stage;           /* sink mode: RBS_STAGE_BYTES (64-aligned) where rbs_input_crc
+                                 copies (and checks) a payload before the hook writes it */
     uint64_t sink_base;       /* stream offset handed to the hook as 0 */
     uint64_t rcv_nxt;
     uint64_t rcv_read;        /* stream offset of the next byte the app reads */
@@ -160,10 +176,23 @@ void rbs_fail(struct rbs_conn *c, int err, bool send_rst);
 /* rbs_recv.c */
 uint64_t rbs_rcv_edge(const struct rbs_conn *c);     /* R after the last byte that fits */
 uint64_t rbs_adv_wnd(const struct rbs_conn *c);      /* window we would advertise, bytes */
-/* Takes an acceptable segment's payload at R position r >= rcv_nxt (len bytes; FIN after
- * it if fin): trims to the window, places, advances rcv_nxt, consumes the FIN, decides
- * the ACK (now or delayed) and counts drops. */
-void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, bool fin,
+/* The one pass over a received payload p[0..len) at R position r, before anything acts
+ * on its segment (p may be in memory another process writes).  When data (a segment
+ * that may carry data in this state), the bytes that may turn out new -- in the window,
+ * below a known FIN, in no out-of-order range -- are copied to their place in the ring
+ * (sink mode: into the staging buffer, when check); nothing else is written.  With
+ * check, returns the CRC32C of all len bytes chained on crc, every byte loaded once, so
+ * it covers exactly the bytes copied; without, returns crc and reads only what it
+ * copies.  Changes no state: bytes it copied count for nothing until rbs_rcv_data
+ * records them (the CRC may fail; the segment may be dropped).  len <= RBS_MSS_MAX in
+ * sink mode with check. */
+uint32_t rbs_rcv_stage(struct rbs_conn *c, bool data, uint64_t r, const uint8_t *p, size_t len,
+                       bool check, uint32_t crc, struct rbs_stage *sg);
+/* Takes an acceptable segment's payload at R position r >= rcv_nxt (len bytes, staged in
+ * sg; FIN after it if fin): trims to the window, places (sink mode: hands the new bytes
+ * to the hook), advances rcv_nxt, consumes the FIN, decides the ACK (now or delayed) and
+ * counts drops. */
+void rbs_rcv_data(struct rbs_conn *c, uint64_t r, size_t len, bool fin, const struct rbs_stage *sg,
                   uint64_t now);
 int rbs_rcv_sack(const struct rbs_conn *c, struct rbs_sack *out); /* blocks to send */
 

@@ -1,15 +1,28 @@
 /* RBS receive side: the receive ring or the sink, out-of-order ranges, placement, the
  * advertised window, SACK blocks to send, and the application's read calls.
  *
- * Order of work for one segment (rbs_input in rbs_core.c calls rbs_rcv_data after the
- * sequence check, RST/SYN handling and ACK processing):
- *   FIN consistency -> trim the front (already received) -> trim the back (beyond the
- *   window) -> out of order and the range table full: drop -> place the bytes once
- *   (ring: copy to rbuf[(offset - rb_base) % rb_cap]; sink: the application's hook;
- *   a hook that fails fails the connection and records nothing) -> record the range
- *   (in order: advance rcv_nxt and absorb ranges; out of order: insert) -> sink mode:
- *   the in-order bytes count as read -> consume the FIN when rcv_nxt reaches it ->
- *   decide whether an ACK is due now or after the delayed-ACK time.
+ * A segment's payload is handled in two steps, so that a payload that changes while it
+ * is read (it sits in a pool other processes can write) is never taken as good:
+ *   rbs_rcv_stage (rbs_input, right after the header is copied out and parsed, before
+ *   anything acts on the segment): the one pass over the payload.  Bytes that may turn
+ *   out new -- in the window, below a known FIN, in no out-of-order range -- are copied
+ *   to their place in the ring, or in sink mode into the staging buffer; the CRC of the
+ *   whole segment is computed in the same pass (jet_crc32c_copy: the bytes stored are
+ *   the bytes summed).  Nothing is recorded: until the CRC matched and rbs_rcv_data took
+ *   them, the ring bytes lie in free space beyond the delivered edge, and overwriting
+ *   them there harms nothing.  Bytes already received are never written again (a
+ *   damaged copy of them would otherwise replace good bytes).
+ *   rbs_rcv_data (rbs_input, after the sequence check, RST/SYN handling and ACK
+ *   processing, only when the CRC matched): FIN consistency -> trim the front (already
+ *   received) -> trim the back (beyond the window) -> out of order and the range table
+ *   full: drop -> place (ring: nothing left to do; sink: the hook writes each new
+ *   stretch from the staging buffer; a hook that fails fails the connection and records
+ *   nothing) -> record the range (in order: advance rcv_nxt and absorb ranges; out of
+ *   order: insert) -> sink mode: the in-order bytes count as read -> consume the FIN
+ *   when rcv_nxt reaches it -> decide whether an ACK is due now or after the
+ *   delayed-ACK time.
+ * Nothing between the two steps changes what they depend on (rcv_nxt, rcv_read, the
+ * ranges, the FIN), so every byte rbs_rcv_data records was staged.
  *
  * Invariant: the ring holds stream offsets [rcv_read, rcv_read + rb_cap); bytes below
  * rcv_nxt - 1 are readable, bytes in ooo[] are received but not readable, the rest is
@@ -21,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jet/crc32c.h"
 #include "rbs/rbs_impl.h"
 
 uint64_t rbs_rcv_edge(const struct rbs_conn *c)
@@ -86,16 +100,94 @@ static uint64_t readable_end(const struct rbs_conn *c)
     return r ? r - 1 : 0;
 }
 
-/* The one copy of received bytes at stream offset off: 0, or the sink's errno. */
-static int place(struct rbs_conn *c, uint64_t off, const uint8_t *p, size_t len)
+/* The next stretch of [*x, end) that no out-of-order range holds: [*hs, *he), and *x
+ * moves past it; false when there is none.  *k is a cursor into ooo[] (start at 0 with
+ * the lowest *x; ooo[] is sorted). */
+static bool next_hole(const struct rbs_conn *c, uint32_t *k, uint64_t *x, uint64_t end,
+                      uint64_t *hs, uint64_t *he)
 {
-    if (c->sink)
-        return c->sink(c->sink_arg, off - c->sink_base, p, len);
-    uint64_t idx = (off - c->rb_base) % c->rb_cap;
-    size_t first = len < c->rb_cap - idx ? len : (size_t)(c->rb_cap - idx);
-    memcpy(c->rbuf + idx, p, first);
-    if (len > first)
-        memcpy(c->rbuf, p + first, len - first);
+    while (*x < end) {
+        if (*k < c->nooo && c->ooo[*k].e <= *x) {
+            (*k)++;
+            continue;
+        }
+        uint64_t s = *k < c->nooo && c->ooo[*k].s < end ? c->ooo[*k].s : end;
+        if (s > *x) {
+            *hs = *x;
+            *he = *x = s;
+            return true;
+        }
+        *x = c->ooo[*k].e; /* inside range k (s <= *x < e, so k < nooo) */
+        (*k)++;
+    }
+    return false;
+}
+
+static inline uint32_t copy(bool check, uint32_t crc, uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (check)
+        return jet_crc32c_copy(crc, d, s, n);
+    memcpy(d, s, n);
+    return crc;
+}
+
+uint32_t rbs_rcv_stage(struct rbs_conn *c, bool data, uint64_t r, const uint8_t *p, size_t len,
+                       bool check, uint32_t crc, struct rbs_stage *sg)
+{
+    /* The staging copy sits at the payload's alignment in a cache line, so that the
+     * fused copy's loads and stores are aligned alike (a 64-byte vector copy whose loads
+     * all straddle two lines costs about a tenth more). */
+    uint8_t *st = c->sink && check ? c->stage + ((uintptr_t)p & 63) : NULL;
+    sg->r = r;
+    sg->src = st ? st : p;
+    size_t done = 0; /* payload bytes read so far */
+    /* Positions are below 2^63: compared as signed, r may lie before rcv_nxt by any
+     * amount a 32-bit sequence number can say. */
+    int64_t lo = (int64_t)r, hi = (int64_t)r + (int64_t)len;
+    if (lo < (int64_t)c->rcv_nxt)
+        lo = (int64_t)c->rcv_nxt;
+    if (hi > (int64_t)rbs_rcv_edge(c))
+        hi = (int64_t)rbs_rcv_edge(c);
+    if (c->rcv_fin != UINT64_MAX && hi > (int64_t)c->rcv_fin)
+        hi = (int64_t)c->rcv_fin;
+    uint32_t k = 0;
+    uint64_t x = (uint64_t)lo, hs, he;
+    while (data && lo < hi && next_hole(c, &k, &x, (uint64_t)hi, &hs, &he)) {
+        size_t a = (size_t)(hs - r), n = (size_t)(he - hs);
+        if (check && a > done)
+            crc = jet_crc32c(crc, p + done, a - done);
+        if (c->sink) {
+            if (check)
+                crc = jet_crc32c_copy(crc, st + a, p + a, n);
+        } else { /* hs - 1 is the stream offset; the ring may wrap within the stretch */
+            uint64_t idx = (hs - 1 - c->rb_base) % c->rb_cap;
+            size_t first = n < c->rb_cap - idx ? n : (size_t)(c->rb_cap - idx);
+            crc = copy(check, crc, c->rbuf + idx, p + a, first);
+            if (n > first)
+                crc = copy(check, crc, c->rbuf, p + a + first, n - first);
+        }
+        done = a + n;
+    }
+    if (check && done < len)
+        crc = jet_crc32c(crc, p + done, len - done);
+    return crc;
+}
+
+/* Places the new bytes of [r, r + len), staged by rbs_rcv_stage: 0, or the sink's errno.
+ * Ring mode: they are in the ring already.  Sink mode: each stretch no out-of-order range
+ * holds goes to the hook once (bytes received before are not written again). */
+static int place(struct rbs_conn *c, const struct rbs_stage *sg, uint64_t r, size_t len)
+{
+    if (!c->sink)
+        return 0;
+    uint32_t k = 0;
+    uint64_t x = r, hs, he;
+    while (next_hole(c, &k, &x, r + len, &hs, &he)) {
+        int rc = c->sink(c->sink_arg, hs - 1 - c->sink_base, sg->src + (hs - sg->r),
+                         (size_t)(he - hs));
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -130,7 +222,7 @@ static void fin_reached(struct rbs_conn *c, uint64_t now)
     }
 }
 
-void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, bool fin,
+void rbs_rcv_data(struct rbs_conn *c, uint64_t r, size_t len, bool fin, const struct rbs_stage *sg,
                   uint64_t now)
 {
     bool had_data = len > 0;
@@ -146,7 +238,6 @@ void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, 
         if (skip >= len) {
             skip = len;
         }
-        p += skip;
         len -= (size_t)skip;
         r += skip;
         if (r < c->rcv_nxt) /* only a FIN remains, and it was consumed already */
@@ -166,14 +257,14 @@ void rbs_rcv_data(struct rbs_conn *c, uint64_t r, const uint8_t *p, size_t len, 
                 c->ack_now = true;
                 return;
             }
-            rc = place(c, r - 1, p, len);
+            rc = place(c, sg, r, len);
             if (rc < 0)
                 goto sink_failed;
             c->ooo_recent = (uint32_t)rbs_range_add(c->ooo, &c->nooo, RBS_OOO_MAX, r, r + len);
             c->st.ooo_segs++;
             c->ack_now = true; /* out of order: ACK at once so the sender sees the SACK */
         } else {
-            rc = place(c, r - 1, p, len);
+            rc = place(c, sg, r, len);
             if (rc < 0)
                 goto sink_failed;
             c->rcv_nxt += len;
@@ -309,6 +400,8 @@ int rbs_recv_sink(struct rbs_conn *c, rbs_sink_fn fn, void *arg, uint64_t window
         return -EINVAL;
     if (rbs_recv_ready(c) || c->nooo)
         return -EBUSY;
+    if (!c->stage && !(c->stage = aligned_alloc(64, RBS_STAGE_BYTES)))
+        return -ENOMEM;
     c->sink = fn;
     c->sink_arg = arg;
     c->sink_base = c->rcv_read;

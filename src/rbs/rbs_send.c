@@ -500,7 +500,7 @@ void rbs_on_rto(struct rbs_conn *c, uint64_t now)
 {
     c->st.timeouts++;
     c->backoff++;
-    if (c->backoff > c->cfg.max_retries) {
+    if (c->backoff > (c->state == RBS_SYN_SENT ? c->cfg.syn_retries : c->cfg.max_retries)) {
         rbs_fail(c, -ETIMEDOUT, true);
         return;
     }

@@ -7,71 +7,136 @@
  * shuts its sending half down at the end of its stdin; the program ends once both
  * directions are finished (and everything it sent is acknowledged).
  *
- * One event loop, no threads: it polls the station's fd and stdin (jet_rbs_arm /
- * jet_rbs_fd / jet_rbs_timeout, the epoll pattern of rbs.h), and each round
- *   - reads stdin into one of NBLK blocks and queues the block by reference
- *     (jet_rbs_send_ref: the block is copied once, into the frame), reusing blocks as
- *     jet_rbs_completed hands them back;
- *   - when stdout is a regular file (not opened O_APPEND): receives in sink mode
- *     (jet_rbs_recv_sink at stdout's current offset): the library pwrite()s each
- *     segment's payload from the pool straight to its place in the file, in order or
- *     not, so a received file costs one copy, pool -> page cache.  The loop only
- *     learns how far the file is complete (jet_rbs_recv_ready) and, at the end, leaves
- *     stdout's offset after the last byte.  If the connection fails, bytes that came
- *     out of order beyond the complete part and made the file longer are cut off
- *     again, and the exit code is 1.
- *   - otherwise (pipe, terminal, socket, O_APPEND file): receives into a registered
- *     ring (the library places each segment's payload at its stream offset in the
- *     ring, one copy from the pool) and write()s the ring's readable bytes out, then
- *     frees them (jet_rbs_recv_consume): one copy more, ring -> stdout.
- * There is no intermediate buffer either way; -v says which way was taken. */
+ * One event loop, no threads.  Each round it drives the station (jet_rbs_poll), then
+ *   - reads stdin into one of NBLK blocks (several reads while stdin stays readable, so
+ *     a pipe fills a block too) and queues the block by reference (jet_rbs_send_ref: the
+ *     block is copied once, into the frame), reusing blocks as jet_rbs_completed hands
+ *     them back;
+ *   - moves what was received to stdout, in one of two ways chosen once at the start:
+ *     sink: stdout is a regular file, not O_APPEND, and stderr does not write into the
+ *       same file.  The library copies each segment's payload out of the pool with its
+ *       CRC checked in the same pass (into a small private staging buffer), then
+ *       pwrite()s it to B + its stream offset, B being stdout's offset at the start (in
+ *       order or not; docs/rbs.md 3.3); the loop only learns how far the file is
+ *       complete (jet_rbs_recv_ready).  jet cat writes [B, B + stream length) and
+ *       nothing else: it never moves stdout's offset (it reads it once) and never
+ *       truncates, so whatever anybody else wrote outside that range stays.
+ *     write: anything else (pipe, terminal, socket, an O_APPEND file such as a shared
+ *       log opened with >>, a file stderr also goes to).  The library places each
+ *       segment at its stream offset in a registered ring; the loop write()s the
+ *       ring's readable bytes to stdout in order, at most OUT_CHUNK per write, and frees
+ *       them (jet_rbs_recv_consume): a second copy, ring -> stdout, exactly what cat(1)
+ *       does.  O_APPEND: each write lands whole at the end of the file, between what
+ *       other writers append; Linux's pwrite ignores the offset on such a file, which is
+ *       why the sink is never used there.
+ *   - sleeps when there is nothing to do (nap): in the station's own wait, which wakes
+ *     for the link's frames at their delivery time (an emulated LAN with --delay holds
+ *     frames that the station's fd cannot announce), unless stdin matters too; then
+ *     ppoll on both fds while the connection is idle, or short waits with a look at
+ *     stdin between them while frames come and go.
+ * A failed transfer exits 1 with one line on stderr: why, and how much of the stream
+ * stdout holds (every line this program prints goes out in one write, so that it
+ * lands whole in a log shared with other writers).  -v says which way was taken. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "jet/rbs.h"
+#include "util/clock.h"
 #include "util/parse.h"
 
-enum { NBLK = 8, BLK = 1 << 20, RING = 8 << 20, DEFAULT_CHAN = 5300 };
-#define CLOSE_NS 10000000000ll
+enum {
+    NBLK = 32,             /* stdin blocks in flight */
+    BLK = 256 << 10,       /* bytes per block */
+    RING = 8 << 20,        /* receive ring (write mode) and receive window */
+    OUT_CHUNK = 256 << 10, /* write mode: bytes per write(), then the station is driven */
+    DEFAULT_CHAN = 5300,
+};
+#define CLOSE_NS      10000000000ll
+#define NAP_MAX_NS    50000000ll   /* longest sleep: timers are looked at this often at least */
+#define STDIN_LOOK_NS 200000ll     /* while frames come and go, stdin is looked at this often */
+#define ACTIVE_NS     100000000ull /* "frames come and go": one came this recently */
 
 struct cat {
     struct jet_station *s;
     struct jet_rbs_conn *c;
     uint8_t *blk[NBLK];
     bool busy[NBLK];
-    uint8_t *ring; /* the receive ring (not in sink mode) */
+    uint8_t *ring; /* the receive ring (write mode) */
     int out_fd;
-    bool sink;        /* stdout is a regular file: the library writes into it */
-    off_t out_base;   /* sink: file offset of stream byte 0 */
-    off_t out_size0;  /* sink: the file's size before */
-    uint64_t out_off; /* stream bytes written out (sink: in order, by the library) */
+    bool sink;               /* stdout is a regular file that the library pwrite()s into */
+    off_t out_base;          /* sink: file offset of stream byte 0 */
+    uint64_t out_off;        /* stream bytes in stdout, in order (sink: written by the library) */
+    uint64_t last_rx;        /* when the station last had something for us (jet_now_ns) */
+    uint64_t t_first, t_end; /* when the first received byte / the end of stream came */
     bool in_eof, out_eof, shut, verbose;
 };
 
 static void cat_help(FILE *f)
 {
     fprintf(f,
-            "usage: jet cat -l --link lan:NAME [--station K] [--chan C]\n"
-            "       jet cat --link lan:NAME [--station K] STATION:CHAN\n\n"
+            "usage: jet cat -l --link lan:NAME [--station K] [--chan C] [-v]\n"
+            "       jet cat --link lan:NAME [--station K] [--timeout SECS] [-v] STATION:CHAN\n\n"
             "netcat over RBS, the Jetstream reliable byte stream: stdin goes to the peer, the\n"
             "peer's bytes go to stdout.  -l listens on channel C (default %d) and serves one\n"
-            "connection; otherwise connects to the listener on STATION:CHAN.  When stdout is a\n"
-            "regular file, each received segment is written straight from the link's buffer\n"
-            "into it at its offset (one copy); otherwise the bytes go through a receive ring.\n\n"
+            "connection; otherwise connects to the listener on STATION:CHAN.\n\n"
             "  -l, --listen     listen instead of connecting\n"
-            "  -v, --verbose    at the end, say how the received bytes were written\n"
+            "  -v, --verbose    at the end, say how the received bytes were written, the\n"
+            "                   receive rate and the retransmissions\n"
             "  --link LINK      lan:NAME\n"
             "  --station K      take station K (default: the first free one)\n"
             "  --chan C         channel to listen on (default %d)\n"
-            "  --timeout SECS   connect: give up after this long (default 10)\n",
+            "  --timeout SECS   connect: give up after this long (default 10)\n\n"
+            "stdout:\n"
+            "  a regular file opened with > or 1<> (not O_APPEND), that stderr does not also\n"
+            "  write to: each received segment, once its CRC is checked, is written to its\n"
+            "  place, B + its offset in the stream, B being the file's offset when jet cat\n"
+            "  started (in order or not).  jet cat writes those bytes only: it never\n"
+            "  moves the file's offset and never truncates the file, so the stream is at\n"
+            "  [B, B + length) and the offset is still B afterwards (a later write through the\n"
+            "  same open file starts at B again: to write after the stream, use >>).\n"
+            "  anything else: a pipe, a terminal, a file opened with >> (O_APPEND, e.g. a log\n"
+            "  other processes append to), a file stderr also goes to: the bytes are written\n"
+            "  in order with write(), like cat; with >> each write is appended whole, after\n"
+            "  whatever the other writers appended before it.\n\n"
+            "A failed transfer exits 1 with one line on stderr that says why and how many bytes\n"
+            "of the stream stdout holds: they are the stream's first bytes, in order.  Nothing\n"
+            "is cut off.  With a regular file (not >>), bytes that came out of order may also\n"
+            "stand beyond them, at their own places in [B, B + length), after a gap.\n"
+            "Exit status: 0 both directions complete, 1 failure, 2 usage error.\n",
             DEFAULT_CHAN, DEFAULT_CHAN);
+}
+
+/* One line on stderr, written with one write(2) so that it lands whole in a log that
+ * other processes append to (stdio may split it).  Returns 1. */
+__attribute__((format(printf, 1, 2))) static int say(const char *fmt, ...)
+{
+    char b[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b, sizeof b - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return 1;
+    if ((size_t)n > sizeof b - 2)
+        n = (int)sizeof b - 2;
+    b[n++] = '\n';
+    for (int off = 0; off < n;) {
+        ssize_t w = write(STDERR_FILENO, b + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (int)w;
+    }
+    return 1;
 }
 
 static bool readable(int fd)
@@ -80,10 +145,32 @@ static bool readable(int fd)
     return poll(&p, 1, 0) > 0;
 }
 
+/* What stdout holds of the stream, for a failure message (" (...)"). */
+static const char *held(struct cat *k, char *b, size_t cap)
+{
+    if (!k->c) {
+        b[0] = 0;
+    } else if (k->out_eof) {
+        snprintf(b, cap, " (the whole stream received, %" PRIu64 " bytes, is in stdout)",
+                 k->out_off);
+    } else if (k->sink) {
+        uint64_t n = jet_rbs_recv_placed(k->c);
+        k->out_off = n > k->out_off ? n : k->out_off;
+        snprintf(b, cap,
+                 " (stdout holds the stream's first %" PRIu64 " bytes, at offset %lld; bytes "
+                 "received out of order may stand beyond them)",
+                 k->out_off, (long long)k->out_base);
+    } else {
+        snprintf(b, cap, " (stdout holds the stream's first %" PRIu64 " bytes)", k->out_off);
+    }
+    return b;
+}
+
 static int fail(struct cat *k, const char *what, long rc)
 {
     const char *why = k->c ? jet_rbs_error(k->c) : "";
-    return die("%s: %s", what, why[0] ? why : strerror((int)-rc));
+    char h[200];
+    return say("jet: %s: %s%s", what, why[0] ? why : strerror((int)-rc), held(k, h, sizeof h));
 }
 
 /* Moves stdin into free blocks and queues them.  1 if it did something, 0 if not,
@@ -98,7 +185,8 @@ static int pump_in(struct cat *k)
         return -1;
     }
     for (int i = 0; i < n; i++)
-        k->busy[ck[i]] = false, did = 1;
+        if (ck[i] < NBLK)
+            k->busy[ck[i]] = false, did = 1;
     while (!k->in_eof) {
         int b = -1;
         for (int i = 0; i < NBLK && b < 0; i++)
@@ -106,19 +194,25 @@ static int pump_in(struct cat *k)
                 b = i;
         if (b < 0 || !readable(STDIN_FILENO))
             break;
-        ssize_t r = read(STDIN_FILENO, k->blk[b], BLK);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        size_t fill = 0; /* a pipe gives at most its buffer per read: take more */
+        do {
+            ssize_t r = read(STDIN_FILENO, k->blk[b] + fill, BLK - fill);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+                break;
+            if (r < 0) {
+                say("jet: reading stdin: %s", strerror(errno));
+                return -1;
+            }
+            did = 1;
+            if (r == 0) {
+                k->in_eof = true;
+                break;
+            }
+            fill += (size_t)r;
+        } while (fill < BLK && readable(STDIN_FILENO));
+        if (!fill)
             break;
-        if (r < 0) {
-            die("reading stdin: %s", strerror(errno));
-            return -1;
-        }
-        did = 1;
-        if (r == 0) {
-            k->in_eof = true;
-            break;
-        }
-        int rc = jet_rbs_send_ref(k->c, k->blk[b], (size_t)r, (uint64_t)b);
+        int rc = jet_rbs_send_ref(k->c, k->blk[b], fill, (uint64_t)b);
         if (rc) {
             fail(k, "send", rc);
             return -1;
@@ -136,12 +230,14 @@ static int pump_in(struct cat *k)
     return did;
 }
 
-/* Writes what the ring holds to stdout (sink mode: notes how far the library wrote the
- * file).  1 / 0 / negative as pump_in. */
+/* Writes what the ring holds to stdout, OUT_CHUNK at most per call (so a slow reader
+ * of a pipe delays the station's driving by one write at most); sink mode: notes how
+ * far the library wrote the file.  1 / 0 / negative as pump_in. */
 static int pump_out(struct cat *k)
 {
     int did = 0;
-    while (!k->out_eof) {
+    size_t budget = OUT_CHUNK;
+    while (!k->out_eof && budget) {
         const uint8_t *p;
         ssize_t n = jet_rbs_recv_ready(k->c, &p, 0);
         if (n == -EAGAIN)
@@ -151,45 +247,72 @@ static int pump_out(struct cat *k)
             return -1;
         }
         did = 1;
+        uint64_t now = jet_now_ns();
         if (n == 0) {
             k->out_eof = true;
+            k->t_end = now;
             break;
         }
+        if (!k->t_first)
+            k->t_first = now;
         if (k->sink) { /* already in the file */
             k->out_off += (uint64_t)n;
             continue;
         }
-        ssize_t w = write(k->out_fd, p, (size_t)n);
+        size_t len = (size_t)n < budget ? (size_t)n : budget;
+        ssize_t w = write(k->out_fd, p, len);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && errno == EAGAIN) { /* somebody made stdout non-blocking */
+            struct pollfd o = {.fd = k->out_fd, .events = POLLOUT};
+            poll(&o, 1, 10);
+            break;
+        }
         if (w <= 0) {
-            die("writing stdout: %s", w < 0 ? strerror(errno) : "nothing written");
+            char h[200];
+            say("jet: writing stdout: %s%s", w < 0 ? strerror(errno) : "nothing written",
+                held(k, h, sizeof h));
             return -1;
         }
         k->out_off += (uint64_t)w;
+        budget -= (size_t)w;
         jet_rbs_recv_consume(k->c, (size_t)w);
     }
     return did;
 }
 
-/* Sleeps until the station or stdin has something, or the next RBS timer. */
+/* Sleeps until the station or stdin has something, or the next RBS timer.
+ *
+ * The station's fd is rung when a frame is queued for us, but a LAN with a delay
+ * queues it before it may be received, and nothing rings again when it may: only the
+ * station's wait (jet_station_wait) knows when.  So that is where jet cat sleeps,
+ * unless stdin matters (a block is free for it): then, while frames come and go, it
+ * waits at most STDIN_LOOK_NS at a time and looks at stdin between; when the
+ * connection is idle, it sleeps on both fds (the first frame rings the fd). */
 static void nap(struct cat *k)
 {
     if (jet_rbs_arm(k->s) != 0)
-        return;
+        return; /* work now */
     int64_t t = jet_rbs_timeout(k->s);
-    int ms = t < 0 || t > 50000000 ? 50 : (int)(t / 1000000);
-    if (jet_rbs_send_pending(k->c) && ms > 1)
-        ms = 1; /* a busy link does not ring the doorbell when it frees up */
-    struct pollfd p[2] = {{.fd = jet_rbs_fd(k->s), .events = POLLIN},
-                          {.fd = STDIN_FILENO, .events = POLLIN}};
+    int64_t d = t < 0 || t > NAP_MAX_NS ? NAP_MAX_NS : t;
     bool want_in = false; /* stdin matters only while a block is free for it */
     for (int i = 0; i < NBLK && !k->in_eof; i++)
         want_in |= !k->busy[i];
-    poll(p, want_in ? 2 : 1, ms);
+    uint64_t now = jet_now_ns();
+    bool active = now - k->last_rx < ACTIVE_NS || jet_rbs_send_pending(k->c);
+    if (!want_in || active) {
+        jet_station_wait(k->s, want_in && d > STDIN_LOOK_NS ? STDIN_LOOK_NS : d);
+        return;
+    }
+    struct pollfd p[2] = {{.fd = jet_rbs_fd(k->s), .events = POLLIN},
+                          {.fd = STDIN_FILENO, .events = POLLIN}};
+    struct timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
+    if (ppoll(p, 2, &ts, NULL) > 0 && p[0].revents)
+        k->last_rx = jet_now_ns(); /* a frame is on its way: wait in the station now */
 }
 
-/* -v: how the received bytes were written (the counters of the library's writes). */
+/* -v: how the received bytes were written (the counters of the library's writes), and
+ * how the connection fared. */
 static void report(struct cat *k)
 {
     struct jet_rbs_stats st;
@@ -197,29 +320,18 @@ static void report(struct cat *k)
         return;
     jet_rbs_stats(k->c, &st);
     if (k->sink)
-        fprintf(stderr,
-                "jet cat: sink: %" PRIu64 " bytes received in order; %" PRIu64
-                " segments placed straight into the file by pwrite (%" PRIu64 " bytes, %" PRIu64
-                " segments out of order)\n",
-                jet_rbs_recv_placed(k->c), st.sink_writes, st.sink_bytes, st.ooo_segs);
+        say("jet cat: sink: %" PRIu64 " bytes received in order; %" PRIu64
+            " segments placed straight into the file by pwrite (%" PRIu64 " bytes, %" PRIu64
+            " segments out of order)",
+            jet_rbs_recv_placed(k->c), st.sink_writes, st.sink_bytes, st.ooo_segs);
     else
-        fprintf(stderr, "jet cat: ring: %" PRIu64 " bytes received and written out of the ring\n",
-                k->out_off);
-}
-
-/* Sink mode, at the end: stdout's offset after the bytes written in order; after a
- * failure, the file cut back to them if out-of-order bytes beyond made it longer. */
-static void finish_file(struct cat *k, bool ok)
-{
-    off_t end = k->out_base + (off_t)k->out_off;
-    struct stat sb;
-    if (!ok && fstat(k->out_fd, &sb) == 0) {
-        off_t keep = end > k->out_size0 ? end : k->out_size0;
-        if (sb.st_size > keep && ftruncate(k->out_fd, keep) == 0)
-            fprintf(stderr, "jet cat: stdout cut back to the %" PRIu64 " bytes received in order\n",
-                    k->out_off);
-    }
-    lseek(k->out_fd, end, SEEK_SET);
+        say("jet cat: ring: %" PRIu64 " bytes received and written out of the ring", k->out_off);
+    double secs = k->t_first && k->t_end > k->t_first ? (double)(k->t_end - k->t_first) / 1e9 : 0;
+    say("jet cat: received %" PRIu64 " bytes in %.3f s (first byte to end of stream) = %.1f Mbit/s",
+        k->out_off, secs, secs > 0 ? (double)k->out_off * 8 / secs / 1e6 : 0.0);
+    say("jet cat: sent %" PRIu64 " payload bytes in %" PRIu64 " segments, %" PRIu64
+        " retransmitted (%" PRIu64 " timeouts); srtt %.0f us",
+        st.bytes_out, st.segs_out, st.retransmits, st.timeouts, (double)st.srtt_ns / 1e3);
 }
 
 static int run(struct cat *k)
@@ -227,7 +339,9 @@ static int run(struct cat *k)
     for (;;) {
         int rc = jet_rbs_poll(k->s);
         if (rc < 0)
-            return die("%s", jet_station_error(k->s));
+            return say("jet: %s", jet_station_error(k->s));
+        if (rc > 0)
+            k->last_rx = jet_now_ns();
         int a = pump_in(k);
         if (a < 0)
             return 1;
@@ -248,6 +362,13 @@ static int run(struct cat *k)
     }
     k->c = NULL;
     return 0;
+}
+
+/* Whether fds a and b are the same file. */
+static bool same_file(int a, int b)
+{
+    struct stat x, y;
+    return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
 int cmd_cat(int argc, char **argv)
@@ -279,7 +400,7 @@ int cmd_cat(int argc, char **argv)
                 return usage_error("cat", "bad --chan '%s' (channel 0 is reserved)", v);
             i++;
         } else if (!strcmp(a, "--timeout")) {
-            if (jet_parse_duration(v, &timeout_ns) || !timeout_ns)
+            if (jet_parse_duration(v, &timeout_ns) || !timeout_ns || timeout_ns > INT64_MAX)
                 return usage_error("cat", "bad --timeout '%s'", v);
             i++;
         } else if (a[0] == '-' && a[1]) {
@@ -311,12 +432,11 @@ int cmd_cat(int argc, char **argv)
     struct cat k = {.out_fd = STDOUT_FILENO, .verbose = verbose};
     struct stat sb;
     int fl = fcntl(STDOUT_FILENO, F_GETFL);
-    off_t pos = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+    off_t pos = lseek(STDOUT_FILENO, 0, SEEK_CUR); /* reads the offset, moves nothing */
     if (fstat(STDOUT_FILENO, &sb) == 0 && S_ISREG(sb.st_mode) && fl >= 0 && !(fl & O_APPEND) &&
-        pos >= 0) {
-        k.sink = true; /* `>` or `1<>`; `>>` appends with write from the ring */
+        pos >= 0 && !same_file(STDOUT_FILENO, STDERR_FILENO)) {
+        k.sink = true; /* `>` or `1<>`; `>>`, and `>f 2>&1`, write in order from the ring */
         k.out_base = pos;
-        k.out_size0 = sb.st_size;
     }
     bool nomem = false;
     if (!k.sink)
@@ -325,13 +445,13 @@ int cmd_cat(int argc, char **argv)
         nomem |= !(k.blk[i] = malloc(BLK));
     int ret = 1;
     if (nomem) {
-        ret = die("out of memory");
+        ret = say("jet: out of memory");
         goto out;
     }
     struct jet_err err = {0};
     int rc = jet_station_open(link, station, &k.s, &err);
     if (rc) {
-        ret = die("%s", jet_err_str(&err, rc));
+        ret = say("jet: %s", jet_err_str(&err, rc));
         goto out;
     }
     struct jet_rbs_opts o = {.rcvbuf = RING, .sndbuf = 64 << 10, .max_refs = NBLK};
@@ -339,19 +459,19 @@ int cmd_cat(int argc, char **argv)
         struct jet_rbs_listener *l;
         rc = jet_rbs_listen(k.s, (uint32_t)chan, &o, &l);
         if (rc) {
-            ret = die("cannot listen on channel %llu: %s", (unsigned long long)chan,
+            ret = say("jet: cannot listen on channel %llu: %s", (unsigned long long)chan,
                       rc == -EADDRINUSE ? "the channel is in use" : strerror(-rc));
             goto close;
         }
-        fprintf(stderr, "jet cat: listening on %s station %u channel %llu\n", link,
-                jet_station_addr(k.s), (unsigned long long)chan);
+        say("jet cat: listening on %s station %u channel %llu", link, jet_station_addr(k.s),
+            (unsigned long long)chan);
         rc = jet_rbs_accept(l, &k.c, -1);
         if (!rc) /* before anything arrives */
             rc = k.sink ? jet_rbs_recv_sink(k.c, STDOUT_FILENO, (uint64_t)k.out_base, RING)
                         : jet_rbs_recv_register(k.c, k.ring, RING);
         jet_rbs_listener_close(l);
         if (rc) {
-            ret = die("accept: %s", strerror(-rc));
+            ret = say("jet: accept: %s", strerror(-rc));
             goto close;
         }
     } else if (k.sink) {
@@ -366,20 +486,19 @@ int cmd_cat(int argc, char **argv)
         rc =
             jet_rbs_connect(k.s, (uint16_t)dst_st, (uint32_t)dst_ch, &o, &k.c, (int64_t)timeout_ns);
         if (rc) {
-            ret = fail(&k, "connect", rc);
+            const char *why = k.c ? jet_rbs_error(k.c) : "";
+            ret = say("jet: connect: %s", why[0] ? why : strerror(-rc));
             goto close;
         }
     }
+    k.last_rx = jet_now_ns();
     ret = run(&k);
 close:
     if (k.c) {
         report(&k);
-        if (k.sink)
-            k.out_off = jet_rbs_recv_placed(k.c);
         jet_rbs_abort(k.c);
+        k.c = NULL;
     }
-    if (k.sink)
-        finish_file(&k, ret == 0);
     jet_rbs_station_fini(k.s, 1000000000ll);
     jet_station_close(k.s);
 out:
