@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jet/crc32c.h"
 #include "rbs/rbs_core.h"
 #include "rbs/rbs_impl.h"
 #include "rbs/rbs_wire.h"
@@ -72,6 +73,7 @@ struct world {
     uint64_t now;
     const uint8_t *p, *end;
     uint8_t src[4096], sink[4096];
+    unsigned feeds; /* segments fed so far: picks the input path, see feed() */
 };
 
 static uint8_t next(struct world *w)
@@ -106,10 +108,25 @@ static void drain(struct world *w, int k)
     MUST(n == 0);
 }
 
+/* Segments go in by turns through rbs_input(), through rbs_input_crc() with the
+ * right CRC, and through rbs_input_crc() with a wrong one, which must be refused
+ * with -EIO (or as malformed) and leave both endpoints' invariants intact. */
 static void feed(struct world *w, int k, const uint8_t *seg, size_t len)
 {
-    int rc = rbs_input(w->ep[k], seg, len, w->now);
-    MUST(rc == 0 || rbs_bad_reason(rc) < RBS_BAD_MAX);
+    unsigned path = w->feeds++ % 3;
+    int rc;
+    if (path == 0) {
+        rc = rbs_input(w->ep[k], seg, len, w->now);
+    } else {
+        uint32_t crc = jet_crc32c(0, seg, len) ^ (path == 2 ? 0x1u : 0);
+        uint64_t bad0 = w->ep[k]->st.crc_bad;
+        rc = rbs_input_crc(w->ep[k], seg, len, crc, w->now);
+        if (path == 2)
+            MUST(rc == -EIO ? w->ep[k]->st.crc_bad == bad0 + 1 : rc < 0);
+        else
+            MUST(rc != -EIO);
+    }
+    MUST(rc == 0 || rc == -EIO || rbs_bad_reason(rc) < RBS_BAD_MAX);
 }
 
 static void craft(struct world *w, int k, uint8_t param)

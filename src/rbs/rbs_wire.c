@@ -4,7 +4,7 @@
  * first failing check decides the error, tests/unit/test_rbs_wire.c pins it):
  *   1. at least 24 bytes                                   -EMSGSIZE
  *   2. version == 1                                        -EPROTONOSUPPORT
- *   3. reserved flag bits, bytes 3, 14, 15 zero; hlen >= 6 -EINVAL
+ *   3. reserved flag bits, bytes 3, 14, 15 zero; hlen 6..15 -EINVAL
  *   4. the segment holds hlen * 4 bytes                    -EMSGSIZE
  *   5. flag combination; no payload on SYN or RST          -EPROTO
  *   6. options, left to right                              -EBADMSG
@@ -110,7 +110,7 @@ int rbs_hdr_parse(const uint8_t *seg, size_t len, struct rbs_hdr *h)
         return -EPROTONOSUPPORT;
     uint8_t f = seg[RBS_OFF_FLAGS], hw = seg[RBS_OFF_HLEN];
     if ((f & ~RBS_FLAGS_KNOWN) || seg[RBS_OFF_RSVD1] || seg[RBS_OFF_RSVD2] ||
-        seg[RBS_OFF_RSVD2 + 1] || hw < RBS_HDR_LEN / 4)
+        seg[RBS_OFF_RSVD2 + 1] || hw < RBS_HDR_LEN / 4 || hw > RBS_HDR_MAX / 4)
         return -EINVAL;
     size_t hl = (size_t)hw * 4;
     if (hl > len)

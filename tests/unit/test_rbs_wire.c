@@ -159,7 +159,8 @@ static void test_fixed_fields(void)
         {RBS_OFF_HLEN, 0, -EINVAL},
         {RBS_OFF_HLEN, 5, -EINVAL},
         {RBS_OFF_HLEN, 7, -EMSGSIZE}, /* 28 bytes claimed, 24 present */
-        {RBS_OFF_HLEN, 255, -EMSGSIZE},
+        {RBS_OFF_HLEN, 255, -EINVAL}, /* more than 15 words */
+        {RBS_OFF_HLEN, 16, -EINVAL},
         {RBS_OFF_FLAGS, 0, -EPROTO},                  /* no ACK, SYN or RST */
         {RBS_OFF_FLAGS, RBS_FIN, -EPROTO},            /* FIN without ACK */
         {RBS_OFF_FLAGS, RBS_SYN | RBS_FIN, -EPROTO},

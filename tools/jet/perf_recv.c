@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jet/crc32c.h"
 #include "jet/frame.h"
 #include "jet/lan.h"
 #include "perf.h"
@@ -98,9 +99,14 @@ static void close_session(struct end *e, struct rx_state *s)
 static int open_session(struct end *e, struct rx_state *s)
 {
     const struct perf_opts *o = e->o;
+    /* The payload CRC is checked here, in the pass that reads the header and
+     * places the body (on_data), not by the station before: the pool is
+     * shared, and a frame changed after an early check would be counted as
+     * good.  With --accept-bad-crc or --place file the station checks. */
     struct jet_chan_policy p = {.drop = o->policy,
                                 .queue_frames = o->queue,
-                                .accept_bad_crc = o->accept_bad_crc};
+                                .accept_bad_crc = o->accept_bad_crc,
+                                .defer_crc = !o->accept_bad_crc && o->place != PLACE_FILE};
     uint32_t n = s->nch + ((s->flags & START_LATENCY) ? 1 : 0);
     for (uint32_t i = 0; i < n; i++) {
         int rc = jet_chan_open(e->s, o->chan + 1 + i, &p, &s->data[i]);
@@ -212,16 +218,42 @@ static void on_ctl(struct end *e, struct rx_state *s, const struct jet_rx *rx, u
 }
 
 /* Handles one data-channel frame; the frame is released by the caller. */
-static void on_data(struct end *e, struct rx_state *s, struct jet_chan *c, struct jet_rx *rx,
+/* Whether the CRC rx carries (defer_crc) matches its payload of at least PH
+ * bytes: the header is copied into h and, with --place buffer, the body into
+ * the buffer, in the same pass; only those copies are used afterwards. */
+static bool checked_copy(struct end *e, struct rx_state *s, const struct jet_rx *rx,
+                         uint8_t h[PH])
+{
+    uint32_t crc = jet_crc32c_copy(0, h, rx->payload, PH);
+    if (e->o->place == PLACE_BUFFER)
+        crc = jet_crc32c_copy(crc, s->place_buf, rx->payload + PH, rx->len - PH);
+    else
+        crc = jet_crc32c(crc, rx->payload + PH, rx->len - PH);
+    return crc == rx->crc;
+}
+
+/* One data frame. Returns false when its payload CRC failed here (the caller
+ * gives it back as damaged, counted in dropped_crc). */
+static bool on_data(struct end *e, struct rx_state *s, struct jet_chan *c, struct jet_rx *rx,
                     uint64_t now)
 {
     uint8_t h[PH];
     if (rx->flags & JET_RX_CRC_BAD) {
         s->r.delivered++; /* delivered, flagged: its header may be damaged too */
-        return;
+        return true;
     }
-    if (jet_rx_read(rx, 0, h, PH) != 0 || ph_session(h) != s->session)
-        return;
+    bool placed = false;
+    if (rx->flags & JET_RX_CRC_UNCHECKED) {
+        if (rx->len < PH) /* not a perf frame: ignored, once its CRC says it is intact */
+            return jet_crc32c(0, rx->payload, rx->len) == rx->crc;
+        if (!checked_copy(e, s, rx, h))
+            return false;
+        placed = e->o->place == PLACE_BUFFER;
+    } else if (jet_rx_read(rx, 0, h, PH) != 0) {
+        return true;
+    }
+    if (ph_session(h) != s->session)
+        return true;
     uint64_t seq = get64(h + 8), sent_ns = get64(h + 16);
     if (h[0] == T_PING) {
         uint8_t out[PH];
@@ -232,23 +264,24 @@ static void on_data(struct end *e, struct rx_state *s, struct jet_chan *c, struc
         while (jet_chan_send(c, rx->src_station, rx->src_chan, iov, 2) == -EAGAIN && !perf_stop)
             jet_station_poll(e->s);
         s->r.delivered++;
-        return;
+        return true;
     }
     if ((s->flags & START_LATENCY) && sent_ns && sent_ns <= rx->arrived_ns && rx->prio < 8)
         sample(&s->lat[rx->prio], rx->arrived_ns - sent_ns);
     if (h[0] == T_PROBE) {
         s->r.probes++;
-        return;
+        return true;
     }
     if (h[0] != T_DATA)
-        return;
-    if (e->o->place == PLACE_BUFFER) {
+        return true;
+    if (e->o->place == PLACE_BUFFER && !placed) {
         jet_rx_place(rx, PH, rx->len - PH, s->place_buf);
     } else if (e->o->place == PLACE_FILE) {
         uint64_t body = rx->len - PH;
         jet_rx_place_fd(rx, PH, body, s->place_fd, (off_t)(seq * body));
     }
     seq_seen(s, seq, now);
+    return true;
 }
 
 /* Reads data frames: all that wait, or one if the reader is slow and due. */
@@ -267,8 +300,10 @@ static uint32_t read_data(struct end *e, struct rx_state *s, uint64_t now)
         if (!take)
             take = 1; /* one recv runs the driver */
         while (take-- && jet_chan_recv(s->data[i], &rx, 0) == 0) {
-            on_data(e, s, s->data[i], &rx, now);
-            jet_chan_release(s->data[i], &rx);
+            if (on_data(e, s, s->data[i], &rx, now))
+                jet_chan_release(s->data[i], &rx);
+            else
+                jet_chan_release_crc_bad(s->data[i], &rx);
             got++;
             if (o->reader_delay_ns) {
                 s->next_read = now + o->reader_delay_ns;
