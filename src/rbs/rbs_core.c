@@ -352,9 +352,10 @@ static int input(struct rbs_conn *c, const uint8_t *seg, size_t len, bool check,
     /* The header is read from seg once, into hb; everything below parses and acts on
      * that copy, and the CRC covers exactly it.  rbs_hdr_parse reads the first 24 bytes
      * of what it is given and then, if they fit the length it is told, the header
-     * length they claim, and takes that length for the payload's too.  A claim beyond
-     * RBS_HDR_MAX (the field's 8 bits say up to 1020; the spec allows 60) is parsed as
-     * if the segment ended with hb: truncated.  So it never reads beyond hb. */
+     * length they claim, and takes that length for the payload's too.  It refuses a
+     * claim beyond RBS_HDR_MAX (the field's 8 bits say up to 1020; the spec allows 60)
+     * before reading past the 24 bytes, and hb is also passed as if the segment ended
+     * with it for such a claim: it never reads beyond hb. */
     uint8_t hb[RBS_HDR_MAX];
     size_t hn = len < sizeof hb ? len : sizeof hb;
     struct rbs_hdr h;

@@ -297,19 +297,22 @@ static void test_core_header(bool sink)
     /* shorter than a header, damaged or not */
     CHECK_EQ(feed(c, t, 10, jet_crc32c(0, segbuf, 10) ^ 1), -EIO);
     CHECK_EQ(feed(c, t, 10, jet_crc32c(0, segbuf, 10)), -EMSGSIZE);
-    /* a header length field claiming more than 60 bytes (up to 1020): truncated, and
-     * nothing beyond the 60 bytes copied out is read */
+    /* a header length field claiming more than 60 bytes (up to 1020): refused as a
+     * bad field (the spec allows 6..15 words), and nothing beyond the 60 bytes copied
+     * out is read */
+    uint64_t reserved0 = st.bad[RBS_BAD_RESERVED];
     n = mkseg(RBS_ACK, 0, 1100, 0, &crc);
     segbuf[RBS_OFF_HLEN] = 255;
     crc = jet_crc32c(0, segbuf, n);
-    CHECK_EQ(feed(c, t, n, crc), -EMSGSIZE);
-    CHECK_EQ(rbs_input(c, segbuf, n, t), -EMSGSIZE);
+    CHECK_EQ(feed(c, t, n, crc), -EINVAL);
+    CHECK_EQ(rbs_input(c, segbuf, n, t), -EINVAL);
     segbuf[RBS_OFF_HLEN] = 16;
-    CHECK_EQ(rbs_input(c, segbuf, n, t), -EMSGSIZE);
+    CHECK_EQ(rbs_input(c, segbuf, n, t), -EINVAL);
     /* longer than any frame payload: malformed, not read */
     CHECK_EQ(rbs_input_crc(c, segbuf, RBS_HDR_LEN + RBS_MSS_MAX + 1, 0, t), -EMSGSIZE);
     rbs_get_stats(c, &st);
-    CHECK_EQ(st.bad[RBS_BAD_TRUNC], 5);
+    CHECK_EQ(st.bad[RBS_BAD_TRUNC], 2);
+    CHECK_EQ(st.bad[RBS_BAD_RESERVED], reserved0 + 3);
     /* the good one */
     CHECK_EQ(good(c, t, 0, 1000), 0);
     CHECK(holds(c, sink, 0, 1000));
