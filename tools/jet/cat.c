@@ -321,8 +321,8 @@ static void report(struct cat *k)
     jet_rbs_stats(k->c, &st);
     if (k->sink)
         say("jet cat: sink: %" PRIu64 " bytes received in order; %" PRIu64
-            " segments placed straight into the file by pwrite (%" PRIu64 " bytes, %" PRIu64
-            " segments out of order)",
+            " segments written into the file by pwrite once their CRC held (%" PRIu64
+            " bytes, %" PRIu64 " segments out of order)",
             jet_rbs_recv_placed(k->c), st.sink_writes, st.sink_bytes, st.ooo_segs);
     else
         say("jet cat: ring: %" PRIu64 " bytes received and written out of the ring", k->out_off);
