@@ -56,6 +56,10 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# The library exports only the jet_* API its public headers declare
+# (include/jet/*.h push default visibility); everything else is hidden.
+$(LIB_OBJS): CFLAGS_ALL += -fvisibility=hidden
+
 $(BUILD)/libjet.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^

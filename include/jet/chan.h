@@ -35,6 +35,8 @@
 #ifndef JET_CHAN_H
 #define JET_CHAN_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -279,5 +281,7 @@ void jet_station_busy_poll(struct jet_station *s, bool on);
 /* Receive timestamps (jet_rx.arrived_ns; on by default): one clock read per
  * burst. Off, arrived_ns is 0 and the clock is not read. */
 void jet_station_timestamps(struct jet_station *s, bool on);
+
+#pragma GCC visibility pop
 
 #endif

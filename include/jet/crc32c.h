@@ -20,6 +20,8 @@
 #ifndef JET_CRC32C_H
 #define JET_CRC32C_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +54,7 @@ const char *const *jet_crc32c_impls(void);
 /* Same result as jet_crc32c(), computed one bit at a time straight from the
  * definition.  Slow (a few hundred MB/s); the reference for tests. */
 uint32_t jet_crc32c_bitwise(uint32_t crc, const void *buf, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

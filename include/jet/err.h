@@ -4,6 +4,8 @@
 #ifndef JET_ERR_H
 #define JET_ERR_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stddef.h>
 
 struct jet_err {
@@ -18,5 +20,7 @@ int jet_err_set(struct jet_err *err, int code, const char *fmt, ...)
 
 /* err->msg if set, otherwise strerror(-code). Never NULL. */
 const char *jet_err_str(const struct jet_err *err, int code);
+
+#pragma GCC visibility pop
 
 #endif

@@ -12,6 +12,8 @@
 #ifndef JET_FRAME_H
 #define JET_FRAME_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -175,5 +177,7 @@ int jet_frame_parse_eth(const void *buf, size_t len, struct jet_eth_hdr *e, stru
 #ifdef __cplusplus
 }
 #endif
+
+#pragma GCC visibility pop
 
 #endif

@@ -27,6 +27,8 @@
 #ifndef JET_INET_H
 #define JET_INET_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -225,5 +227,7 @@ int jet_tcp_emit(void *buf, size_t cap, const struct jet_tcp_hdr *h, uint32_t sr
 #ifdef __cplusplus
 }
 #endif
+
+#pragma GCC visibility pop
 
 #endif

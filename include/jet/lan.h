@@ -19,6 +19,8 @@
 #ifndef JET_LAN_H
 #define JET_LAN_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -119,5 +121,7 @@ void jet_lan_station_stats(const struct jet_link *l, struct jet_lan_station_info
 /* Pool statistics of the LAN l is attached to. */
 struct jet_pool_stats;
 void jet_lan_pool_stats(const struct jet_link *l, struct jet_pool_stats *out);
+
+#pragma GCC visibility pop
 
 #endif

@@ -33,6 +33,8 @@
 #ifndef JET_LINK_H
 #define JET_LINK_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,16 +46,30 @@ enum jet_encap {
     JET_ENCAP_ETH = 1,    /* an Ethernet II frame (any EtherType) */
 };
 
+/* A frame lent by a link.  24 bytes: bursts of them are arrays. */
 struct jet_frame {
     uint8_t *data;  /* first byte of the frame */
     uint32_t len;   /* bytes in the frame */
     uint32_t cap;   /* tx: bytes that may be written at data */
     uint32_t buf;   /* link-private buffer id; do not change */
-    uint16_t encap; /* enum jet_encap */
+    uint8_t encap;  /* enum jet_encap */
+    uint8_t cls;    /* tx: priority class 0..7 (7 most urgent), set by the sender before
+                       tx_commit; the transmit service (the station's driver) serves
+                       classes in strict priority.  A link never reads it from the
+                       frame's bytes.  rx: 0. */
     uint16_t flags; /* link-private */
 };
 
+/* caps.addr of a link without native station addresses. */
+#define JET_LINK_NO_ADDR UINT32_MAX
+
+/* What a link is.  The station and the protocols above it look only at
+ * these, never at the link's name or kind. */
 struct jet_link_caps {
+    uint32_t addr;     /* this end's native address (the LAN: its station number),
+                          JET_LINK_NO_ADDR if the link has none */
+    uint8_t mac[6];    /* this end's Ethernet address, when has_mac */
+    bool has_mac;
     uint32_t mtu;      /* largest payload of a native frame (bytes) */
     uint32_t max_frame; /* largest frame at data, any encapsulation (bytes) */
     uint32_t burst;    /* frames worth asking for per rx_burst */
@@ -64,8 +80,22 @@ struct jet_link_caps {
     bool eth;          /* carries JET_ENCAP_ETH frames */
 };
 
+/* A link's own counters (jet_link_stats). */
+struct jet_link_stats {
+    uint64_t tx_frames, tx_bytes; /* handed to the medium */
+    uint64_t rx_frames, rx_bytes; /* lent by rx_burst */
+    uint64_t tx_dropped;          /* committed but never handed to the medium (no such
+                                     destination, closed with frames queued, ...) */
+    uint64_t rx_dropped;          /* arrived but not lent (damaged descriptor, ...) */
+    uint64_t faults;              /* frames a fault wrapper or the medium's faults changed:
+                                     lost, corrupted, duplicated, reordered */
+};
+
 struct jet_link;
 
+/* Every backend supplies rx_burst, rx_release, tx_alloc, tx_abort, tx_commit
+ * and close.  The others are optional (NULL): the jet_link_* wrapper then
+ * does the documented default or returns -EOPNOTSUPP with the reason set. */
 struct jet_link_ops {
     const char *kind;
     int (*rx_burst)(struct jet_link *l, struct jet_frame *f, unsigned max);
@@ -73,11 +103,13 @@ struct jet_link_ops {
     int (*tx_alloc)(struct jet_link *l, struct jet_frame *f);
     void (*tx_abort)(struct jet_link *l, struct jet_frame *f);
     int (*tx_commit)(struct jet_link *l, struct jet_frame *f);
-    int (*tx_flush)(struct jet_link *l);
-    int (*wait)(struct jet_link *l, int64_t timeout_ns);
-    int (*fd)(struct jet_link *l);
-    int (*arm)(struct jet_link *l);
-    int (*reserve)(struct jet_link *l, int64_t delta_bps);
+    int (*tx_flush)(struct jet_link *l);                /* optional: 0 */
+    int (*tx_room)(struct jet_link *l);                 /* optional: unlimited */
+    int (*wait)(struct jet_link *l, int64_t timeout_ns); /* optional: -EOPNOTSUPP */
+    int (*fd)(struct jet_link *l);                      /* optional: -EOPNOTSUPP */
+    int (*arm)(struct jet_link *l);                     /* optional: -EOPNOTSUPP */
+    int (*reserve)(struct jet_link *l, int64_t delta_bps); /* optional: 0 (nothing shared) */
+    int (*stats)(struct jet_link *l, struct jet_link_stats *out); /* optional: -EOPNOTSUPP */
     void (*close)(struct jet_link *l);
 };
 
@@ -140,16 +172,30 @@ static inline int jet_link_tx_commit(struct jet_link *l, struct jet_frame *f)
 {
     return l->ops->tx_commit(l, f);
 }
+/* Sets l's error to "link NAME cannot OP" and returns -EOPNOTSUPP: what the
+ * wrappers below return for an optional op the backend does not have. */
+int jet_link_unsupported(struct jet_link *l, const char *op);
+
 /* Pushes queued frames toward the medium. 0, or a negative errno. */
 static inline int jet_link_tx_flush(struct jet_link *l)
 {
-    return l->ops->tx_flush(l);
+    return l->ops->tx_flush ? l->ops->tx_flush(l) : 0;
+}
+/* How many more frames tx_commit takes now without queueing them behind the
+ * medium (a rated medium that is busy, a full ring): the transmit service
+ * above keeps frames in its priority classes until the link has room, so
+ * that an urgent frame never waits behind a deep queue in the link.  A link
+ * without the op takes every frame at once (INT32_MAX).  May be 0 while
+ * tx_alloc succeeds. */
+static inline int jet_link_tx_room(struct jet_link *l)
+{
+    return l->ops->tx_room ? l->ops->tx_room(l) : INT32_MAX;
 }
 /* Sleeps until a frame may be received or transmit room may have opened, or
  * timeout_ns passes (-1: no limit). 0, or a negative errno (-EINTR). */
 static inline int jet_link_wait(struct jet_link *l, int64_t timeout_ns)
 {
-    return l->ops->wait(l, timeout_ns);
+    return l->ops->wait ? l->ops->wait(l, timeout_ns) : jet_link_unsupported(l, "wait");
 }
 /* A file descriptor for poll/epoll: readable when frames may be waiting.
  * Use it with jet_link_arm(): arm, and only if that returns 0, sleep in
@@ -157,21 +203,28 @@ static inline int jet_link_wait(struct jet_link *l, int64_t timeout_ns)
  * Returns the fd (owned by the link, closed with it) or a negative errno. */
 static inline int jet_link_fd(struct jet_link *l)
 {
-    return l->ops->fd(l);
+    return l->ops->fd ? l->ops->fd(l) : jet_link_unsupported(l, "give a file descriptor");
 }
 /* Prepares the fd for sleeping: clears its readiness and asks senders to
  * signal it. Returns 1 if there is work now (do not sleep), 0 if armed, or a
  * negative errno. Receiving disarms. */
 static inline int jet_link_arm(struct jet_link *l)
 {
-    return l->ops->arm(l);
+    return l->ops->arm ? l->ops->arm(l) : jet_link_unsupported(l, "arm a file descriptor");
 }
-/* Admission control for reserved transmit rate: adds delta_bps (negative to
- * give back) to what this station has reserved on the medium. -EBUSY if the
- * medium's rate would be exceeded by all stations' reservations together. */
+/* A shared medium's admission control for reserved transmit rate: adds
+ * delta_bps (negative to give back) to what this end has reserved on the
+ * medium, -EBUSY if every end's reservations together would exceed its
+ * rate.  A link whose rate no one else shares has no such op (0): the
+ * transmit service checks a station's own reservations against caps.rate_bps. */
 static inline int jet_link_reserve(struct jet_link *l, int64_t delta_bps)
 {
-    return l->ops->reserve(l, delta_bps);
+    return l->ops->reserve ? l->ops->reserve(l, delta_bps) : 0;
+}
+/* The link's counters: 0, or -EOPNOTSUPP. */
+static inline int jet_link_stats(struct jet_link *l, struct jet_link_stats *out)
+{
+    return l->ops->stats ? l->ops->stats(l, out) : jet_link_unsupported(l, "count");
 }
 void jet_link_close(struct jet_link *l);
 
@@ -180,5 +233,7 @@ static inline const char *jet_link_error(const struct jet_link *l)
 {
     return l->err.msg;
 }
+
+#pragma GCC visibility pop
 
 #endif

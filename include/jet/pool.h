@@ -17,6 +17,8 @@
 #ifndef JET_POOL_H
 #define JET_POOL_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,5 +112,7 @@ uint32_t *jet_pool_len(const struct jet_pool *p, uint32_t idx);
 uint32_t jet_pool_reclaim(struct jet_pool *p, bool (*alive)(uint32_t owner, void *arg), void *arg);
 
 void jet_pool_get_stats(const struct jet_pool *p, struct jet_pool_stats *st);
+
+#pragma GCC visibility pop
 
 #endif

@@ -51,6 +51,8 @@
 #ifndef JET_RBS_H
 #define JET_RBS_H
 
+#pragma GCC visibility push(default) /* the library exports only what these headers declare */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -231,5 +233,7 @@ const char *jet_rbs_error(const struct jet_rbs_conn *c);
 void jet_rbs_busy_poll(struct jet_rbs_conn *c, bool on);
 /* The connection's station. */
 struct jet_station *jet_rbs_station(const struct jet_rbs_conn *c);
+
+#pragma GCC visibility pop
 
 #endif

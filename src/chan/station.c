@@ -229,7 +229,7 @@ int jet_station_wrap(struct jet_link *l, struct jet_station **out, struct jet_er
         jet_link_close(l);
         return jet_err_set(err, -ENOMEM, "out of memory for the channel table");
     }
-    s->addr = strncmp(l->name, "lan:", 4) == 0 ? jet_lan_station(l) : 0;
+    s->addr = l->caps.addr;
     s->timestamps = true;
     *out = s;
     return 0;

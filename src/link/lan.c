@@ -1354,7 +1354,9 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
     k->rx_sock = k->tx_sock = -1;
     k->txq_limit = k->cfg.rate_bps ? TXQ_CAP : TXQ_UNRATED;
     atomic_store(&st->reserved_bps, 0);
-    k->base.caps = (struct jet_link_caps){.mtu = k->mtu,
+    k->base.caps = (struct jet_link_caps){.addr = k->me,
+                                          .has_mac = true,
+                                          .mtu = k->mtu,
                                           .max_frame = k->frame_max,
                                           .buffers = s->pool.nbufs,
                                           .rate_bps = k->cfg.rate_bps,
@@ -1362,6 +1364,7 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
                                           .zero_copy = true,
                                           .native = true,
                                           .eth = true};
+    jet_lan_station_mac(&k->base, k->me, k->base.caps.mac);
     snprintf(k->base.name, sizeof k->base.name, "lan:%s", name);
     *out = &k->base;
     return 0;
@@ -1468,6 +1471,22 @@ void jet_lan_station_stats(const struct jet_link *l, struct jet_lan_station_info
     o->shm_bad = atomic_load(&c->shm_bad);
 }
 
+static int lan_stats(struct jet_link *l, struct jet_link_stats *o)
+{
+    const struct lan_counters *c = L(l)->c;
+    *o = (struct jet_link_stats){
+        .tx_frames = atomic_load(&c->tx_frames),
+        .tx_bytes = atomic_load(&c->tx_bytes),
+        .rx_frames = atomic_load(&c->rx_frames),
+        .rx_bytes = atomic_load(&c->rx_bytes),
+        .tx_dropped = atomic_load(&c->tx_unreach) + atomic_load(&c->tx_dropped_close),
+        .rx_dropped = atomic_load(&c->rx_stale) + atomic_load(&c->shm_bad),
+        .faults = atomic_load(&c->fault_lost) + atomic_load(&c->fault_corrupted) +
+                  atomic_load(&c->fault_duplicated) + atomic_load(&c->fault_reordered),
+    };
+    return 0;
+}
+
 void jet_lan_pool_stats(const struct jet_link *l, struct jet_pool_stats *out)
 {
     jet_pool_get_stats(&((const struct lan_link *)l)->seg.pool, out);
@@ -1485,5 +1504,6 @@ static const struct jet_link_ops lan_ops = {
     .fd = lan_fd,
     .arm = lan_arm,
     .reserve = lan_reserve,
+    .stats = lan_stats,
     .close = lan_close,
 };

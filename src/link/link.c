@@ -146,6 +146,11 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
                        "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME)", s);
 }
 
+int jet_link_unsupported(struct jet_link *l, const char *op)
+{
+    return jet_err_set(&l->err, -EOPNOTSUPP, "link %s cannot %s", l->name, op);
+}
+
 void jet_link_close(struct jet_link *l)
 {
     if (l)
