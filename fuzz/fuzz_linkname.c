@@ -5,11 +5,12 @@
  *   1. Parse it.  A refusal must be -EINVAL with a reason in struct jet_err.
  *   2. On success check the parsed struct: kind in range, name and host
  *      NUL-terminated within their arrays, the fields a kind does not use left
- *      empty, LAN names of 1..48 allowed characters not starting with '.',
+ *      empty, LAN and loop names of 1..48 allowed characters not starting with '.',
  *      interface names of 1..15 characters without '/', ':', '@' or blanks,
  *      a udp host and a nonzero port.
  *   3. Format the struct back into a link name (udp hosts holding ':' in
- *      brackets) and require it to parse to the same struct.
+ *      brackets; a wrapper's options spelt out, its inner name as it was) and
+ *      require it to parse to the same struct.
  * Any disagreement abort()s. Also built with fuzz/replay.inc as a plain driver. */
 #include <errno.h>
 #include <stdint.h>
@@ -48,13 +49,80 @@ static void check_ifname(const char *s)
     }
 }
 
+static void check_parsed(const struct jet_link_name *n);
+
+/* Wrappers (fault:, capture:): the inner name parses in turn; fault values in
+ * their ranges; only the wrapper's own fields set.  Other kinds leave them empty. */
+static void check_wrapper(const struct jet_link_name *n)
+{
+    static const struct jet_link_fault none;
+    bool wrap = n->kind == JET_LINK_FAULT || n->kind == JET_LINK_CAPTURE;
+    MUST(memchr(n->inner, 0, sizeof n->inner) && memchr(n->path, 0, sizeof n->path));
+    MUST(wrap == (n->inner[0] != 0));
+    MUST((n->kind == JET_LINK_CAPTURE) == (n->path[0] != 0));
+    if (n->kind != JET_LINK_FAULT)
+        MUST(!memcmp(&n->fault, &none, sizeof none));
+    if (!wrap)
+        return;
+    const struct jet_link_fault *f = &n->fault;
+    MUST(f->loss >= 0 && f->loss <= 1 && f->dup >= 0 && f->dup <= 1 && f->reorder >= 0 &&
+         f->reorder <= 1 && f->ber >= 0 && f->ber <= 0.5);
+    MUST(f->delay_ns <= JET_LAN_MAX_DELAY_NS && f->jitter_ns <= JET_LAN_MAX_DELAY_NS);
+    MUST(f->rate_bps == 0 || f->rate_bps >= JET_LAN_MIN_RATE);
+    MUST(n->name[0] == 0 && n->host[0] == 0 && n->port == 0 && n->queue == 0);
+    struct jet_link_name in;
+    MUST(jet_link_name_parse(n->inner, &in, NULL) == 0);
+    check_parsed(&in);
+}
+
+/* The shortest %g form of v that reads back as v. */
+static void fmt_double(char *b, size_t cap, double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(b, cap, "%.*g", prec, v);
+        if (strtod(b, NULL) == v)
+            return;
+    }
+}
+
+/* fault:KEY=VAL,.../INNER with the keys that are set (seed always). */
+static int format_fault(const struct jet_link_name *n, char *buf, size_t cap)
+{
+    const struct jet_link_fault *f = &n->fault;
+    const double p[] = {f->loss, f->ber, f->dup, f->reorder};
+    static const char *const pk[] = {"loss", "ber", "dup", "reorder"};
+    char opts[256] = "", v[40];
+    for (int i = 0; i < 4; i++)
+        if (p[i] != 0) {
+            fmt_double(v, sizeof v, p[i]);
+            snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s=%s,", pk[i], v);
+        }
+    if (f->delay_ns)
+        snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "delay=%lluns,",
+                 (unsigned long long)f->delay_ns);
+    if (f->jitter_ns)
+        snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "jitter=%lluns,",
+                 (unsigned long long)f->jitter_ns);
+    if (f->rate_bps)
+        snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "rate=%llu,",
+                 (unsigned long long)f->rate_bps);
+    snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "seed=%llu",
+             (unsigned long long)f->seed);
+    return snprintf(buf, cap, "fault:%s/%s", opts, n->inner);
+}
+
 static void check_parsed(const struct jet_link_name *n)
 {
-    MUST(n->kind >= JET_LINK_LAN && n->kind <= JET_LINK_UDP);
+    MUST(n->kind >= JET_LINK_LAN && n->kind <= JET_LINK_LOOP); /* the last kind */
+    check_wrapper(n);
     MUST(memchr(n->name, 0, sizeof n->name) != NULL);
     MUST(memchr(n->host, 0, sizeof n->host) != NULL);
     switch (n->kind) {
-    case JET_LINK_LAN: {
+    case JET_LINK_FAULT:
+    case JET_LINK_CAPTURE:
+        break;
+    case JET_LINK_LAN:
+    case JET_LINK_LOOP: {
         size_t len = strlen(n->name);
         MUST(len >= 1 && len <= JET_LAN_NAME_MAX);
         for (size_t i = 0; i < len; i++)
@@ -86,8 +154,17 @@ static void format_name(const struct jet_link_name *n, char *buf, size_t cap)
 {
     int len = -1;
     switch (n->kind) {
+    case JET_LINK_FAULT:
+        len = format_fault(n, buf, cap);
+        break;
+    case JET_LINK_CAPTURE:
+        len = snprintf(buf, cap, "capture:%s/%s", n->path, n->inner);
+        break;
     case JET_LINK_LAN:
         len = snprintf(buf, cap, "lan:%s", n->name);
+        break;
+    case JET_LINK_LOOP:
+        len = snprintf(buf, cap, "loop:%s", n->name);
         break;
     case JET_LINK_TAP:
         len = snprintf(buf, cap, "tap:%s", n->name);
@@ -127,8 +204,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_parsed(&n);
 
-    char again[IN_MAX + 64];
+    char again[IN_MAX + 512];
     format_name(&n, again, sizeof again);
+    if (strlen(strchr(again, ':') + 1) >= 256)
+        return 0; /* a wrapper's options spelt out longer than the input: too long to parse */
     struct jet_link_name n2;
     struct jet_err err2 = {0};
     MUST(jet_link_name_parse(again, &n2, &err2) == 0);
@@ -141,6 +220,9 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
     static const char *const seeds[] = {
         "lan:test",       "lan:a.b-c_D9",       "tap:tap0",       "packet:eth0",
         "xdp:enp3s0f1@3", "udp:127.0.0.1:9000", "udp:[::1]:5000", "udp:[fe80::1%eth0]:4789",
+        "fault:loss=1%,seed=7/lan:x", "fault:rate=100M,delay=50us,jitter=5us/tap:tap0",
+        "fault:ber=1e-7,dup=0.01,reorder=2%/fault:loss=0.5/udp:[::1]:5000",
+        "capture:/tmp/a/b.pcap/lan:x", "loop:x", "loop:a.b-c_D9", "fault:loss=1%/loop:t",
     };
     if (i >= sizeof seeds / sizeof seeds[0])
         return 0;

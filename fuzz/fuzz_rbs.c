@@ -16,6 +16,8 @@
  *        5 PUMP   move segments between A and B, dropping some
  *        6 CLOSE  shutdown or abort one side
  *        7 REG    register an application receive ring (when allowed)
+ *      The first byte also picks the MSS: 512, or 64 so that more than 32 out-of-order
+ *      and SACKed ranges fit the window (the engine's range sets grow past 32).
  *      After every op both endpoints' invariants are checked (abort on violation),
  *      output must stop within a bound (no loop), and the clock only moves forward.
  * Also built with fuzz/replay.inc as a plain driver. */
@@ -138,12 +140,12 @@ static void craft(struct world *w, int k, uint8_t param)
     h.flags = next(w) & RBS_FLAGS_KNOWN;
     int16_t ds = (int16_t)(next(w) << 8 | next(w));
     int16_t da = (int16_t)(next(w) << 8 | next(w));
-    h.seq = c->irs + (uint32_t)c->rcv_nxt + (uint32_t)(int32_t)ds;
-    h.ack = c->iss + (uint32_t)c->snd_una + (uint32_t)(int32_t)da;
+    h.seq = c->irs + (uint32_t)c->rcv.nxt + (uint32_t)(int32_t)ds;
+    h.ack = c->iss + (uint32_t)c->snd.una + (uint32_t)(int32_t)da;
     if (param & 8)
-        h.seq = c->irs + (uint32_t)c->rcv_nxt; /* exact */
+        h.seq = c->irs + (uint32_t)c->rcv.nxt; /* exact */
     if (param & 16)
-        h.ack = c->iss + (uint32_t)c->snd_nxt;
+        h.ack = c->iss + (uint32_t)c->snd.nxt;
     h.wnd = (uint16_t)(next(w) << 8 | next(w));
     h.tsval = (uint32_t)(w->now / 1000) - next(w);
     h.tsecr = (uint32_t)(w->now / 1000) - next(w) * 10u;
@@ -156,7 +158,7 @@ static void craft(struct world *w, int k, uint8_t param)
         h.nsack = next(w) % (RBS_MAX_SACK + 1);
         for (int i = 0; i < h.nsack; i++) {
             int16_t s = (int16_t)(next(w) << 8 | next(w));
-            h.sack[i].start = c->iss + (uint32_t)c->snd_una + (uint32_t)(int32_t)s;
+            h.sack[i].start = c->iss + (uint32_t)c->snd.una + (uint32_t)(int32_t)s;
             h.sack[i].end = h.sack[i].start + 1u + next(w) * 8u;
         }
     }
@@ -185,7 +187,10 @@ static void run_program(const uint8_t *d, size_t n)
     w.now = 1000000000ull;
     for (size_t i = 0; i < sizeof w.src; i++)
         w.src[i] = (uint8_t)(i * 13 + 1);
-    cfg.isn = 0xFFFFF000u + next(&w);
+    uint8_t b0 = next(&w);
+    cfg.isn = 0xFFFFF000u + b0;
+    if (b0 & 0x80) /* the smallest MSS: the range tables' bounds (window / MSS) pass 32 */
+        cfg.mss = RBS_MSS_MIN;
     cfg.local_chan = 1;
     if (rbs_create(&cfg, &w.ep[0]))
         abort();

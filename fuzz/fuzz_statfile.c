@@ -1,14 +1,16 @@
 /* libFuzzer target for the jet stat file reader (statpub_parse() in
  * src/chan/statpub.c; the file is described in src/chan/statpub.h).
  *
- * Each input is the bytes of a stats file, read through a struct
+ * Each input is the bytes of a stats file (of station 3, or of a link without
+ * addresses when its addr field is all ones), read through a struct
  * statpub_src over a private copy:
  *   1. As a still file.  A refusal must be -EPROTO (damaged) or -EAGAIN
  *      (seq odd), with a reason and no channel left in the snapshot.  A
  *      success is checked against the header read independently here:
  *      identity, counts within bounds and fitting the input, the number of
  *      channels that of the header, ids nonzero, ascending and unique,
- *      policies in range, the link name terminated; then the snapshot is
+ *      policies in range, the link name terminated and KIND:NAME, no link
+ *      counters where the flags say the link keeps none; then the snapshot is
  *      written back as a file (an independent writer of the layout) that
  *      must parse to the same snapshot.
  *   2. As a file someone writes while it is read: before each read after
@@ -88,13 +90,22 @@ static int64_t buf_size(void *ctx)
 }
 
 /* The invariants of any snapshot statpub_parse() hands out. */
-static void check_snap(const struct statpub_snap *o)
+static void check_snap(const struct statpub_snap *o, uint32_t addr)
 {
-    MUST(o->station == STATION);
+    MUST(o->addr == addr);
     MUST(o->pid > 0);
+    MUST(o->instance != 0);
     MUST(memchr(o->link, 0, sizeof o->link) != NULL);
-    MUST(strncmp(o->link, "lan:", 4) == 0);
+    const char *colon = strchr(o->link, ':');
+    MUST(colon && colon > o->link && colon[1]);
+    for (const char *c = o->link; *c; c++)
+        MUST((unsigned char)*c > ' ' && (unsigned char)*c < 0x7f);
     MUST(o->flags == (o->flags & STATPUB_F_KNOWN));
+    if (o->flags & STATPUB_F_NO_LINK_STATS) {
+        const struct jet_link_stats *l = &o->link_st;
+        MUST(!(l->tx_frames | l->tx_bytes | l->rx_frames | l->rx_bytes | l->tx_dropped |
+               l->rx_dropped | l->faults));
+    }
     MUST(o->nchan == o->st.channels);
     MUST(o->nchan <= o->cap || o->nchan == 0);
     MUST(o->publishes || o->nchan == 0);
@@ -110,7 +121,7 @@ static void check_snap(const struct statpub_snap *o)
     }
 }
 
-/* ---- an independent writer of layout 3 ---- */
+/* ---- an independent writer of layout 4 ---- */
 
 static uint64_t ent_off(uint32_t i, uint32_t b)
 {
@@ -148,13 +159,13 @@ static size_t write_file(uint8_t *b, size_t cap, const struct statpub_snap *o, u
         return 0;
     memset(b, 0, need);
     put64(b + 0, 0x315441545354454aull);
-    put32(b + 8, 3);
+    put32(b + 8, 4);
     put32(b + 12, 320);
     put32(b + 16, 128);
     put32(b + 20, 64);
     put32(b + 24, (uint32_t)o->pid);
-    put32(b + 28, o->station);
-    put64(b + 32, o->token);
+    put32(b + 28, o->addr);
+    put64(b + 32, o->instance);
     memcpy(b + 40, o->link, strlen(o->link) + 1);
     put64(b + 168, o->created_ns);
     put32(b + 176, 2 * (uint32_t)(junk % 1000));
@@ -171,8 +182,13 @@ static size_t write_file(uint8_t *b, size_t cap, const struct statpub_snap *o, u
     put64(b + 240, o->st.dropped_no_chan);
     put64(b + 248, o->st.dropped_not_mine);
     put64(b + 256, o->st.dropped_other);
-    put64(b + 264, o->rx_stale);
-    put64(b + 272, o->shm_bad);
+    put64(b + 264, o->link_st.tx_frames);
+    put64(b + 272, o->link_st.tx_bytes);
+    put64(b + 280, o->link_st.rx_frames);
+    put64(b + 288, o->link_st.rx_bytes);
+    put64(b + 296, o->link_st.tx_dropped);
+    put64(b + 304, o->link_st.rx_dropped);
+    put64(b + 312, o->link_st.faults);
     /* the other buffer: whatever an older pass left */
     for (uint32_t i = 0; i < nent; i++) {
         uint64_t off = ent_off(i, front ^ 1);
@@ -232,14 +248,15 @@ static void to_model(struct model_ent *m, const struct statpub_chan *c)
 
 static bool same_snap(const struct statpub_snap *a, const struct statpub_snap *b)
 {
-    if (a->pid != b->pid || a->token != b->token || strcmp(a->link, b->link) != 0 ||
-        a->flags != b->flags || a->created_ns != b->created_ns || a->publish_ns != b->publish_ns ||
-        a->publishes != b->publishes || a->begin_ns != b->begin_ns ||
-        a->st.frames_in != b->st.frames_in || a->st.dropped_header != b->st.dropped_header ||
+    if (a->addr != b->addr || a->pid != b->pid || a->instance != b->instance ||
+        strcmp(a->link, b->link) != 0 || a->flags != b->flags || a->created_ns != b->created_ns ||
+        a->publish_ns != b->publish_ns || a->publishes != b->publishes ||
+        a->begin_ns != b->begin_ns || a->st.frames_in != b->st.frames_in ||
+        a->st.dropped_header != b->st.dropped_header ||
         a->st.dropped_no_chan != b->st.dropped_no_chan ||
         a->st.dropped_not_mine != b->st.dropped_not_mine ||
         a->st.dropped_other != b->st.dropped_other || a->st.channels != b->st.channels ||
-        a->rx_stale != b->rx_stale || a->shm_bad != b->shm_bad || a->nchan != b->nchan)
+        memcmp(&a->link_st, &b->link_st, sizeof a->link_st) != 0 || a->nchan != b->nchan)
         return false;
     for (uint32_t i = 0; i < a->nchan; i++) {
         struct model_ent x, y;
@@ -280,11 +297,11 @@ static void round_trip(const struct statpub_snap *o, uint64_t h)
     struct statpub_src src = {buf_read, buf_size, &bs};
     struct statpub_snap again = {0};
     struct jet_err err = {0};
-    int rc = statpub_parse(&src, "round trip", STATION, 3, &again, &err);
+    int rc = statpub_parse(&src, "round trip", o->addr, 3, &again, &err);
     if (rc)
         fprintf(stderr, "round trip: %s\n", jet_err_str(&err, rc));
     MUST(rc == 0);
-    check_snap(&again);
+    check_snap(&again, o->addr);
     MUST(same_snap(o, &again));
     statpub_snap_free(&again);
 }
@@ -331,14 +348,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct statpub_src src = {buf_read, buf_size, &bs};
     struct statpub_snap o = {0};
     struct jet_err err = {0};
-    int rc = statpub_parse(&src, "input", STATION, 3, &o, &err);
+    /* the address the file is asked for: none when its addr field says so
+     * (the files of a link without addresses), else STATION */
+    uint32_t addr = STATION;
+    if (size >= 32 && !memcmp(data + 28, "\xff\xff\xff\xff", 4))
+        addr = JET_LINK_NO_ADDR;
+    int rc = statpub_parse(&src, "input", addr, 3, &o, &err);
     if (rc) {
         MUST(rc == -EPROTO || rc == -EAGAIN);
         MUST(err.code == rc && err.msg[0] && memchr(err.msg, 0, sizeof err.msg));
         MUST(o.nchan == 0);
     } else {
         MUST(memcmp(copy, data, size) == 0); /* read only */
-        check_snap(&o);
+        check_snap(&o, addr);
         check_against_header(data, size, &o);
         round_trip(&o, h);
     }
@@ -347,13 +369,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     bs = (struct buf_src){.b = copy, .len = size, .scribble = true, .h = h};
     err = (struct jet_err){0};
-    rc = statpub_parse(&src, "input", STATION, 5, &o, &err);
+    rc = statpub_parse(&src, "input", addr, 5, &o, &err);
     if (rc) {
         MUST(rc == -EPROTO || rc == -EAGAIN);
         MUST(err.code == rc && err.msg[0]);
         MUST(o.nchan == 0);
     } else {
-        check_snap(&o);
+        check_snap(&o, addr);
     }
     statpub_snap_free(&o);
     free(copy);
@@ -384,10 +406,12 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
         return 0;
     struct model_ent e[200];
     uint32_t idx[200];
-    struct statpub_snap o = {.station = STATION,
+    /* seeds 1 and 6: a link without addresses and without counters */
+    bool other = i == 1 || i == 6;
+    struct statpub_snap o = {.addr = other ? (uint32_t)JET_LINK_NO_ADDR : (uint32_t)STATION,
                              .pid = 4242,
-                             .token = 0x1234567800000003ull,
-                             .flags = shapes[i].flags,
+                             .instance = 0x1234567800000003ull,
+                             .flags = shapes[i].flags | (other ? STATPUB_F_NO_LINK_STATS : 0),
                              .created_ns = 1700000000000000000ull,
                              .begin_ns = 1700000001000000000ull,
                              .publish_ns = 1700000001002000000ull,
@@ -397,9 +421,12 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
                                     .dropped_no_chan = 3,
                                     .dropped_other = 4,
                                     .channels = shapes[i].n},
-                             .rx_stale = 5,
-                             .shm_bad = 6};
-    strcpy(o.link, "lan:fuzz");
+                             .link_st = {.tx_frames = other ? 0 : 5,
+                                         .tx_bytes = other ? 0 : 6000,
+                                         .rx_frames = other ? 0 : 7,
+                                         .rx_bytes = other ? 0 : 8000,
+                                         .rx_dropped = other ? 0 : 9}};
+    strcpy(o.link, other ? "fault:loss=0.01,seed=7/tap:jt0" : i == 2 ? "loop:fuzz" : "lan:fuzz");
     uint32_t n = shapes[i].n, gap = shapes[i].gap;
     for (uint32_t k = 0; k < n; k++) {
         e[k] = (struct model_ent){.id = 10 + 7 * k,
@@ -424,7 +451,7 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
         struct buf_src bs = {.b = buf, .len = len};
         struct statpub_src src = {buf_read, buf_size, &bs};
         struct statpub_snap got = {0};
-        MUST(statpub_parse(&src, "seed", STATION, 1, &got, NULL) == 0 && got.nchan == n);
+        MUST(statpub_parse(&src, "seed", o.addr, 1, &got, NULL) == 0 && got.nchan == n);
         statpub_snap_free(&got);
     }
     return len;

@@ -108,7 +108,9 @@ struct jet_station_stats {
 int jet_station_open(const char *link, int station, struct jet_station **out, struct jet_err *err);
 /* Wraps an open link; the station owns it from now on (closes it). */
 int jet_station_wrap(struct jet_link *l, struct jet_station **out, struct jet_err *err);
-/* Closes every channel (releasing what they hold), then the link. */
+/* Closes the protocols attached to s (jet/stack.h: their close hooks, last
+ * attached first), then every channel (releasing what they hold), then the
+ * link. */
 void jet_station_close(struct jet_station *s);
 
 uint32_t jet_station_addr(const struct jet_station *s);
@@ -117,10 +119,13 @@ const char *jet_station_error(const struct jet_station *s);
 void jet_station_stats(const struct jet_station *s, struct jet_station_stats *out);
 
 /* Runs the driver once: demultiplexes what the link has (one burst, at most
- * 256 frames) and moves queued transmit frames on. Returns how many frames it
- * demultiplexed, or a negative errno. Never blocks. */
+ * 256 frames), runs the poll hook of every protocol attached to s
+ * (jet/stack.h) and moves queued transmit frames on. Returns how many frames
+ * it demultiplexed, or a negative errno. Never blocks. */
 int jet_station_poll(struct jet_station *s);
-/* Sleeps until frames may have arrived or timeout_ns passes (-1: forever). */
+/* Sleeps until frames may have arrived, transmit room may have opened, the
+ * earliest timer of the protocols attached to s is due (jet_station_timeout:
+ * no sleep at all when one is due now) or timeout_ns passes (-1: forever). */
 int jet_station_wait(struct jet_station *s, int64_t timeout_ns);
 /* A pollable fd for epoll: arm with jet_station_arm(); sleep only if it
  * returned 0; after waking call jet_station_poll()/jet_chan_recv(). */

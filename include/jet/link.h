@@ -25,10 +25,19 @@
  *
  * Link names (one grammar, parsed by jet_link_name_parse()):
  *   lan:NAME        a station on the emulated Jetstream LAN NAME (shared memory)
+ *   loop:NAME       an end of the in-process loop network NAME (jet/loop.h)
  *   tap:IF          a TAP device                     (later)
  *   packet:IF       AF_PACKET on interface IF        (later)
  *   xdp:IF@Q        AF_XDP on queue Q of IF          (later)
  *   udp:HOST:PORT   Jetstream frames inside UDP      (later)
+ *
+ * Wrappers prefix the name of the link they wrap, and may nest
+ * (docs/link-wrappers.md):
+ *   fault:KEY=VAL,KEY=VAL/INNER   seeded faults and a rate on any link, e.g.
+ *                   fault:loss=0.01,seed=7/tap:jt0  fault:rate=100M,delay=50us/lan:x
+ *                   keys: loss, ber, dup, reorder (probabilities: 0.01, 1e-7, 1%),
+ *                   delay, jitter (durations: 50us), rate (bit/s: 1G), seed
+ *   capture:PATH/INNER  frames in and out with timestamps   (reserved: jet dump, later)
  */
 #ifndef JET_LINK_H
 #define JET_LINK_H
@@ -121,14 +130,24 @@ struct jet_link {
     struct jet_err err; /* reason for the last failure on this link */
 };
 
-enum jet_link_kind { JET_LINK_LAN, JET_LINK_TAP, JET_LINK_PACKET, JET_LINK_XDP, JET_LINK_UDP };
+enum jet_link_kind { JET_LINK_LAN, JET_LINK_TAP, JET_LINK_PACKET, JET_LINK_XDP, JET_LINK_UDP,
+                     JET_LINK_FAULT, JET_LINK_CAPTURE, JET_LINK_LOOP };
 
 struct jet_link_name {
     enum jet_link_kind kind;
-    char name[64];  /* LAN name or interface name */
+    char name[64];  /* LAN or loop name, or interface name */
     char host[256]; /* udp: host (IPv6 without brackets) */
     uint32_t queue; /* xdp: queue */
     uint16_t port;  /* udp: port */
+    /* Wrappers (fault:, capture:): the wrapped link's name, parsed in turn when opened. */
+    char inner[256];
+    char path[256]; /* capture: the file */
+    struct jet_link_fault { /* fault: what to do to each frame sent; 0 = nothing */
+        double loss, ber, dup, reorder; /* probabilities (ber: per bit, at most 0.5) */
+        uint64_t delay_ns, jitter_ns;   /* each at most 10 s */
+        uint64_t rate_bps;              /* 0 = not limited, else at least 1 Mbit/s */
+        uint64_t seed;
+    } fault;
 };
 
 /* Parses a link name. 0, or -EINVAL with the reason in err. */
@@ -186,7 +205,9 @@ static inline int jet_link_tx_flush(struct jet_link *l)
  * above keeps frames in its priority classes until the link has room, so
  * that an urgent frame never waits behind a deep queue in the link.  A link
  * without the op takes every frame at once (INT32_MAX).  May be 0 while
- * tx_alloc succeeds. */
+ * tx_alloc succeeds.  A negative errno (reason in the link's error) when the
+ * link failed and will take nothing again: whoever holds frames for it gives
+ * them back with tx_abort. */
 static inline int jet_link_tx_room(struct jet_link *l)
 {
     return l->ops->tx_room ? l->ops->tx_room(l) : INT32_MAX;

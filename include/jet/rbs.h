@@ -6,20 +6,23 @@
  * the sans-I/O protocol core (src/rbs/rbs_core.h) to channels (include/jet/chan.h): it
  * owns the channels, the clock, the timers and the blocking calls.
  *
- * Driving.  Nothing runs in the background.  Every call on a connection or listener
- * drives *every* RBS connection of its station (input from the channels, timers,
- * output), and so does jet_rbs_poll(station).  A program that sleeps elsewhere (epoll)
- * waits on jet_rbs_fd(), arms with jet_rbs_arm(), sleeps at most jet_rbs_timeout(), and
- * calls jet_rbs_poll() when it wakes.  Blocking calls (timeout_ns != 0) do all that
- * themselves.
+ * Driving.  Nothing runs in the background.  RBS is a protocol attached to the
+ * station (jet/stack.h): every poll of the station (jet_station_poll, jet_rbs_poll, or
+ * any blocking call of any protocol on it) drives *every* RBS connection and listener
+ * of the station once (input from the channels, timers, output).  A call on a
+ * connection that cannot go on drives the station once, then looks at its own state
+ * again.  A program that sleeps elsewhere (epoll) waits on jet_rbs_fd(), arms with
+ * jet_rbs_arm(), sleeps at most jet_rbs_timeout(), and calls jet_rbs_poll() when it
+ * wakes.  Blocking calls (timeout_ns != 0) do all that themselves.
  *
  * Timeouts: 0 never blocks (-EAGAIN when nothing can be done now), -1 blocks without
  * limit, else blocks up to that many nanoseconds (-ETIMEDOUT when nothing happened).
  *
  * Ownership and lifetimes
  *   - The station stays the application's.  It must outlive every listener and
- *     connection on it, and jet_rbs_station_fini() must be called before
- *     jet_station_close() (it lets closing connections finish, then frees them).
+ *     connection on it.  jet_rbs_station_fini() lets closing connections finish, then
+ *     frees every RBS object of the station; jet_station_close() frees them too, but
+ *     at once (connections still open or closing are aborted).
  *   - A struct jet_rbs_conn from connect/accept is the application's until it calls
  *     jet_rbs_close() or jet_rbs_abort(); after either returns the handle is gone
  *     (a closing connection lingers inside the library until its close handshake ends).
@@ -41,13 +44,16 @@
  *     from a private copy whose CRC it checked while copying it out of the pool,
  *     while it drives the station; it never reads the file, never moves its offset,
  *     never truncates it.
- *   - One thread per station (and so per connection) at a time; no locking inside,
- *     except the process-wide table that finds a station's RBS state.
+ *   - One thread per station (and so per connection) at a time; no locking inside and
+ *     no process-wide state: RBS's state of a station is attached to the station, so
+ *     stations in different threads are independent.
  *
  * Errors: a negative errno.  jet_rbs_error(conn) tells why in words.  A failed
  * connection reports its error from every later call: -ECONNRESET (the peer aborted),
  * -ECONNREFUSED (nobody listens there), -ETIMEDOUT (the peer stopped answering),
- * -ECONNABORTED (aborted here), -EHOSTUNREACH (the peer's station left the LAN). */
+ * -ECONNABORTED (aborted here), -EHOSTUNREACH (the link no longer reaches the peer's
+ * station: on a LAN, its process is gone).  Peers are named in the link's terms
+ * ("station 1 of lan:x"), and a link's own reason for refusing frames is quoted. */
 #ifndef JET_RBS_H
 #define JET_RBS_H
 
@@ -102,7 +108,7 @@ int jet_rbs_accept(struct jet_rbs_listener *l, struct jet_rbs_conn **out, int64_
 
 /* Opens a connection to the listener at (dst_station, dst_chan) and waits until it is
  * established.  0; -ECONNREFUSED; -ETIMEDOUT (no answer: no listener there, or the
- * station is not on the LAN - the reason says which); -EINPROGRESS with timeout_ns 0
+ * link cannot reach that station - the reason says which); -EINPROGRESS with timeout_ns 0
  * (the handshake goes on: *out is valid, jet_rbs_connected() tells when it is done). */
 int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_chan,
                     const struct jet_rbs_opts *o, struct jet_rbs_conn **out, int64_t timeout_ns);
@@ -186,20 +192,23 @@ void jet_rbs_abort(struct jet_rbs_conn *c);
 
 /* ---- driving and waiting ---- */
 
-/* Drives every RBS connection and listener of s once: runs the station's driver, feeds
- * each connection the frames of its channel, runs due timers, sends what is due, and
- * frees connections whose close has finished.  Never blocks.  Returns the number of
- * segments taken in, or a negative errno. */
+/* Polls the station once (jet_station_poll), which drives every RBS connection and
+ * listener of s (and every other protocol attached to s): feeds each connection the
+ * frames of its channel, runs due timers, sends what is due, and frees connections
+ * whose close has finished.  Never blocks.  Returns the number of segments RBS took
+ * in, or a negative errno. */
 int jet_rbs_poll(struct jet_station *s);
 /* The station's pollable fd (jet_station_fd). */
 int jet_rbs_fd(struct jet_station *s);
 /* Arms the fd: 1 if there is work now (call jet_rbs_poll, do not sleep), 0 if armed. */
 int jet_rbs_arm(struct jet_station *s);
-/* Nanoseconds until the earliest RBS timer of s (0: due now), -1 if none. */
+/* Nanoseconds until the earliest timer of s (0: due now), -1 if none: RBS's and every
+ * other protocol's on the station (jet_station_timeout). */
 int64_t jet_rbs_timeout(struct jet_station *s);
 /* Lets closing connections of s finish (up to linger_ns), then frees every RBS object
- * left on s: connections still open are aborted, listeners closed.  Call before
- * jet_station_close(s); handles of s are invalid afterwards. */
+ * left on s: connections still open are aborted, listeners closed, and RBS leaves the
+ * station.  Call before jet_station_close(s) to give closes their time; RBS handles of
+ * s are invalid afterwards. */
 void jet_rbs_station_fini(struct jet_station *s, int64_t linger_ns);
 
 /* ---- state ---- */

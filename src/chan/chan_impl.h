@@ -2,7 +2,9 @@
 #ifndef JET_CHAN_IMPL_H
 #define JET_CHAN_IMPL_H
 
+#include "chan/txsvc.h"
 #include "jet/chan.h"
+#include "jet/stack.h"
 
 enum { STALL_MAX = 256 };
 /* Channel ids below this are found by direct index (s->dir), the rest by
@@ -33,8 +35,7 @@ struct jet_chan {
     /* colder */
     struct jet_chan_policy p; /* p.queue_bytes is at most UINT32_MAX (jet_chan_open) */
     uint32_t rule_head;       /* its steering rules: s->steer.rules index + 1, 0: none */
-    double tokens;            /* token bucket, bits (may go negative: a frame's debt) */
-    uint64_t tb_last;
+    struct txsvc_bucket tb;   /* reserved rate (txsvc.h) */
     struct jet_chan_stats st;
 };
 
@@ -54,6 +55,12 @@ struct steer {
     uint32_t tbits;                 /* tab has 1 << tbits slots (0: no table yet) */
     uint32_t n[STEER_SHAPES];       /* rules of each shape: a lookup skips the absent ones */
     uint32_t default_ref;           /* the default channel's idx + 1, 0: none */
+};
+
+/* A protocol attached to a station (jet_station_attach). */
+struct station_proto {
+    const struct jet_proto_ops *ops;
+    void *state;
 };
 
 struct jet_station {
@@ -90,9 +97,14 @@ struct jet_station {
     uint64_t pub_checked;  /* when the clock was last read for it */
     uint32_t pub_skip;     /* polls without a clock reading left before reading it */
     uint32_t pub_every;    /* such polls between readings: adapts to about 10 ms */
-    bool pub_off;          /* not a LAN link, or publishing failed */
+    bool pub_off;          /* publishing failed, or the station is closing */
     struct statpub *pub;   /* the publication (file written by pwrite), or NULL */
     uint64_t pub_failures; /* publications that failed (publishing then stops) */
+    struct txsvc tx;       /* the transmit service (txsvc.c): classes, reservations */
+    /* jet/stack.h: protocols attached (station.c), run by every poll */
+    struct station_proto proto[JET_STATION_PROTOS];
+    uint32_t nproto;
+    bool in_hooks; /* their hooks are running: a nested poll runs only the driver */
 };
 
 enum { CHAN_SLAB = 8192 }; /* channel structs per slab */

@@ -1,13 +1,13 @@
 /* The driver's transmit side (include/jet/chan.h).
  *
- * A frame's priority class goes in its header; the link serves classes in
- * strict priority.  A channel with a reserved rate has a token bucket
- * (depth burst_bytes) and sends every frame in the top class 7, shaped to
- * its rate: while the bucket is in debt, sending reports -EAGAIN.  So the
- * reservation holds whatever else is queued, the channel cannot take more
- * than it reserved, and its frames keep their order.  Reservations were
- * admitted at jet_chan_open() against the medium's rate, across every
- * station on it. */
+ * A frame's priority class goes in its header (for the receiver) and in
+ * its descriptor (jet_frame.cls, for the transmit service, txsvc.c), which
+ * serves classes in strict priority in front of any link.  A channel with a
+ * reserved rate has a token bucket (depth burst_bytes) and sends every frame
+ * in the top class 7, shaped to its rate: while the bucket is in debt,
+ * sending reports -EAGAIN.  So the reservation holds whatever else is
+ * queued, the channel cannot take more than it reserved, and its frames keep
+ * their order.  Reservations were admitted at jet_chan_open() (txsvc_reserve). */
 #include <errno.h>
 #include <string.h>
 
@@ -16,41 +16,27 @@
 #include "jet/frame.h"
 #include "util/clock.h"
 
-/* Refills a reserved channel's token bucket. */
-static void refill(struct jet_chan *c)
-{
-    uint64_t now = jet_now_ns();
-    double cap = (double)c->p.burst_bytes * 8;
-    c->tokens += (double)(now - c->tb_last) * (double)c->p.reserve_bps / 1e9;
-    if (c->tokens > cap)
-        c->tokens = cap;
-    c->tb_last = now;
-}
-
-/* The class a frame of this channel goes out in. A reserved channel sends
- * all its frames in class 7, shaped to its rate (so its frames never
- * overtake one another); the debt of the frame just sent is paid from the
- * bucket. */
+/* The class a frame of this channel goes out in (txsvc_class); a reserved
+ * channel's frame pays its debt from the bucket. */
 static uint8_t tx_class(struct jet_chan *c, uint32_t frame_bytes)
 {
     if (!c->p.reserve_bps)
         return c->p.prio;
-    c->tokens -= (double)frame_bytes * 8;
+    txsvc_bucket_pay(&c->tb, frame_bytes);
     c->st.tx_conforming++;
-    return 7;
+    return txsvc_class(c->p.prio, true);
 }
 
-static int alloc(struct jet_chan *c, struct jet_frame *f)
+/* Lends a buffer for a frame of class cls. */
+static int alloc(struct jet_chan *c, struct jet_frame *f, uint8_t cls)
 {
     struct jet_station *s = c->s;
-    if (c->p.reserve_bps) {
-        refill(c);
-        if (c->tokens < 0)
-            return jet_err_set(&s->err, -EAGAIN,
-                               "reserved rate reached: the channel's token bucket is empty "
-                               "(back-pressure, retry)");
-    }
-    int rc = jet_link_tx_alloc(s->link, f);
+    if (c->p.reserve_bps &&
+        !txsvc_bucket_ready(&c->tb, c->p.reserve_bps, c->p.burst_bytes, jet_now_ns()))
+        return jet_err_set(&s->err, -EAGAIN,
+                           "reserved rate reached: the channel's token bucket is empty "
+                           "(back-pressure, retry)");
+    int rc = txsvc_alloc(&s->tx, s->link, f, cls);
     if (rc == -EAGAIN || rc == -ENOBUFS)
         return jet_err_set(&s->err, -EAGAIN, "link busy: %s (back-pressure, retry)",
                            rc == -EAGAIN ? "transmit queue full" : "no free buffer");
@@ -69,11 +55,16 @@ static size_t iov_total(const struct iovec *iov, int iovcnt, size_t max)
     return len;
 }
 
-/* Hands a finished frame to the link and counts len bytes sent. */
-static int commit_count(struct jet_chan *c, struct jet_frame *f, uint32_t len)
+/* Hands a finished frame of class cls to the transmit service and counts
+ * len bytes sent. */
+static int commit_count(struct jet_chan *c, struct jet_frame *f, uint8_t cls, uint32_t len)
 {
     struct jet_station *s = c->s;
-    int rc = jet_link_tx_commit(s->link, f);
+    f->cls = cls;
+    int rc = txsvc_commit(&s->tx, s->link, f);
+    if (rc == -ENOBUFS)
+        return jet_err_set(&s->err, rc, "transmit queue full (%u frames committed at once)",
+                           TXSVC_CAP);
     if (rc)
         return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
     c->st.frames_out++;
@@ -86,8 +77,9 @@ static int seal_commit(struct jet_chan *c, struct jet_frame *f, uint16_t dst_sta
                        uint32_t dst_chan, uint32_t len, uint32_t crc)
 {
     struct jet_station *s = c->s;
+    uint8_t cls = tx_class(c, len + JET_FRAME_OVERHEAD);
     struct jet_frame_hdr h = {.flags = JET_FF_CRC,
-                              .prio = tx_class(c, len + JET_FRAME_OVERHEAD),
+                              .prio = cls,
                               .src_station = (uint16_t)s->addr,
                               .dst_station = dst_station,
                               .dst_chan = dst_chan,
@@ -101,7 +93,7 @@ static int seal_commit(struct jet_chan *c, struct jet_frame *f, uint16_t dst_sta
     t[3] = (uint8_t)crc;
     f->len = len + JET_FRAME_OVERHEAD;
     f->encap = JET_ENCAP_NATIVE;
-    return commit_count(c, f, len);
+    return commit_count(c, f, cls, len);
 }
 
 ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_chan,
@@ -115,7 +107,7 @@ ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_cha
     if (dst_chan == 0)
         return jet_err_set(&s->err, -EINVAL, "channel 0 is reserved for control");
     struct jet_frame f;
-    int rc = alloc(c, &f);
+    int rc = alloc(c, &f, txsvc_class(c->p.prio, c->p.reserve_bps != 0));
     if (rc)
         return rc;
     uint8_t *p = f.data + JET_FRAME_HDR_LEN;
@@ -130,7 +122,7 @@ ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_cha
 
 int jet_chan_tx_alloc(struct jet_chan *c, struct jet_txbuf *tb)
 {
-    int rc = alloc(c, &tb->f);
+    int rc = alloc(c, &tb->f, txsvc_class(c->p.prio, c->p.reserve_bps != 0));
     if (rc)
         return rc;
     tb->payload = tb->f.data + JET_FRAME_HDR_LEN;
@@ -192,7 +184,7 @@ static int eth_commit(struct jet_chan *c, struct jet_frame *f, uint32_t len)
     f->len = len;
     f->encap = JET_ENCAP_ETH;
     tx_class(c, len); /* pays a reserved rate's debt; Ethernet frames go in class 0 */
-    return commit_count(c, f, len);
+    return commit_count(c, f, 0, len);
 }
 
 ssize_t jet_chan_send_eth(struct jet_chan *c, const struct iovec *iov, int iovcnt)
@@ -206,7 +198,7 @@ ssize_t jet_chan_send_eth(struct jet_chan *c, const struct iovec *iov, int iovcn
         return jet_err_set(&s->err, -EMSGSIZE,
                            "Ethernet frame of %zu bytes: a frame is 14 to %zu bytes here", len, max);
     struct jet_frame f;
-    if ((rc = alloc(c, &f)))
+    if ((rc = alloc(c, &f, 0)))
         return rc;
     uint8_t *p = f.data;
     for (int i = 0; i < iovcnt; i++) {
@@ -220,7 +212,7 @@ ssize_t jet_chan_send_eth(struct jet_chan *c, const struct iovec *iov, int iovcn
 int jet_chan_tx_alloc_eth(struct jet_chan *c, struct jet_txbuf *tb)
 {
     int rc = eth_check(c);
-    if (rc || (rc = alloc(c, &tb->f)))
+    if (rc || (rc = alloc(c, &tb->f, 0)))
         return rc;
     tb->payload = tb->f.data;
     tb->cap = tb->f.cap;

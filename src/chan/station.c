@@ -8,7 +8,10 @@
  *      header check -> addressed to us -> channel lookup -> payload CRC
  *      (unless the channel's policy defers it to the protocol) ->
  *      the channel's queue policy -> appended to the channel's queue;
- *   3. transmit work the link has queued is pushed on (jet_link_tx_flush).
+ *   3. the protocols attached to the station (jet/stack.h) run their poll
+ *      hooks: they take the frames of their channels, run due timers, send;
+ *   4. transmit work the link has queued is pushed on (jet_link_tx_flush),
+ *      then frames waiting in the transmit service's classes (txsvc.c).
  *
  * Queues: a channel's receive queue is a singly linked list threaded
  * through per-buffer arrays (rx[buf], next[buf]), so queueing never copies a
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include "chan/chan_impl.h"
+#include "chan/stack_impl.h"
 #include "jet/crc32c.h"
 #include "jet/frame.h"
 #include "jet/inet.h"
@@ -231,6 +235,7 @@ int jet_station_wrap(struct jet_link *l, struct jet_station **out, struct jet_er
     }
     s->addr = l->caps.addr;
     s->timestamps = true;
+    txsvc_init(&s->tx, l);
     *out = s;
     return 0;
 }
@@ -249,6 +254,7 @@ void jet_station_close(struct jet_station *s)
 {
     if (!s)
         return;
+    stack_close(s); /* protocols first: they close their own channels */
     statpub_close(s);
     /* by slab index: closing moves nothing there (the table it may reshuffle) */
     for (uint32_t i = 0; s->nchan && i < s->nslab * CHAN_SLAB; i++)
@@ -256,6 +262,7 @@ void jet_station_close(struct jet_station *s)
             jet_chan_close(chan_at(s, i));
     if (s->stall_n > s->stall_i)
         jet_link_rx_release(s->link, s->stall + s->stall_i, s->stall_n - s->stall_i);
+    txsvc_close(&s->tx, s->link); /* frames still waiting for the link: a while to leave */
     jet_link_close(s->link);
     for (uint32_t i = 0; i < s->nslab; i++)
         free(s->slab[i]);
@@ -647,19 +654,34 @@ int jet_station_poll(struct jet_station *s)
         demux_burst(s, now, &total); /* what must wait for room stays in stall[] */
     }
 flush:
-    jet_link_tx_flush(s->link);
+    /* 3. protocols, once per poll (not again from a poll inside their hooks) */
+    if (s->nproto && !s->in_hooks)
+        now = stack_run(s, now);
+    if (s->tx.n)
+        txsvc_flush(&s->tx, s->link); /* the link's queue, then the service's classes */
+    else
+        jet_link_tx_flush(s->link);
     statpub_maybe(s, now);
     return total;
 }
 
 int jet_station_wait(struct jet_station *s, int64_t timeout_ns)
 {
+    if (s->nproto) { /* not past the earliest protocol timer */
+        int64_t t = jet_station_timeout(s);
+        if (t == 0)
+            return 0;
+        if (t > 0 && (timeout_ns < 0 || t < timeout_ns))
+            timeout_ns = t;
+    }
     if (s->stall_i < s->stall_n) {
         /* held back: nothing new can be taken until the application reads */
         if (timeout_ns != 0)
             usleep(50);
         return 0;
     }
+    if (s->tx.n && txsvc_flush(&s->tx, s->link) && (timeout_ns < 0 || timeout_ns > 50000))
+        timeout_ns = 50000; /* frames wait for the link's room: look again soon */
     return jet_link_wait(s->link, timeout_ns);
 }
 
@@ -672,6 +694,8 @@ int jet_station_arm(struct jet_station *s)
 {
     if (s->stall_i < s->stall_n || s->queued)
         return 1; /* frames wait in a channel queue, or for room in one */
+    if (s->tx.n && txsvc_flush(&s->tx, s->link))
+        return 1; /* frames wait to go out: keep polling */
     return jet_link_arm(s->link);
 }
 
@@ -713,18 +737,17 @@ int jet_chan_open(struct jet_station *s, uint32_t id, const struct jet_chan_poli
                                    .room_bytes = (uint32_t)pol.queue_bytes};
     c->st.id = id;
     if (pol.reserve_bps) {
-        int rc = jet_link_reserve(s->link, (int64_t)pol.reserve_bps);
+        int rc = txsvc_reserve(&s->tx, s->link, (int64_t)pol.reserve_bps, &s->err);
         if (rc) {
             chan_free(s, c);
-            return jet_err_set(&s->err, rc, "%s", jet_link_error(s->link));
+            return rc;
         }
-        c->tokens = (double)pol.burst_bytes * 8;
-        c->tb_last = jet_now_ns();
+        txsvc_bucket_init(&c->tb, pol.burst_bytes, jet_now_ns());
     }
     int rc = table_insert(s, c);
     if (rc) {
         if (pol.reserve_bps)
-            jet_link_reserve(s->link, -(int64_t)pol.reserve_bps);
+            txsvc_reserve(&s->tx, s->link, -(int64_t)pol.reserve_bps, &s->err);
         chan_free(s, c);
         return jet_err_set(&s->err, rc, "out of memory for the channel table");
     }
@@ -745,7 +768,7 @@ void jet_chan_close(struct jet_chan *c)
     while ((b = chan_dequeue(c)) != NONE)
         jet_link_rx_release(s->link, &s->rx[b].f, 1);
     if (c->p.reserve_bps)
-        jet_link_reserve(s->link, -(int64_t)c->p.reserve_bps);
+        txsvc_reserve(&s->tx, s->link, -(int64_t)c->p.reserve_bps, &s->err);
     table_remove(s, c);
     defer_set(s, c->idx, false);
     chan_free(s, c);

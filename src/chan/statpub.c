@@ -21,17 +21,20 @@
  * The writer never reads the file: what it knows of it (front, capacity,
  * which entries hold open channels, seq) is in struct statpub.
  *
- * Readers, in any process: statpub_list() finds the files of a LAN,
- * statpub_read() opens one and hands it to statpub_parse(), which copies
- * and checks it with pread(); statpub_remove_stale() removes a dead one.
+ * Readers, in any process (statpub_read.c, with the file names):
+ * statpub_list() finds the files of a link, statpub_read() opens one and
+ * hands it to statpub_parse(), which copies and checks it with pread();
+ * statpub_remove_stale() removes a dead one.
+ *
+ * The link's counters come from jet_link_stats(), when the link has the op
+ * (looked at once, at creation): the station never asks what kind of link
+ * it has.
  *
  * Why fallocate: pages reserved when the file grows make a full /dev/shm an
  * error there, at a growth step, rather than in the middle of a pass. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +45,6 @@
 #include <unistd.h>
 
 #include "chan/statpub.h"
-#include "jet/lan.h"
 #include "util/clock.h"
 #include "util/prefetch.h"
 #include "util/rng.h"
@@ -53,7 +55,6 @@ enum {
      * that slows down (a benchmark, then an idle loop polling every 10 ms)
      * lags at most 16 polls before the count adapts. */
     STATPUB_MAX_SKIP = 16,
-    READ_TRIES = 2000,
     PF_AHEAD = 8,      /* channel structs prefetched ahead of the walk */
     CREATE_TRIES = 16, /* random names tried before giving up (each taken: EEXIST) */
 };
@@ -78,8 +79,9 @@ struct statpub {
      * left from older passes and never looked at */
     uint64_t *mine;
     uint32_t mine_words;
+    bool link_stats; /* the link has the stats op */
     struct statpub_work w;
-    char path[160];
+    char path[STATPUB_PATH_MAX];
     struct statpub_ent stage[STATPUB_SLICE]; /* a slice's entries, before the pwrite */
 };
 
@@ -94,16 +96,6 @@ static uint64_t realtime_ns(void)
 static uint64_t file_size(uint32_t cap)
 {
     return sizeof(struct statpub_hdr) + (uint64_t)cap * 2 * sizeof(struct statpub_ent);
-}
-
-/* LAN names follow the link-name grammar; check again, as they become paths. */
-static int stat_path(char *buf, size_t cap, const char *lan, uint32_t station, struct jet_err *err)
-{
-    size_t n = lan ? strlen(lan) : 0;
-    if (n == 0 || n > JET_LAN_NAME_MAX || strchr(lan, '/') || lan[0] == '.')
-        return jet_err_set(err, -EINVAL, "bad LAN name '%s'", lan ? lan : "");
-    snprintf(buf, cap, STATPUB_DIR "/" STATPUB_PREFIX "%s.%u", lan, station);
-    return 0;
 }
 
 /* ---- writer ---- */
@@ -189,32 +181,40 @@ static void stop(struct jet_station *s, int rc, const char *why)
     turn_off(s);
 }
 
-/* The file's mode and group: the LAN segment's read bits, never a write bit
- * for group or others, and its group (create_tmp: if we are not in it, our
- * group reads only if others do); 0600 if the segment is not there to look
- * at. */
-static void lan_mode(const char *lan, mode_t *mode, gid_t *gid)
+/* The file's mode and group on LAN `lan`: the LAN segment's read bits,
+ * never a write bit for group or others, and its group (create_tmp: if we
+ * are not in it, our group reads only if others do); 0600 if the segment
+ * is not there to look at, or lan is NULL (not a LAN). */
+static void file_mode(const char *lan, mode_t *mode, gid_t *gid)
 {
-    char seg[128];
-    snprintf(seg, sizeof seg, STATPUB_DIR "/jet-lan.%s", lan);
+    char seg[STATPUB_PART_MAX + 32];
     struct stat sb;
     *mode = 0600;
     *gid = (gid_t)-1;
+    if (!lan)
+        return;
+    snprintf(seg, sizeof seg, STATPUB_DIR "/jet-lan.%s", lan);
     if (stat(seg, &sb) == 0 && S_ISREG(sb.st_mode)) {
         *mode = 0600 | (sb.st_mode & 0044);
         *gid = sb.st_gid;
     }
 }
 
-/* A name no one can have guessed: path.tmpPID.RANDOM. */
-static void tmp_name(char *buf, size_t cap, const char *path, uint64_t *seed)
+/* 64 bits no one can have guessed. */
+static uint64_t random64(uint64_t *seed)
 {
     uint64_t r;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
         *seed += realtime_ns();
         r = jet_mix64(*seed ^ (uint64_t)getpid() << 32);
     }
-    snprintf(buf, cap, "%s.tmp%d.%016llx", path, (int)getpid(), (unsigned long long)r);
+    return r;
+}
+
+/* A name no one can have guessed: path.tmpPID.RANDOM. */
+static void tmp_name(char *buf, size_t cap, const char *path, uint64_t *seed)
+{
+    snprintf(buf, cap, "%s.tmp%d.%016llx", path, (int)getpid(), (unsigned long long)random64(seed));
 }
 
 /* Creates the file under a random name, exclusively (O_EXCL never follows a
@@ -263,18 +263,37 @@ static int write_hdr(struct statpub *p)
     return rc;
 }
 
+/* The file's id (statpub.h): the station number on a LAN, ADDR-PID on
+ * another link with addresses, nK-PID on one without (K: this process's
+ * stations so far, so that two on one link do not share a name). */
+static void file_id(char *buf, size_t cap, bool lan, uint32_t addr)
+{
+    static atomic_uint nth;
+    if (addr != JET_LINK_NO_ADDR && lan)
+        snprintf(buf, cap, "%u", addr);
+    else if (addr != JET_LINK_NO_ADDR)
+        snprintf(buf, cap, "%u-%d", addr, (int)getpid());
+    else
+        snprintf(buf, cap, "n%u-%d", atomic_fetch_add(&nth, 1), (int)getpid());
+}
+
 static int pub_create(struct jet_station *s, struct statpub *p)
 {
-    const char *lan = s->link->name + 4;
-    char tmp[224];
-    int rc = stat_path(p->path, sizeof p->path, lan, s->addr, NULL);
+    char part[STATPUB_PART_MAX + 1], id[STATPUB_ID_MAX], tmp[sizeof p->path + 32];
+    bool lan;
+    struct jet_err err = {0};
+    int rc = statpub_link_part(part, sizeof part, s->link->name, &lan, &err);
+    if (rc == 0) {
+        file_id(id, sizeof id, lan, s->addr);
+        rc = statpub_path(p->path, sizeof p->path, s->link->name, id, &err);
+    }
     if (rc) {
-        snprintf(p->w.why, sizeof p->w.why, "bad LAN name '%s'", lan);
+        snprintf(p->w.why, sizeof p->w.why, "%s", err.msg);
         return rc;
     }
     mode_t mode;
     gid_t gid;
-    lan_mode(lan, &mode, &gid);
+    file_mode(lan ? part : NULL, &mode, &gid);
     if ((rc = create_tmp(p, tmp, sizeof tmp, mode, gid)) < 0) {
         snprintf(p->w.why, sizeof p->w.why, "cannot create a file in " STATPUB_DIR ": %s",
                  strerror(-rc));
@@ -286,8 +305,11 @@ static int pub_create(struct jet_station *s, struct statpub *p)
         snprintf(p->w.why, sizeof p->w.why, "cannot size %.120s: %s", tmp, strerror(-rc));
         goto fail;
     }
-    struct jet_lan_station_info li;
-    jet_lan_station_stats(s->link, &li);
+    /* the op, not jet_link_stats(): its absence is no failure to note in the link */
+    p->link_stats = s->link->ops->stats != NULL;
+    uint64_t seed = 0, instance;
+    while ((instance = random64(&seed)) == 0)
+        ;
     p->hdr = (struct statpub_hdr){
         .magic = STATPUB_MAGIC,
         .layout = STATPUB_LAYOUT,
@@ -295,8 +317,8 @@ static int pub_create(struct jet_station *s, struct statpub *p)
         .ent_size = sizeof(struct statpub_ent),
         .chunk = STATPUB_CHUNK,
         .pid = (int32_t)getpid(),
-        .station = s->addr,
-        .token = li.token,
+        .addr = s->addr,
+        .instance = instance,
         .created_ns = realtime_ns(),
         .capacity = p->cap,
     };
@@ -371,8 +393,10 @@ static void write_failed(struct jet_station *s, struct statpub *p, int rc, const
 /* The pass is complete (or can go no further): its buffer becomes the front. */
 static void flip(struct jet_station *s, struct statpub *p, bool full)
 {
-    struct jet_lan_station_info li;
-    jet_lan_station_stats(s->link, &li);
+    struct jet_link_stats ls = {0};
+    bool have = p->link_stats && jet_link_stats(s->link, &ls) == 0;
+    if (!have)
+        ls = (struct jet_link_stats){0};
     struct statpub_hdr *h = &p->hdr;
     h->front = p->back;
     h->nent = p->cur;
@@ -380,6 +404,8 @@ static void flip(struct jet_station *s, struct statpub *p, bool full)
     h->capacity = p->cap;
     if (full)
         h->flags |= STATPUB_F_STOPPED;
+    h->flags =
+        have ? h->flags & ~(uint32_t)STATPUB_F_NO_LINK_STATS : h->flags | STATPUB_F_NO_LINK_STATS;
     h->begin_ns = p->begin_ns;
     h->publish_ns = realtime_ns();
     h->publishes++;
@@ -388,8 +414,13 @@ static void flip(struct jet_station *s, struct statpub *p, bool full)
     h->dropped_no_chan = s->st.dropped_no_chan;
     h->dropped_not_mine = s->st.dropped_not_mine;
     h->dropped_other = s->st.dropped_other;
-    h->rx_stale = li.rx_stale;
-    h->shm_bad = li.shm_bad;
+    h->link_tx_frames = ls.tx_frames;
+    h->link_tx_bytes = ls.tx_bytes;
+    h->link_rx_frames = ls.rx_frames;
+    h->link_rx_bytes = ls.rx_bytes;
+    h->link_tx_dropped = ls.tx_dropped;
+    h->link_rx_dropped = ls.rx_dropped;
+    h->link_faults = ls.faults;
     p->running = false;
     int rc = write_hdr(p);
     if (rc) {
@@ -560,12 +591,6 @@ void statpub_tick(struct jet_station *s, uint64_t now_ns)
     if (now < s->pub_due)
         return;
     if (!s->pub) {
-        /* Only a LAN has a place others can look; a wrapper around one
-         * (another kind) is not a LAN handle jet_lan_station_stats takes. */
-        if (strcmp(s->link->ops->kind, "lan") != 0 || strncmp(s->link->name, "lan:", 4) != 0) {
-            turn_off(s);
-            return;
-        }
         struct statpub *p = calloc(1, sizeof *p);
         if (!p) {
             stop(s, -ENOMEM, "out of memory");
@@ -602,472 +627,4 @@ void statpub_close(struct jet_station *s)
         a.st_ino == b.st_ino)
         unlink(p->path);
     pub_free(p);
-}
-
-/* ---- readers ---- */
-
-static bool pid_alive(pid_t pid)
-{
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
-/* Whether some open file (the publisher's) holds the lock of fd's file. */
-static bool held(int fd)
-{
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        flock(fd, LOCK_UN);
-        return false;
-    }
-    return errno == EWOULDBLOCK;
-}
-
-/* Why an entry is not one a writer makes, or NULL. */
-static const char *bad_ent(const struct statpub_ent *e)
-{
-    if (e->drop > JET_DROP_BACKPRESSURE)
-        return "drop policy out of range";
-    if (e->accept_bad_crc > 1)
-        return "accept_bad_crc not 0 or 1";
-    if (e->prio > 7)
-        return "priority above 7";
-    if (e->pad || e->pad2)
-        return "padding not zero";
-    if (e->queued > e->queued_hwm)
-        return "queued above its high-water mark";
-    if (e->queue_bytes > UINT32_MAX || e->reserve_bps > (uint64_t)INT64_MAX)
-        return "queue bytes or reserved rate out of range";
-    return NULL;
-}
-
-static void ent_decode(struct statpub_chan *c, const struct statpub_ent *e)
-{
-    c->st = (struct jet_chan_stats){.id = e->id,
-                                    .frames_in = e->frames_in,
-                                    .bytes_in = e->bytes_in,
-                                    .frames_out = e->frames_out,
-                                    .bytes_out = e->bytes_out,
-                                    .dropped_policy = e->dropped_policy,
-                                    .dropped_crc = e->dropped_crc,
-                                    .crc_bad_delivered = e->crc_bad_delivered,
-                                    .backpressured = e->backpressured,
-                                    .tx_conforming = e->tx_conforming,
-                                    .queued = e->queued,
-                                    .queued_hwm = e->queued_hwm,
-                                    .queued_bytes = e->queued_bytes};
-    c->p = (struct jet_chan_policy){.accept_bad_crc = e->accept_bad_crc != 0,
-                                    .drop = (enum jet_drop_policy)e->drop,
-                                    .queue_frames = e->queue_frames,
-                                    .queue_bytes = e->queue_bytes,
-                                    .prio = e->prio,
-                                    .reserve_bps = e->reserve_bps,
-                                    .burst_bytes = e->burst_bytes};
-}
-
-static int by_id(const void *a, const void *b)
-{
-    uint32_t x = ((const struct statpub_chan *)a)->st.id,
-             y = ((const struct statpub_chan *)b)->st.id;
-    return x < y ? -1 : x > y;
-}
-
-/* Why the header's identity is not that of a stats file of this layout
- * for station, or NULL. */
-static const char *bad_identity(const struct statpub_hdr *h, uint32_t station)
-{
-    if (h->magic != STATPUB_MAGIC)
-        return "not a Jetstream stats file (no magic)";
-    if (h->layout != STATPUB_LAYOUT)
-        return "a stats file of another layout (a different version of Jetstream?)";
-    if (h->hdr_size != sizeof(struct statpub_hdr) || h->ent_size != sizeof(struct statpub_ent) ||
-        h->chunk != STATPUB_CHUNK)
-        return "header, entry or chunk size not those of its layout";
-    if (h->station != station)
-        return "the file says it is another station's";
-    if (h->pid <= 0)
-        return "publisher pid not positive";
-    if (!memchr(h->link, 0, sizeof h->link))
-        return "link name not terminated";
-    if (strncmp(h->link, "lan:", 4) != 0 || !h->link[4])
-        return "link name not lan:NAME";
-    for (const char *c = h->link; *c; c++)
-        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f || *c == '/')
-            return "link name with characters no LAN name has";
-    return NULL;
-}
-
-/* Why the seqlocked counts are not ones a writer makes (or do not fit a
- * file of `size` bytes), or NULL.  On success *need: the bytes the front
- * buffer's first nent entries reach to. */
-static const char *bad_counts(const struct statpub_hdr *h, int64_t size, uint64_t *need)
-{
-    if (h->seq & 1)
-        return "seq odd";
-    if (h->front > 1)
-        return "front buffer not 0 or 1";
-    if (h->capacity == 0 || h->capacity > STATPUB_MAX_CHANNELS || h->capacity % STATPUB_CHUNK)
-        return "capacity out of range or not whole chunks";
-    if (h->nent > h->capacity)
-        return "more entries than capacity";
-    if (h->nchan > h->nent)
-        return "more channels than entries";
-    if (h->flags & ~(uint32_t)STATPUB_F_KNOWN)
-        return "unknown flags";
-    if (h->publishes == 0 && h->nent)
-        return "entries before the first pass";
-    for (size_t i = 0; i < sizeof h->reserved / sizeof h->reserved[0]; i++)
-        if (h->reserved[i])
-            return "reserved field not zero";
-    /* nent <= 2^20: no overflow (statpub_ent_off is under 2^28) */
-    *need = h->nent ? statpub_ent_off(h->nent - 1, h->front) + sizeof(struct statpub_ent)
-                    : sizeof(struct statpub_hdr);
-    if (size < 0 || (uint64_t)size < *need)
-        return "shorter than its header says";
-    return NULL;
-}
-
-static int grow_chan(struct statpub_snap *out, uint32_t n)
-{
-    if (n <= out->cap)
-        return 0;
-    struct statpub_chan *c = realloc(out->chan, (size_t)n * sizeof *c);
-    if (!c)
-        return -ENOMEM;
-    out->chan = c;
-    out->cap = n;
-    return 0;
-}
-
-enum { TRY_AGAIN = 1 };
-
-/* One attempt of statpub_parse: 0, TRY_AGAIN (the writer was at work), or
- * a negative errno; a damaged file (-EPROTO) has its reason in *why. */
-static int parse_once(const struct statpub_src *src, uint32_t station, struct statpub_snap *out,
-                      const char **why, bool *ident)
-{
-    const uint64_t seq_at = offsetof(struct statpub_hdr, seq);
-    struct statpub_hdr h;
-    uint32_t s1, s2;
-    int rc = src->read(src->ctx, seq_at, &s1, sizeof s1);
-    if (rc == 0)
-        rc = src->read(src->ctx, 0, &h, sizeof h);
-    if (rc == -ENODATA) {
-        *why = "shorter than a header";
-        return -EPROTO;
-    }
-    if (rc)
-        return rc;
-    /* The identity never changes (the writer rewrites it with the same
-     * bytes): checked even while the writer is at work, so that a file
-     * whose writer died in mid-write still names its process. */
-    const char *bad = bad_identity(&h, station);
-    if (bad && (s1 & 1)) {
-        *why = bad;       /* the reason if it stays so */
-        return TRY_AGAIN; /* maybe being rewritten after a truncation */
-    }
-    if (!bad) {
-        out->station = station;
-        out->pid = h.pid;
-        out->token = h.token;
-        memcpy(out->link, h.link, sizeof out->link);
-        out->created_ns = h.created_ns;
-        *ident = true;
-        if (s1 & 1 || h.seq != s1)
-            return TRY_AGAIN;
-    }
-    uint64_t need = 0;
-    if (!bad) {
-        int64_t size = src->size(src->ctx);
-        if (size < 0)
-            return (int)size;
-        bad = bad_counts(&h, size, &need);
-    }
-    if (!bad && grow_chan(out, h.nchan) < 0)
-        return -ENOMEM;
-    /* the front buffer's entries, a chunk a read */
-    struct statpub_ent buf[STATPUB_CHUNK];
-    uint32_t k = 0;
-    for (uint32_t i = 0; !bad && i < h.nent; i += STATPUB_CHUNK) {
-        uint32_t n = h.nent - i < STATPUB_CHUNK ? h.nent - i : STATPUB_CHUNK;
-        rc = src->read(src->ctx, statpub_ent_off(i, h.front), buf, n * sizeof *buf);
-        if (rc == -ENODATA) {
-            bad = "truncated while read";
-            break;
-        }
-        if (rc)
-            return rc;
-        for (uint32_t j = 0; j < n && !bad; j++) {
-            if (!buf[j].id)
-                continue;
-            if (k == h.nchan)
-                bad = "more channels in the front buffer than the header says";
-            else if ((bad = bad_ent(&buf[j])) == NULL)
-                ent_decode(&out->chan[k++], &buf[j]);
-        }
-    }
-    if (!bad && k != h.nchan)
-        bad = "fewer channels in the front buffer than the header says";
-    rc = src->read(src->ctx, seq_at, &s2, sizeof s2);
-    if (rc && rc != -ENODATA)
-        return rc;
-    if (rc || s2 != s1) /* changed (or cut) under us: the writer, or someone else */
-        return bad && rc ? (*why = bad, -EPROTO) : TRY_AGAIN;
-    if (bad) {
-        *why = bad;
-        return -EPROTO;
-    }
-    if (k > 1)
-        qsort(out->chan, k, sizeof *out->chan, by_id);
-    for (uint32_t j = 1; j < k; j++)
-        if (out->chan[j].st.id == out->chan[j - 1].st.id) {
-            *why = "a channel id twice";
-            return -EPROTO;
-        }
-    out->nchan = k;
-    out->flags = h.flags;
-    out->publish_ns = h.publish_ns;
-    out->publishes = h.publishes;
-    out->begin_ns = h.begin_ns;
-    out->st = (struct jet_station_stats){.frames_in = h.frames_in,
-                                         .dropped_header = h.dropped_header,
-                                         .dropped_no_chan = h.dropped_no_chan,
-                                         .dropped_not_mine = h.dropped_not_mine,
-                                         .dropped_other = h.dropped_other,
-                                         .channels = k};
-    out->rx_stale = h.rx_stale;
-    out->shm_bad = h.shm_bad;
-    return 0;
-}
-
-int statpub_parse(const struct statpub_src *src, const char *what, uint32_t station, int tries,
-                  struct statpub_snap *out, struct jet_err *err)
-{
-    const char *why = NULL;
-    bool ident = false;
-    out->nchan = 0;
-    for (int t = 0; t < tries; t++) {
-        if (t >= 64) {
-            struct timespec ts = {0, 50000};
-            nanosleep(&ts, NULL);
-        }
-        int rc = parse_once(src, station, out, &why, &ident);
-        if (rc == TRY_AGAIN) {
-            out->nchan = 0;
-            continue;
-        }
-        if (rc == 0)
-            return 0;
-        out->nchan = 0;
-        if (rc == -EPROTO)
-            return jet_err_set(err, rc, "%s: damaged or not a stats file: %s", what, why);
-        return jet_err_set(err, rc, "%s: %s", what, strerror(-rc));
-    }
-    if (!ident) {
-        memset(out->link, 0, sizeof out->link);
-        if (why) /* seq odd all along, and no stats file's identity */
-            return jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: %s", what, why);
-    }
-    return jet_err_set(err, -EAGAIN, "%s: the publisher kept writing; no consistent copy", what);
-}
-
-struct file_src {
-    int fd;
-};
-
-static int file_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    struct file_src *f = ctx;
-    char *b = buf;
-    while (len) {
-        ssize_t n = pread(f->fd, b, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -ENODATA;
-        b += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-static int64_t file_size_now(void *ctx)
-{
-    struct stat sb;
-    if (fstat(((struct file_src *)ctx)->fd, &sb) < 0)
-        return -errno;
-    return (int64_t)sb.st_size;
-}
-
-/* The effective uid process pid runs as (its /proc directory's owner), or
- * -1 when it cannot be told (gone, /proc hidden). */
-static long proc_uid(pid_t pid)
-{
-    char p[32];
-    struct stat sb;
-    snprintf(p, sizeof p, "/proc/%d", (int)pid);
-    return stat(p, &sb) == 0 ? (long)sb.st_uid : -1;
-}
-
-int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out, struct jet_err *err)
-{
-    char path[160];
-    out->nchan = 0;
-    int rc = stat_path(path, sizeof path, lan, station, err);
-    if (rc)
-        return rc;
-    /* O_NONBLOCK: a FIFO someone put at the name must not hang us */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        rc = -errno;
-        if (rc == -ENOENT)
-            return jet_err_set(err, rc, "station %u of LAN '%s' publishes no counters", station,
-                               lan);
-        if (rc == -ELOOP)
-            return jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: a symbolic link",
-                               path);
-        return jet_err_set(err, rc, "cannot open %s: %s", path, strerror(-rc));
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        rc = jet_err_set(err, -errno, "cannot stat %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: not a regular file", path);
-        goto out;
-    }
-    out->uid = (uint32_t)sb.st_uid;
-    struct file_src f = {fd};
-    struct statpub_src src = {file_read, file_size_now, &f};
-    rc = statpub_parse(&src, path, station, READ_TRIES, out, err);
-    if (rc && (rc != -EAGAIN || !out->link[0])) /* -EAGAIN before a valid identity */
-        goto out;
-    char want[STATPUB_LINK_MAX];
-    snprintf(want, sizeof want, "lan:%s", lan);
-    if (strcmp(out->link, want) != 0) {
-        rc = jet_err_set(err, -EPROTO, "%s: damaged or not a stats file: it is for link '%s'", path,
-                         out->link);
-        goto out;
-    }
-    /* Only the publisher writes its file: one owned by another user than
-     * the process it names is not that process's (root may write anything). */
-    long pu = proc_uid(out->pid);
-    if (sb.st_uid != 0 && pu >= 0 && (uid_t)pu != sb.st_uid) {
-        rc = jet_err_set(err, -EPROTO,
-                         "%s: not the station's counters: the file belongs to uid %u, its "
-                         "publisher (pid %d) runs as uid %ld",
-                         path, (unsigned)sb.st_uid, (int)out->pid, pu);
-        goto out;
-    }
-    out->alive = pid_alive(out->pid) && held(fd);
-    if (rc == -EAGAIN && !out->alive) {
-        /* died in mid-write: the identity is all there is */
-        out->flags = 0;
-        out->publish_ns = out->publishes = out->begin_ns = 0;
-        out->st = (struct jet_station_stats){0};
-        out->rx_stale = out->shm_bad = 0;
-        rc = 0;
-    }
-out:
-    if (rc)
-        out->nchan = 0;
-    close(fd);
-    return rc;
-}
-
-void statpub_snap_free(struct statpub_snap *out)
-{
-    free(out->chan);
-    out->chan = NULL;
-    out->cap = out->nchan = 0;
-}
-
-/* "123" -> 123; anything else -> -1. */
-static long number(const char *s, const char *end)
-{
-    if (s == end || end - s > 9)
-        return -1;
-    long v = 0;
-    for (; s < end; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return v;
-}
-
-/* Removes STATION.tmpPID.RANDOM (rest) if it is our user's regular file and
- * PID is gone: a publisher that died before renaming it. */
-static void remove_dead_tmp(DIR *d, const char *name, const char *rest)
-{
-    const char *dot = strstr(rest, ".tmp"), *end = rest + strlen(rest);
-    if (!dot || number(rest, dot) < 0)
-        return;
-    const char *rnd = strchr(dot + 4, '.');
-    if (!rnd || end - rnd != 17)
-        return;
-    long pid = number(dot + 4, rnd);
-    struct stat sb;
-    if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH &&
-        fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-        sb.st_uid == geteuid())
-        unlinkat(dirfd(d), name, 0);
-}
-
-int statpub_list(const char *lan, void (*fn)(uint32_t station, void *arg), void *arg,
-                 struct jet_err *err)
-{
-    char pfx[96];
-    int rc = stat_path(pfx, sizeof pfx, lan, 0, err);
-    if (rc)
-        return rc;
-    snprintf(pfx, sizeof pfx, STATPUB_PREFIX "%s.", lan);
-    size_t pl = strlen(pfx);
-    DIR *d = opendir(STATPUB_DIR);
-    if (!d)
-        return jet_err_set(err, -errno, "cannot read " STATPUB_DIR ": %s", strerror(errno));
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, pfx, pl) != 0)
-            continue;
-        const char *rest = e->d_name + pl;
-        long st = number(rest, rest + strlen(rest));
-        if (st >= 0 && st < JET_LAN_MAX_STATIONS) {
-            fn((uint32_t)st, arg);
-            n++;
-            continue;
-        }
-        remove_dead_tmp(d, e->d_name, rest);
-    }
-    closedir(d);
-    return n;
-}
-
-int statpub_remove_stale(const char *lan, uint32_t station, struct jet_err *err)
-{
-    char path[160];
-    int rc = stat_path(path, sizeof path, lan, station, err);
-    if (rc)
-        return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
-        return errno == ENOENT
-                   ? 0
-                   : jet_err_set(err, -errno, "cannot open %s: %s", path, strerror(errno));
-    /* Holding the lock, nobody can be publishing into this file. */
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        close(fd);
-        return jet_err_set(err, rc, "%s is still held by its publisher", path);
-    }
-    struct stat a, b;
-    rc = 0;
-    if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
-        a.st_ino == b.st_ino && unlink(path) < 0 && errno != ENOENT)
-        rc = jet_err_set(err, -errno, "cannot remove %s: %s", path, strerror(errno));
-    close(fd);
-    return rc;
 }

@@ -1,14 +1,34 @@
 /* Internal: a station publishes its counters for `jet stat`.
  *
  * Channel tables live in the process that opened the station, out of reach
- * of other processes.  So every station on a LAN link copies its driver
- * counters and each channel's counters and policy, in passes that begin at
- * most every STATPUB_PERIOD_NS, into its own file
+ * of other processes.  So every station, on any link, copies its link's
+ * counters (jet_link_stats), its driver counters and each channel's
+ * counters and policy, in passes that begin at most every
+ * STATPUB_PERIOD_NS, into its own file
  *
- *     /dev/shm/jet-stat.<LAN name>.<station>
+ *     /dev/shm/jet-stat.<link part>.<id>
  *
- * and removes it when the station closes.  Readers (the jet tool) copy a
- * consistent snapshot out of it with statpub_read().
+ * and removes it when the station closes.  Readers (the jet tool) list a
+ * link's files with statpub_list() and copy a consistent snapshot out of
+ * one with statpub_read().
+ *
+ * Names (statpub_link_part, statpub_path).  The station never looks at its
+ * link's kind; the name only decides where the file goes:
+ *   - lan:NAME: link part NAME and id the station number (caps.addr), as
+ *     before: /dev/shm/jet-stat.NAME.K.  A LAN's station numbers are unique
+ *     across processes, and LAN names have no '%'.
+ *   - any other link name: link part the whole name percent-encoded (every
+ *     byte but A-Z a-z 0-9 - _ as %XX, so ':' '/' '@' ',' '=' '.' never
+ *     reach the file name; reversible, at most STATPUB_PART_MAX bytes,
+ *     or it publishes nothing), and
+ *     id ADDR-PID (caps.addr) or, for a link without addresses, nK-PID (K
+ *     counts the stations of the process): such a link's addresses are its
+ *     own affair (two processes may each have a loop:x with an end 0), so
+ *     the pid keeps two publishers apart.  Every such part has "%3A" (the
+ *     ':' after the kind), so it never equals a LAN's part.
+ *   The file's link name (hdr.link) is the link name itself; a reader
+ *   checks it is the one it asked for, and that the id's ADDR and PID are
+ *   the header's.
  *
  * The file is hostile input to everyone but its writer.  /dev/shm is
  * world-writable (sticky), so any user can put something at that name, and
@@ -21,10 +41,12 @@
  *     it refuses to replace another user's file (unless we are root), and
  *     then publication fails: counted, reason in statpub_work(), never a
  *     write into that file.
- *   - Its mode is the LAN segment's read bits and 0600: never wider than the
- *     LAN's, never writable by group or others (not even for a --mode 666
- *     LAN); the group is the LAN's when the publisher belongs to it (if
- *     not, its own group may read only if everyone may).
+ *   - Its mode, on a LAN, is the LAN segment's read bits and 0600: never
+ *     wider than the LAN's, never writable by group or others (not even for
+ *     a --mode 666 LAN); the group is the LAN's when the publisher belongs
+ *     to it (if not, its own group may read only if everyone may).  On any
+ *     other link 0600: such a link has no shared object whose permissions
+ *     say who may look.
  *   - The writer never reads the file back and never maps it: every value
  *     (front buffer, counts, capacity, seq) lives in its private struct
  *     statpub, and it writes with pwrite().  A file truncated or scribbled on
@@ -72,7 +94,7 @@
  * channel has been written (live == s->nchan) or the slabs end: entries
  * beyond `nent` of a buffer are left over from older passes, not part of it.
  *
- * File layout (STATPUB_LAYOUT 3; all fields fixed-width, little-endian host):
+ * File layout (STATPUB_LAYOUT 4; all fields fixed-width, little-endian host):
  *   struct statpub_hdr (320 bytes)       magic, layout, owner, seqlock, counts
  *   chunk 0, chunk 1, ...                capacity / STATPUB_CHUNK chunks, each
  *     struct statpub_ent[STATPUB_CHUNK]    buffer 0's entries of the chunk
@@ -92,8 +114,12 @@
  * poll, so that a full /dev/shm is an error at growth, not at a write).
  * The writer holds an flock on it for as long as it lives, so a file nobody
  * holds locked is stale (its process died without closing the station).
- * Layout 2 (before) interleaved the buffers entry by entry and was written
- * through a shared mapping; 3 adds chunk, rx_stale and shm_bad.
+ * Layout 2 interleaved the buffers entry by entry and was written through a
+ * shared mapping; 3 added chunk, rx_stale and shm_bad; 4 (any link) has
+ * addr for station, instance for the LAN's owner token, and the link's own
+ * counters (struct jet_link_stats, or zeros and STATPUB_F_NO_LINK_STATS)
+ * for rx_stale and shm_bad, which only the LAN has (jet stat's LAN view
+ * reads them from the LAN segment).
  *
  * Failures (no space in /dev/shm, a name another user holds, a write that
  * fails) never reach the data path: the station stops publishing (pub_off),
@@ -112,10 +138,17 @@
 #include "chan/chan_impl.h"
 #include "jet/chan.h"
 #include "jet/err.h"
+#include "jet/link.h"
 
 enum {
-    STATPUB_LAYOUT = 3, /* bump on any change to the structs below or the file's layout */
+    STATPUB_LAYOUT = 4, /* bump on any change to the structs below or the file's layout */
     STATPUB_LINK_MAX = 128,
+    /* bytes of a file name's link part, at most: with "jet-stat.", the id
+     * (at most 19 bytes) and a temporary name's ".tmpPID.RANDOM", under
+     * NAME_MAX (255) */
+    STATPUB_PART_MAX = 190,
+    STATPUB_ID_MAX = 32, /* bytes of a file name's id, with its NUL */
+    STATPUB_PATH_MAX = STATPUB_PART_MAX + STATPUB_ID_MAX + 32, /* a path, with its NUL */
     STATPUB_MAX_CHANNELS = 1 << 20, /* a reader's sanity bound, and the most entries a file has */
     /* Entries of one buffer in a chunk (8 KiB of each buffer; a file has
      * room for at least one chunk: 16.3 KiB) */
@@ -139,7 +172,8 @@ enum {
 /* Header flags. */
 enum {
     STATPUB_F_STOPPED = 1, /* the writer could not grow or write the file and stopped publishing */
-    STATPUB_F_KNOWN = STATPUB_F_STOPPED,
+    STATPUB_F_NO_LINK_STATS = 2, /* the link keeps no counters (no stats op): link_* are 0 */
+    STATPUB_F_KNOWN = STATPUB_F_STOPPED | STATPUB_F_NO_LINK_STATS,
 };
 
 struct statpub_hdr {
@@ -149,9 +183,11 @@ struct statpub_hdr {
     uint32_t ent_size; /* sizeof(struct statpub_ent) */
     uint32_t chunk;    /* STATPUB_CHUNK */
     int32_t pid;       /* the publishing process */
-    uint32_t station;
-    uint64_t token;              /* the station's LAN owner token (changes on every attach) */
-    char link[STATPUB_LINK_MAX]; /* "lan:NAME", NUL-terminated */
+    uint32_t addr;     /* the station's address on the link (caps.addr; a LAN's station
+                          number), JET_LINK_NO_ADDR if the link has none */
+    uint64_t instance; /* random, nonzero, drawn at creation: tells this publication from an
+                          earlier one of the same station and pid */
+    char link[STATPUB_LINK_MAX]; /* the link name, NUL-terminated, printable, KIND:ARG */
     uint64_t created_ns;         /* CLOCK_REALTIME */
     uint32_t seq;                /* seqlock: odd while the writer rewrites the header */
     /* --- below: current as of the end of the last complete pass --- */
@@ -164,11 +200,13 @@ struct statpub_hdr {
     uint64_t publish_ns; /* CLOCK_REALTIME when it completed (the station counters' time) */
     uint64_t publishes;  /* passes completed so far (0: nent and nchan are 0) */
     uint64_t frames_in, dropped_header, dropped_no_chan, dropped_not_mine, dropped_other;
-    uint64_t rx_stale, shm_bad; /* the station's LAN counters (struct jet_lan_station_info) */
-    uint64_t reserved[5];       /* 0; to 320 bytes, whole cache lines */
+    /* the link's counters (struct jet_link_stats) at publish_ns; 0 with STATPUB_F_NO_LINK_STATS */
+    uint64_t link_tx_frames, link_tx_bytes, link_rx_frames, link_rx_bytes;
+    uint64_t link_tx_dropped, link_rx_dropped, link_faults; /* to 320 bytes, whole cache lines */
 };
-_Static_assert(sizeof(struct statpub_hdr) == 320 && offsetof(struct statpub_hdr, seq) == 176,
-               "statpub layout 3: header of 320 bytes, seq at 176");
+_Static_assert(sizeof(struct statpub_hdr) == 320 && offsetof(struct statpub_hdr, seq) == 176 &&
+                   offsetof(struct statpub_hdr, link_tx_frames) == 264,
+               "statpub layout 4: header of 320 bytes, seq at 176, link counters at 264");
 
 struct statpub_ent {
     uint32_t id;            /* 0: no channel (a free channel struct) */
@@ -184,7 +222,7 @@ struct statpub_ent {
     uint64_t queued_bytes;
     uint64_t pad2; /* 0; to 128 bytes: an entry is two whole cache lines */
 };
-_Static_assert(sizeof(struct statpub_ent) == 128, "statpub layout 3: 128-byte entries");
+_Static_assert(sizeof(struct statpub_ent) == 128, "statpub layout 4: 128-byte entries");
 
 /* Where entry i of buffer b lies in the file (i < STATPUB_MAX_CHANNELS, b < 2). */
 static inline uint64_t statpub_ent_off(uint32_t i, uint32_t b)
@@ -206,7 +244,7 @@ void statpub_tick(struct jet_station *s, uint64_t now_ns);
  * adapts to about STATPUB_CHECK_NS between readings, from every poll (a
  * station that polls rarely) to every 16th (a busy poller).  During a pass
  * (pub_due and pub_skip 0) every poll does a slice.  The first call creates
- * the file; on links other than lan:NAME it turns publishing off for good. */
+ * the file (on any link). */
 static inline void statpub_maybe(struct jet_station *s, uint64_t now_ns)
 {
     if (now_ns ? now_ns >= s->pub_due : s->pub_skip-- == 0)
@@ -235,13 +273,28 @@ struct statpub_work {
     int error;          /* 0, or why publishing stopped (negative errno) ... */
     char why[320];      /* ... in words */
 };
-/* 0, or -ENOENT when the station never tried to publish (not yet, or not on
- * a LAN).  After a failed creation it returns 0 with out->error set. */
+/* 0, or -ENOENT when the station never tried to publish (not yet).  After a
+ * failed creation it returns 0 with out->error set. */
 int statpub_work(const struct jet_station *s, struct statpub_work *out);
 
 /* Removes the station's file (if it is still the one at the name) and
  * closes it; publishing stays off. */
 void statpub_close(struct jet_station *s);
+
+/* ---- names ---- */
+
+/* The link part of the stats files' names for link name `link` (see the
+ * top): NAME for lan:NAME, else the name percent-encoded.  *lan says which.
+ * 0, or -EINVAL (empty, too long) with the reason in err. */
+int statpub_link_part(char *buf, size_t cap, const char *link, bool *lan, struct jet_err *err);
+
+/* Parses a file name's id: "K" (lan:NAME, K the station), "ADDR-PID" or
+ * "nK-PID".  *addr: K or ADDR (JET_LINK_NO_ADDR for nK), *pid: PID or 0
+ * for "K".  0, or -EINVAL when it is none of these. */
+int statpub_id_parse(const char *id, uint32_t *addr, int32_t *pid);
+
+/* The path of the stats file `id` of link `link`. 0 or -EINVAL (reason in err). */
+int statpub_path(char *buf, size_t cap, const char *link, const char *id, struct jet_err *err);
 
 /* ---- readers ---- */
 
@@ -254,32 +307,33 @@ struct statpub_chan {
  * reused by later calls on the same struct); free it with statpub_snap_free.
  * Zero the struct before the first call. */
 struct statpub_snap {
-    uint32_t station;
+    uint32_t addr; /* the station's address on the link, JET_LINK_NO_ADDR if none */
     int32_t pid;
     uint32_t uid; /* the file's owner */
-    uint64_t token;
+    uint64_t instance;
     char link[STATPUB_LINK_MAX];
     uint32_t flags;                             /* STATPUB_F_* */
     uint64_t created_ns, publish_ns, publishes; /* CLOCK_REALTIME */
     uint64_t begin_ns; /* when the pass of this snapshot began (CLOCK_REALTIME) */
     bool alive;        /* the publishing process still runs and holds the file */
     struct jet_station_stats st;
-    uint64_t rx_stale, shm_bad; /* the station's LAN counters at publish_ns */
+    struct jet_link_stats link_st; /* at publish_ns; 0 with STATPUB_F_NO_LINK_STATS */
     uint32_t nchan;
     struct statpub_chan *chan; /* sorted by id, no id twice */
     uint32_t cap;              /* allocated entries of chan */
 };
 
-/* Copies the last complete pass of station's file on LAN lan into out
- * (retrying while the writer flips).  0 on success, also for a stale file:
- * then out->alive is false (the owner's pid is gone, or nothing holds the
- * file) and the counters are the last ones published.  -ENOENT when the
- * station publishes nothing; -EPROTO for a file that is not a stats file of
- * this layout for this station, or is damaged (a field out of range, counts
- * that disagree, shorter than its header says, owned by another user than
- * the process it names); -EAGAIN when no consistent copy could be had;
- * other negative errno.  Reason in err.  Never maps the file. */
-int statpub_read(const char *lan, uint32_t station, struct statpub_snap *out, struct jet_err *err);
+/* Copies the last complete pass of file `id` of link `link` (a link name:
+ * lan:NAME, loop:X, ...) into out (retrying while the writer flips).  0 on
+ * success, also for a stale file: then out->alive is false (the owner's pid
+ * is gone, or nothing holds the file) and the counters are the last ones
+ * published.  -ENOENT when there is no such file; -EPROTO for a file that is
+ * not a stats file of this layout for this link, address and pid, or is
+ * damaged (a field out of range, counts that disagree, shorter than its
+ * header says, owned by another user than the process it names); -EAGAIN
+ * when no consistent copy could be had; other negative errno.  Reason in
+ * err.  Never maps the file. */
+int statpub_read(const char *link, const char *id, struct statpub_snap *out, struct jet_err *err);
 void statpub_snap_free(struct statpub_snap *out);
 
 /* Where statpub_parse() gets a file's bytes. */
@@ -293,24 +347,25 @@ struct statpub_src {
 };
 
 /* The reader's core, on any source of bytes (statpub_read: a file; the fuzz
- * target: a buffer): validates the header (identity, station, layout,
+ * target: a buffer): validates the header (identity, address, layout,
  * counts, sizes) and the front buffer's entries, and copies the snapshot
  * into out (all of it but alive and uid), trying up to `tries` times while
  * the seqlock says the writer was at work; after 64 tries it sleeps 50 us
- * between them.  Returns as statpub_read() does; what names the file in
+ * between them.  addr: the address the file must have (JET_LINK_NO_ADDR
+ * for none).  Returns as statpub_read() does; what names the file in
  * messages is `what`.  On -EAGAIN with out->link[0] != 0 the identity (pid,
- * token, link, created_ns) in out is valid; on any error out->nchan is 0. */
-int statpub_parse(const struct statpub_src *src, const char *what, uint32_t station, int tries,
+ * instance, link, created_ns) in out is valid; on any error out->nchan is 0. */
+int statpub_parse(const struct statpub_src *src, const char *what, uint32_t addr, int tries,
                   struct statpub_snap *out, struct jet_err *err);
 
-/* Calls fn for each station of LAN lan that has a file. Also removes the
- * temporary files of this user's publishers that died while creating
- * theirs. Returns how many, or a negative errno. */
-int statpub_list(const char *lan, void (*fn)(uint32_t station, void *arg), void *arg,
+/* Calls fn with the id of each stats file of link `link` (in directory
+ * order).  Also removes the temporary files of this user's publishers that
+ * died while creating theirs. Returns how many, or a negative errno. */
+int statpub_list(const char *link, void (*fn)(const char *id, void *arg), void *arg,
                  struct jet_err *err);
 
-/* Removes station's file if no live process holds it. 0 when removed (or
+/* Removes file `id` of link if no live process holds it. 0 when removed (or
  * gone already), -EBUSY when its publisher still holds it. */
-int statpub_remove_stale(const char *lan, uint32_t station, struct jet_err *err);
+int statpub_remove_stale(const char *link, const char *id, struct jet_err *err);
 
 #endif

@@ -14,7 +14,8 @@
  *
  * Faults are drawn per frame from a generator seeded by (LAN seed, sender,
  * destination, channel or EtherType, frame number in that flow), so the
- * faults a flow sees do not depend on other traffic or on timing. */
+ * faults a flow sees do not depend on other traffic or on timing; the draws
+ * are link/fault.h, shared with the fault wrapper link. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "jet/frame.h"
+#include "link/fault.h"
 #include "link/lan_impl.h"
 #include "util/clock.h"
 #include "util/prefetch.h"
@@ -39,9 +41,9 @@ enum {
     MAG_CAP = 256,   /* magazine capacity (a quarter of the pool if that is less, so
                         that one station's cache cannot hold every buffer) */
     MAG_REFILL = 64, /* buffers taken from the pool at once (at most half the cap) */
-    TXQ_CAP = 256,   /* frames waiting for the medium */
-    TXQ_UNRATED = 32, /* ... when the medium has no rate */
-    FLOWS = 64,      /* fault-generator flows remembered */
+    TXQ_CAP = 32,    /* frames waiting for the medium or a receiver's ring (the station's
+                        transmit service keeps the rest, in its priority classes) */
+    TXQ_UNRATED = 16, /* ... when the medium has no rate */
     BURST = 32,
     RET_BATCH = 32, /* buffers returned to a sender per published tail */
     INLINE_FILL = 16, /* small frames go inline while fewer entries wait in the ring */
@@ -65,11 +67,6 @@ struct txq_ent {
     uint32_t idx, len;
     uint16_t dst, encap;
     uint32_t flow; /* slot in the fault flow table */
-    uint32_t cls;  /* priority class */
-};
-
-struct flow {
-    uint64_t key, n;
 };
 
 struct lan_link {
@@ -78,20 +75,19 @@ struct lan_link {
     uint32_t me, token, nst, ring_mask, ring_size, headroom, frame_max, mtu;
     bool need_clock, faults;
     struct lan_cfg cfg;
+    struct jet_link_fault fcfg; /* the faults of cfg, for link/fault.h */
     struct lan_counters *c;
 
     uint32_t mag[MAG_CAP];
     uint32_t mag_cap; /* MAG_CAP, or a quarter of a small pool; spills half */
     uint32_t mag_n;
 
-    /* Transmit queue: one FIFO per priority class (the frame header's class
-     * for native frames, 0 for Ethernet), served in strict priority;
-     * txq_n counts all of them and is bounded by TXQ_CAP. */
-    struct txq {
-        struct txq_ent e[TXQ_CAP];
-        uint32_t head, n;
-    } q[8];
-    uint32_t txq_n;
+    /* Transmit queue: one short FIFO, only as deep as keeps the medium busy.
+     * Priority classes are the station's (its transmit service, which hands
+     * frames over as lan_tx_room says there is room); the LAN never reads a
+     * frame's class. */
+    struct txq_ent txq[TXQ_CAP];
+    uint32_t txq_head, txq_n;
     uint32_t txq_limit; /* TXQ_CAP with a rated medium; less without, where
                            frames only wait for the receiver's ring: a deep
                            queue would only add buffers in flight */
@@ -125,7 +121,7 @@ struct lan_link {
     bool broken;       /* our slot was overwritten: every call fails */
     uint64_t last_reclaim; /* when an empty pool was last searched for orphans */
     uint32_t rr;
-    struct flow flows[FLOWS];
+    struct fault_flow flows[FAULT_FLOWS];
     int rx_sock; /* doorbell socket for jet_link_fd, -1 until asked for */
     int tx_sock; /* for ringing other stations' doorbell sockets, -1 until needed */
 };
@@ -322,51 +318,12 @@ static uint8_t *frame_data(struct lan_link *k, uint32_t idx)
     return jet_pool_buf(&k->seg.pool, idx) + k->headroom;
 }
 
-/* ---- faults ---- */
+/* ---- faults (link/fault.h: the same draws as the fault wrapper link) ---- */
 
 static uint32_t flow_slot(struct lan_link *k, uint32_t dst, uint32_t encap, const uint8_t *d,
                           uint32_t len)
 {
-    uint64_t chan = 0;
-    if (encap == JET_ENCAP_NATIVE && len >= 12)
-        chan = (uint64_t)d[8] << 24 | (uint64_t)d[9] << 16 | (uint64_t)d[10] << 8 | d[11];
-    else if (encap == JET_ENCAP_ETH && len >= 14)
-        chan = 0x100000000ull | (uint64_t)d[12] << 8 | d[13];
-    uint64_t key = ((uint64_t)dst << 40 | (uint64_t)encap << 36) ^ chan;
-    uint32_t slot = (uint32_t)(jet_mix64(key) % FLOWS);
-    if (k->flows[slot].key != key + 1) {
-        k->flows[slot].key = key + 1;
-        k->flows[slot].n = 0;
-    }
-    return slot;
-}
-
-static struct jet_rng frame_rng(struct lan_link *k, uint32_t slot)
-{
-    struct flow *f = &k->flows[slot];
-    struct jet_rng r = {jet_mix64(k->cfg.seed ^ jet_mix64(f->key ^ ((uint64_t)k->me << 56))) ^
-                        jet_mix64(f->n + 1)};
-    f->n++;
-    return r;
-}
-
-/* Flips bits with probability ber each; returns how many. */
-static uint32_t flip_bits(struct jet_rng *r, double ber, uint8_t *d, uint32_t len)
-{
-    uint64_t bits = (uint64_t)len * 8, pos = 0, n = 0;
-    double lq = log1p(-ber);
-    for (;;) {
-        double u = jet_rng_unit(r);
-        double skip = floor(log1p(-u) / lq);
-        if (skip >= (double)(bits - pos))
-            break;
-        pos += (uint64_t)skip;
-        d[pos / 8] ^= (uint8_t)(1u << (pos % 8));
-        n++;
-        if (++pos >= bits)
-            break;
-    }
-    return (uint32_t)n;
+    return fault_flow_slot(k->flows, fault_flow_key(dst, encap, d, len));
 }
 
 /* ---- transmit ---- */
@@ -482,23 +439,22 @@ static void transmit(struct lan_link *k, struct txq_ent *e, uint64_t at)
 {
     if (k->faults) {
         uint8_t *d = frame_data(k, e->idx);
-        struct jet_rng r = frame_rng(k, e->flow);
-        double u_loss = jet_rng_unit(&r), u_dup = jet_rng_unit(&r), u_ro = jet_rng_unit(&r);
-        if (k->cfg.jitter_ns)
-            at += (uint64_t)(jet_rng_unit(&r) * (double)(k->cfg.jitter_ns + 1));
-        if (u_loss < k->cfg.loss) {
+        struct fault_verdict v;
+        fault_draw(&k->fcfg, k->flows, e->flow, k->me, &v);
+        at += v.jitter_ns;
+        if (v.lose) {
             lan_cnt_add(&k->c->fault_lost, 1);
             buf_free(k, &e->idx, 1);
             return;
         }
-        if (k->cfg.ber > 0 && flip_bits(&r, k->cfg.ber, d, e->len))
+        if (k->cfg.ber > 0 && fault_flip_bits(&v.rng, k->cfg.ber, d, e->len))
             lan_cnt_add(&k->c->fault_corrupted, 1);
         uint32_t dup = JET_POOL_NONE;
-        if (u_dup < k->cfg.dup && (dup = mag_get(k)) != JET_POOL_NONE) {
+        if (v.dup && (dup = mag_get(k)) != JET_POOL_NONE) {
             memcpy(frame_data(k, dup), d, e->len);
             lan_cnt_add(&k->c->fault_duplicated, 1);
         }
-        if (u_ro < k->cfg.reorder && !k->has_held) {
+        if (v.reorder && !k->has_held) {
             /* Held back; goes out right after the next frame to dst. */
             lan_cnt_add(&k->c->fault_reordered, 1);
             k->held = *e;
@@ -642,21 +598,17 @@ wake:
 /* Drops every queued frame for dst (its station went away). */
 static void drop_queued_for(struct lan_link *k, uint32_t dst)
 {
-    for (int c = 0; c < 8; c++) {
-        struct txq *q = &k->q[c];
-        uint32_t n = q->n, kept = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            struct txq_ent e = q->e[(q->head + i) % TXQ_CAP];
-            if (e.dst == dst) {
-                lan_cnt_add(&k->c->tx_unreach, 1);
-                buf_free(k, &e.idx, 1);
-                k->txq_n--;
-            } else {
-                q->e[(q->head + kept++) % TXQ_CAP] = e;
-            }
+    uint32_t n = k->txq_n, kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct txq_ent e = k->txq[(k->txq_head + i) % TXQ_CAP];
+        if (e.dst == dst) {
+            lan_cnt_add(&k->c->tx_unreach, 1);
+            buf_free(k, &e.idx, 1);
+        } else {
+            k->txq[(k->txq_head + kept++) % TXQ_CAP] = e;
         }
-        q->n = kept;
     }
+    k->txq_n = kept;
 }
 
 /* Whether e can be handed to its destination now. May drop the queue to a
@@ -688,15 +640,13 @@ static int lan_flush(struct jet_link *l)
         return broken_err(k);
     uint64_t now = (k->need_clock || k->has_held) ? jet_now_ns() : 0;
     while (k->txq_n) {
-        /* Highest class whose head can go; a class whose head waits for its
-         * receiver does not hold back the classes below it. */
-        struct txq *q = NULL;
-        for (int c = 7; c >= 0 && !q; c--)
-            if (k->q[c].n && dst_ready(k, &k->q[c].e[k->q[c].head], now) && k->q[c].n)
-                q = &k->q[c];
-        if (!q)
-            break;
-        struct txq_ent *e = &q->e[q->head];
+        uint32_t n = k->txq_n;
+        if (!dst_ready(k, &k->txq[k->txq_head], now)) {
+            if (k->txq_n != n)
+                continue; /* its receiver was gone: its frames were dropped */
+            break;        /* it waits for its receiver's ring, and the rest behind it */
+        }
+        struct txq_ent *e = &k->txq[k->txq_head];
         uint64_t at = k->need_clock ? now : 0; /* 0: deliver at once */
         if (k->cfg.rate_bps) {
             _Atomic uint64_t *mf = &k->seg.h->medium_free_ns;
@@ -716,8 +666,7 @@ static int lan_flush(struct jet_link *l)
         }
         at += k->cfg.delay_ns;
         struct txq_ent ent = *e;
-        q->head = (q->head + 1) % TXQ_CAP;
-        q->n--;
+        k->txq_head = (k->txq_head + 1) % TXQ_CAP;
         k->txq_n--;
         if (ent.dst == JET_STATION_BROADCAST)
             transmit_bcast(k, &ent, at);
@@ -729,6 +678,31 @@ out:
         release_held(k);
     publish_tails(k);
     return 0;
+}
+
+/* Frames lan_tx_commit takes now without queueing them: none while frames
+ * wait in the FIFO (for the medium or a receiver's ring); with a rated
+ * medium, one while the medium can be booked within LOOKAHEAD_NS (it is
+ * booked when committed, and goes onto the ring at once unless its
+ * receiver's ring is full); without a rate, what the FIFO holds (frames then
+ * wait only for a receiver's ring).  The station's transmit service keeps
+ * the rest in its priority classes meanwhile. */
+static int lan_tx_room(struct jet_link *l)
+{
+    struct lan_link *k = L(l);
+    if (k->broken)
+        return broken_err(k); /* takes nothing again: the service gives its frames back */
+    if (k->txq_n) {
+        lan_flush(l);
+        if (k->txq_n)
+            return 0;
+    }
+    if (!k->cfg.rate_bps)
+        return (int)k->txq_limit;
+    uint64_t now = jet_now_ns();
+    uint64_t free_at = atomic_load_explicit(&k->seg.h->medium_free_ns, memory_order_relaxed);
+    /* a booking further ahead than any sender makes is damage: flush replaces it */
+    return free_at <= now + LOOKAHEAD_NS || free_at > now + k->max_book;
 }
 
 static int lan_tx_alloc(struct jet_link *l, struct jet_frame *f)
@@ -826,7 +800,6 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
             goto drop;
         }
     }
-    uint32_t cls = f->encap == JET_ENCAP_NATIVE ? (d[1] & JET_FF_PRIO_MASK) >> JET_FF_PRIO_SHIFT : 0;
     if (k->txq_n == 0 && !k->cfg.rate_bps && dst != JET_STATION_BROADCAST &&
         ring_room(k, dst) >= 3) {
         /* Fast path: nothing queued ahead, no medium to wait for, room at
@@ -835,7 +808,6 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
                               .len = f->len,
                               .dst = (uint16_t)dst,
                               .encap = f->encap,
-                              .cls = cls,
                               .flow = k->faults ? flow_slot(k, dst, f->encap, d, f->len) : 0};
         uint64_t at = k->need_clock ? jet_now_ns() + k->cfg.delay_ns : 0;
         transmit(k, &ent, at);
@@ -844,10 +816,7 @@ static int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
         publish_tails(k);
         return 0;
     }
-    struct txq *q = &k->q[cls];
-    struct txq_ent *e = &q->e[(q->head + q->n++) % TXQ_CAP];
-    k->txq_n++;
-    e->cls = cls;
+    struct txq_ent *e = &k->txq[(k->txq_head + k->txq_n++) % TXQ_CAP];
     e->idx = f->buf;
     e->len = f->len;
     e->dst = (uint16_t)dst;
@@ -1306,8 +1275,15 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
     k->headroom = s->g.headroom;
     k->frame_max = s->g.frame_max;
     k->need_clock = k->cfg.rate_bps || k->cfg.delay_ns || k->cfg.jitter_ns;
-    k->faults = k->cfg.loss > 0 || k->cfg.ber > 0 || k->cfg.dup > 0 || k->cfg.reorder > 0 ||
-                k->cfg.jitter_ns > 0;
+    k->fcfg = (struct jet_link_fault){.loss = k->cfg.loss,
+                                      .ber = k->cfg.ber,
+                                      .dup = k->cfg.dup,
+                                      .reorder = k->cfg.reorder,
+                                      .delay_ns = k->cfg.delay_ns,
+                                      .jitter_ns = k->cfg.jitter_ns,
+                                      .rate_bps = k->cfg.rate_bps,
+                                      .seed = k->cfg.seed};
+    k->faults = fault_any(&k->fcfg);
     /* The furthest ahead a well-formed entry can be due: a booking of the
      * medium (LOOKAHEAD_NS, then the longest frame's serialisation), delay,
      * jitter, and the clocks of two processes read at different moments. */
@@ -1396,12 +1372,9 @@ static void lan_close(struct jet_link *l)
     publish_returns(k);
     if (k->has_held)
         buf_free(k, &k->held.idx, 1);
-    for (int c = 0; c < 8; c++) {
-        for (uint32_t i = 0; i < k->q[c].n; i++)
-            buf_free(k, &k->q[c].e[(k->q[c].head + i) % TXQ_CAP].idx, 1);
-        lan_cnt_add(&k->c->tx_dropped_close, k->q[c].n); /* counted, never silent */
-        k->q[c].n = 0;
-    }
+    for (uint32_t i = 0; i < k->txq_n; i++)
+        buf_free(k, &k->txq[(k->txq_head + i) % TXQ_CAP].idx, 1);
+    lan_cnt_add(&k->c->tx_dropped_close, k->txq_n); /* counted, never silent */
     k->txq_n = 0;
     /* Frames waiting for us go back to the pool with everything else we own. */
     for (uint32_t src = 0; src < k->nst; src++) {
@@ -1500,6 +1473,7 @@ static const struct jet_link_ops lan_ops = {
     .tx_abort = lan_tx_abort,
     .tx_commit = lan_tx_commit,
     .tx_flush = lan_flush,
+    .tx_room = lan_tx_room,
     .wait = lan_wait,
     .fd = lan_fd,
     .arm = lan_arm,

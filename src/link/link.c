@@ -6,6 +6,8 @@
 
 #include "jet/lan.h"
 #include "jet/link.h"
+#include "jet/loop.h"
+#include "link/fault.h"
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
@@ -34,6 +36,23 @@ static int check_ifname(const char *kind, const char *s, struct jet_err *err)
     return 0;
 }
 
+/* A LAN or loop network name: 1..48 of [A-Za-z0-9_-.], not starting with '.'
+ * (it names a file for the LAN). */
+static int check_netname(const char *kind, const char *s, struct jet_err *err)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > JET_LAN_NAME_MAX)
+        return jet_err_set(err, -EINVAL, "%s: name must be 1 to %d characters", kind,
+                           JET_LAN_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || (c == '.' && i > 0)))
+            return jet_err_set(err, -EINVAL, "%s: bad character in name '%s'", kind, s);
+    }
+    return 0;
+}
+
 int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -42,26 +61,21 @@ int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err
     const char *colon = strchr(s, ':');
     if (!colon)
         return jet_err_set(err, -EINVAL,
-                           "link '%s': expected KIND:ARG (lan:NAME, tap:IF, packet:IF, xdp:IF@Q, "
-                           "udp:HOST:PORT)",
+                           "link '%s': expected KIND:ARG (lan:NAME, loop:NAME, tap:IF, packet:IF, "
+                           "xdp:IF@Q, udp:HOST:PORT)",
                            s);
     size_t kl = (size_t)(colon - s);
     const char *arg = colon + 1;
     if (strlen(arg) >= 256)
         return jet_err_set(err, -EINVAL, "link name too long");
-    if (kl == 3 && !strncmp(s, "lan", 3)) {
-        out->kind = JET_LINK_LAN;
-        size_t n = strlen(arg);
-        if (n == 0 || n > JET_LAN_NAME_MAX)
-            return jet_err_set(err, -EINVAL, "lan: name must be 1 to %d characters",
-                               JET_LAN_NAME_MAX);
-        for (size_t i = 0; i < n; i++) {
-            char c = arg[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || (c == '.' && i > 0)))
-                return jet_err_set(err, -EINVAL, "lan: bad character in LAN name '%s'", arg);
-        }
-        memcpy(out->name, arg, n + 1);
+    if ((kl == 5 && !strncmp(s, "fault", 5)) || (kl == 7 && !strncmp(s, "capture", 7)))
+        return fault_name_parse(kl == 5 ? JET_LINK_FAULT : JET_LINK_CAPTURE, arg, out, err);
+    if ((kl == 3 && !strncmp(s, "lan", 3)) || (kl == 4 && !strncmp(s, "loop", 4))) {
+        out->kind = kl == 3 ? JET_LINK_LAN : JET_LINK_LOOP;
+        int rc = check_netname(kl == 3 ? "lan" : "loop", arg, err);
+        if (rc)
+            return rc;
+        strcpy(out->name, arg);
         return 0;
     }
     if ((kl == 3 && !strncmp(s, "tap", 3)) || (kl == 6 && !strncmp(s, "packet", 6))) {
@@ -122,7 +136,7 @@ int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err
         out->port = (uint16_t)p;
         return 0;
     }
-    return jet_err_set(err, -EINVAL, "link '%s': unknown kind '%.*s' (lan, tap, packet, xdp, udp)",
+    return jet_err_set(err, -EINVAL, "link '%s': unknown kind '%.*s' (lan, loop, tap, packet, xdp, udp)",
                        s, (int)kl, s);
 }
 
@@ -136,6 +150,11 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
     switch (n.kind) {
     case JET_LINK_LAN:
         return jet_lan_attach(n.name, opts ? opts->station : -1, out, err);
+    case JET_LINK_LOOP:
+        return jet_loop_attach(n.name, opts ? opts->station : -1, out, err);
+    case JET_LINK_FAULT:   /* wrappers: link/fault.c opens the inner link, then wraps it */
+    case JET_LINK_CAPTURE:
+        return fault_link_open(s, &n, opts, out, err);
     case JET_LINK_TAP:
     case JET_LINK_PACKET:
     case JET_LINK_XDP:
@@ -143,7 +162,8 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
         break;
     }
     return jet_err_set(err, -EPROTONOSUPPORT,
-                       "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME)", s);
+                       "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME) and "
+                       "the in-process loop (loop:NAME)", s);
 }
 
 int jet_link_unsupported(struct jet_link *l, const char *op)

@@ -22,8 +22,6 @@
 #include "jet/crc32c.h"
 #include "rbs/rbs_impl.h"
 
-void rbs_rtt_sample(struct rbs_conn *c, uint32_t tsecr, uint64_t now);
-
 static void set_defaults(struct rbs_cfg *k)
 {
     if (!k->mss)
@@ -75,27 +73,25 @@ int rbs_create(const struct rbs_cfg *cfg, struct rbs_conn **out)
     if (!c)
         return -ENOMEM;
     c->cfg = k;
-    c->ch_cap = 2 * k.max_refs + 16;
-    c->ch = calloc(c->ch_cap, sizeof *c->ch);
-    c->ck = calloc(k.max_refs, sizeof *c->ck);
-    c->sring = malloc(k.sndbuf_bytes);
-    if (!k.rcvbuf_external)
-        c->rbuf_own = malloc(k.rcvbuf_bytes);
-    if (!c->ch || !c->ck || !c->sring || (!k.rcvbuf_external && !c->rbuf_own)) {
+    while (c->rcv_ws < RBS_WSCALE_MAX && ((uint64_t)k.rcvbuf_bytes >> c->rcv_ws) > 0xFFFF)
+        c->rcv_ws++;
+    const struct xp_snd_cfg sk = {
+        .sndbuf_bytes = k.sndbuf_bytes,
+        .max_refs = k.max_refs,
+        .mss = k.mss,
+        .init_segs = k.init_cwnd_segs,
+        .rto_init_ns = k.rto_init_ns,
+        .rto_min_ns = k.rto_min_ns,
+        .rto_max_ns = k.rto_max_ns,
+        .ack_delay_ns = k.ack_delay_ns,
+    };
+    if (xp_snd_init(&c->snd, &sk) ||
+        xp_rcv_init(&c->rcv, k.rcvbuf_bytes, k.rcvbuf_external, k.mss, c->rcv_ws,
+                    k.ack_delay_ns)) {
         rbs_destroy(c);
         return -ENOMEM;
     }
-    c->sr_cap = k.sndbuf_bytes;
-    c->rbuf = c->rbuf_own;
-    c->rb_cap = c->rbuf ? k.rcvbuf_bytes : 0;
-    while (c->rcv_ws < RBS_WSCALE_MAX && ((uint64_t)k.rcvbuf_bytes >> c->rcv_ws) > 0xFFFF)
-        c->rcv_ws++;
     c->iss = k.isn;
-    c->mss = k.mss;
-    c->rcv_fin = UINT64_MAX;
-    c->rto = k.rto_init_ns;
-    c->cwnd = (uint64_t)k.init_cwnd_segs * k.mss;
-    c->ssthresh = UINT64_MAX / 4;
     *out = c;
     return 0;
 }
@@ -104,44 +100,34 @@ void rbs_destroy(struct rbs_conn *c)
 {
     if (!c)
         return;
-    free(c->ch);
-    free(c->ck);
-    free(c->sring);
-    free(c->rbuf_own);
-    free(c->stage);
+    xp_snd_fini(&c->snd);
+    xp_rcv_fini(&c->rcv);
     free(c);
 }
 
 void rbs_enter(struct rbs_conn *c, enum rbs_state s, uint64_t now)
 {
-    if (s == RBS_ESTABLISHED && c->fin_queued)
+    if (s == RBS_ESTABLISHED && c->snd.fin_queued)
         s = RBS_FIN_WAIT_1;
     c->state = s;
     if (s == RBS_TIME_WAIT) {
         c->tw_at = now + c->cfg.time_wait_ns;
-        c->rtx_at = c->persist_at = 0;
+        c->snd.rtx_at = c->persist_at = 0;
     }
     if (s == RBS_CLOSED)
-        c->rtx_at = c->persist_at = c->ack_at = c->tw_at = c->tlp_at = 0;
+        c->snd.rtx_at = c->persist_at = c->rcv.ack_at = c->tw_at = c->snd.tlp_at = 0;
 }
 
 /* Learn the peer from its SYN or SYN-ACK. */
 static void take_syn(struct rbs_conn *c, const struct rbs_hdr *h, uint64_t now)
 {
     c->irs = h->seq;
-    c->rcv_nxt = 1;
-    c->last_ack_sent = 1;
+    c->rcv.nxt = 1;
+    c->rcv.last_ack_sent = 1;
     c->ts_recent = h->tsval;
     c->peer_chan = h->chan;
     c->snd_ws = h->wscale;
-    if (h->mss < c->mss)
-        c->mss = h->mss;
-    c->cwnd = (uint64_t)c->cfg.init_cwnd_segs * c->mss;
-    uint64_t wnd = (uint64_t)h->wnd << c->snd_ws;
-    c->snd_wnd_edge = 1 + wnd;
-    c->max_snd_wnd = wnd;
-    c->snd_wl1 = 0;
-    c->snd_wl2 = h->flags & RBS_ACK ? 1 : 0;
+    xp_snd_start(&c->snd, h->mss, (uint64_t)h->wnd << c->snd_ws, h->flags & RBS_ACK ? 1 : 0);
     c->last_rx = now;
 }
 
@@ -149,7 +135,7 @@ int rbs_connect(struct rbs_conn *c, uint64_t now)
 {
     if (c->opened)
         return -EISCONN;
-    if (!c->cfg.local_chan || (!c->rbuf && !c->sink))
+    if (!c->cfg.local_chan || (!c->rcv.buf && !c->rcv.sink))
         return -EINVAL;
     c->opened = true;
     c->state = RBS_SYN_SENT;
@@ -163,7 +149,7 @@ int rbs_listen_accept(struct rbs_conn *c, const uint8_t *syn, size_t len, uint64
     struct rbs_hdr h;
     if (c->opened)
         return -EISCONN;
-    if (!c->cfg.local_chan || (!c->rbuf && !c->sink))
+    if (!c->cfg.local_chan || (!c->rcv.buf && !c->rcv.sink))
         return -EINVAL;
     int hl = rbs_hdr_parse(syn, len, &h);
     if (hl < 0) {
@@ -225,23 +211,23 @@ static void input_syn_sent(struct rbs_conn *c, const struct rbs_hdr *h, size_t p
         return;
     }
     take_syn(c, h, now);
-    c->snd_una = 1;
-    c->backoff = 0;
-    c->rtx_at = 0;
+    c->snd.una = 1;
+    c->snd.backoff = 0;
+    c->snd.rtx_at = 0;
     /* Only a SYN-ACK echoing our latest SYN measures the path: one echoing an earlier
      * SYN may have waited for the listener's own retransmission timer. */
     if (h->tsecr == c->syn_tsval)
         rbs_rtt_sample(c, h->tsecr, now);
     rbs_enter(c, RBS_ESTABLISHED, now);
-    c->ack_now = true;
+    c->rcv.ack_now = true;
 }
 
-static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const struct rbs_stage *sg,
+static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const struct xp_stage *sg,
                          size_t plen, uint64_t now)
 {
     bool fin = h->flags & RBS_FIN;
-    int64_t sr = (int64_t)sg->r;
-    int64_t nxt = (int64_t)c->rcv_nxt, edge = (int64_t)rbs_rcv_edge(c);
+    int64_t sr = (int64_t)sg->pos;
+    int64_t nxt = (int64_t)c->rcv.nxt, edge = (int64_t)xp_rcv_edge(&c->rcv);
     int64_t seglen = (int64_t)plen + fin;
 
     if (h->flags & RBS_SYN) {
@@ -251,7 +237,7 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const stru
             return;
         }
         c->st.challenge_acks++; /* RFC 5961 4.2: never reset on a SYN */
-        c->ack_now = true;
+        c->rcv.ack_now = true;
         return;
     }
 
@@ -273,7 +259,7 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const stru
         } else {
             c->st.window_drops++;
         }
-        c->ack_now = true;
+        c->rcv.ack_now = true;
         return;
     }
     c->last_rx = now;
@@ -286,16 +272,16 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const stru
             return;
         }
         c->st.challenge_acks++; /* RFC 5961 3.2: in window but not exact */
-        c->ack_now = true;
+        c->rcv.ack_now = true;
         return;
     }
-    if (sr <= (int64_t)c->last_ack_sent)
+    if (sr <= (int64_t)c->rcv.last_ack_sent)
         c->ts_recent = h->tsval;
 
-    int64_t a = rbs_unwrap(c->snd_una, c->iss, h->ack);
-    if (a > (int64_t)c->snd_nxt) {
+    int64_t a = rbs_unwrap(c->snd.una, c->iss, h->ack);
+    if (a > (int64_t)c->snd.nxt) {
         c->st.unexpected++; /* acknowledges what we never sent */
-        c->ack_now = true;
+        c->rcv.ack_now = true;
         return;
     }
     if (c->state == RBS_SYN_RCVD) {
@@ -306,11 +292,11 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const stru
         }
         rbs_enter(c, RBS_ESTABLISHED, now);
     }
-    if (a >= (int64_t)c->snd_una)
+    if (a >= (int64_t)c->snd.una)
         rbs_on_ack(c, h, (uint64_t)a, (uint64_t)sr, plen, now);
 
-    uint64_t fp = rbs_fin_pos(c);
-    if (fp != UINT64_MAX && c->snd_una > fp) {
+    uint64_t fp = xp_snd_fin_pos(&c->snd);
+    if (fp != UINT64_MAX && c->snd.una > fp) {
         if (c->state == RBS_FIN_WAIT_1)
             rbs_enter(c, RBS_FIN_WAIT_2, now);
         else if (c->state == RBS_CLOSING)
@@ -333,13 +319,14 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const stru
 /* Persist timer: armed while data waits on a zero window with nothing in flight. */
 static void arm_persist(struct rbs_conn *c, uint64_t now)
 {
-    bool zero = rbs_synced(c) && c->state != RBS_TIME_WAIT && c->snd_una == c->snd_nxt &&
-                c->snd_nxt < rbs_data_end(c) && c->snd_wnd_edge <= c->snd_nxt;
+    const struct xp_snd *s = &c->snd;
+    bool zero = rbs_synced(c) && c->state != RBS_TIME_WAIT && s->una == s->nxt &&
+                s->nxt < xp_snd_data_end(s) && s->wnd_edge <= s->nxt;
     if (!zero) {
         c->persist_at = 0;
         c->persist_n = 0;
     } else if (!c->persist_at) {
-        uint64_t t = c->rto << (c->persist_n < 20 ? c->persist_n : 20);
+        uint64_t t = s->rtt.rto << (c->persist_n < 20 ? c->persist_n : 20);
         c->persist_at = now + (t < c->cfg.rto_max_ns ? t : c->cfg.rto_max_ns);
     }
 }
@@ -372,11 +359,11 @@ static int input(struct rbs_conn *c, const uint8_t *seg, size_t len, bool check,
     }
     size_t plen = len - (size_t)hl;
     bool synced = c->state != RBS_CLOSED && c->state != RBS_SYN_SENT; /* irs is known */
-    uint64_t r = synced ? (uint64_t)rbs_unwrap(c->rcv_nxt, c->irs, h.seq) : 0;
+    uint64_t r = synced ? (uint64_t)rbs_unwrap(c->rcv.nxt, c->irs, h.seq) : 0;
     bool data = synced && !(h.flags & (RBS_SYN | RBS_RST));
-    struct rbs_stage sg;
+    struct xp_stage sg;
     uint32_t sum = check ? jet_crc32c(0, hb, (size_t)hl) : 0;
-    sum = rbs_rcv_stage(c, data, r, seg + hl, plen, check, sum, &sg);
+    sum = xp_rcv_stage(&c->rcv, data, r, seg + hl, plen, check, sum, &sg);
     if (check && sum != crc)
         goto crc_bad;
     c->st.segs_in++;
@@ -443,7 +430,7 @@ int rbs_output(struct rbs_conn *c, uint64_t now, uint8_t *buf, size_t cap)
 static uint64_t ka_due(const struct rbs_conn *c)
 {
     if (c->cfg.keepalive_ns == UINT64_MAX || !rbs_synced(c) || c->state == RBS_TIME_WAIT ||
-        c->snd_una != c->snd_nxt)
+        c->snd.una != c->snd.nxt)
         return 0;
     return c->last_rx + c->cfg.keepalive_ns + (uint64_t)c->ka_sent * c->cfg.keepalive_intvl_ns;
 }
@@ -460,10 +447,10 @@ uint64_t rbs_next_timeout(const struct rbs_conn *c)
     if (c->state == RBS_CLOSED)
         return m;
     tmin(&m, c->tw_at);
-    tmin(&m, c->rtx_at);
-    tmin(&m, c->tlp_at);
+    tmin(&m, c->snd.rtx_at);
+    tmin(&m, c->snd.tlp_at);
     tmin(&m, c->persist_at);
-    tmin(&m, c->ack_at);
+    tmin(&m, c->rcv.ack_at);
     tmin(&m, ka_due(c));
     return m;
 }
@@ -476,13 +463,17 @@ int rbs_on_timeout(struct rbs_conn *c, uint64_t now)
         rbs_enter(c, RBS_CLOSED, now);
         return 0;
     }
-    if (c->rtx_at && now >= c->rtx_at) {
+    if (c->snd.rtx_at && now >= c->snd.rtx_at) {
         rbs_on_rto(c, now);
         if (c->state == RBS_CLOSED)
             return c->err;
     }
-    if (c->tlp_at && now >= c->tlp_at)
-        rbs_on_tlp(c, now);
+    if (c->snd.tlp_at && now >= c->snd.tlp_at) {
+        if (rbs_synced(c))
+            xp_snd_tlp(&c->snd, now);
+        else
+            c->snd.tlp_at = 0;
+    }
     if (c->persist_at && now >= c->persist_at) {
         c->probe_due = true;
         c->st.persist_probes++;
@@ -490,9 +481,9 @@ int rbs_on_timeout(struct rbs_conn *c, uint64_t now)
         c->persist_at = 0;
         arm_persist(c, now);
     }
-    if (c->ack_at && now >= c->ack_at) {
-        c->ack_now = true;
-        c->ack_at = 0;
+    if (c->rcv.ack_at && now >= c->rcv.ack_at) {
+        c->rcv.ack_now = true;
+        c->rcv.ack_at = 0;
     }
     uint64_t ka = ka_due(c);
     if (ka && now >= ka) {
@@ -515,19 +506,19 @@ int rbs_shutdown(struct rbs_conn *c, uint64_t now)
         return -ENOTCONN;
     if (c->err)
         return c->err;
-    if (c->fin_queued)
+    if (c->snd.fin_queued)
         return 0;
     switch (c->state) {
     case RBS_SYN_SENT:
     case RBS_SYN_RCVD:
-        c->fin_queued = true; /* sent once established */
+        c->snd.fin_queued = true; /* sent once established */
         return 0;
     case RBS_ESTABLISHED:
-        c->fin_queued = true;
+        c->snd.fin_queued = true;
         rbs_enter(c, RBS_FIN_WAIT_1, now);
         return 0;
     case RBS_CLOSE_WAIT:
-        c->fin_queued = true;
+        c->snd.fin_queued = true;
         rbs_enter(c, RBS_LAST_ACK, now);
         return 0;
     default:
@@ -567,13 +558,28 @@ int rbs_error(const struct rbs_conn *c)
 
 void rbs_get_stats(const struct rbs_conn *c, struct rbs_stats *out)
 {
+    const struct xp_snd *s = &c->snd;
+    const struct xp_rcv *r = &c->rcv;
     *out = c->st;
-    out->srtt_ns = c->srtt;
-    out->rttvar_ns = c->rttvar;
-    out->rto_ns = c->rto;
-    out->cwnd = c->cwnd;
-    out->ssthresh = c->ssthresh;
-    out->snd_wnd = c->snd_wnd_edge > c->snd_nxt ? c->snd_wnd_edge - c->snd_nxt : 0;
-    out->rcv_wnd = rbs_adv_wnd(c);
-    out->mss = c->mss;
+    out->retransmits += s->st.retransmits;
+    out->retrans_bytes += s->st.retrans_bytes;
+    out->fast_retransmits += s->st.fast_retransmits;
+    out->lost_retransmits += s->st.lost_retransmits;
+    out->tlp_probes += s->st.tlp_probes;
+    out->dup_acks += s->st.dup_acks;
+    out->sack_dropped += s->st.sack_dropped;
+    out->bytes_in += r->st.bytes_in;
+    out->ooo_segs += r->st.ooo_segs;
+    out->ooo_dropped += r->st.ooo_dropped;
+    out->dup_segs += r->st.dup_segs;
+    out->window_drops += r->st.window_drops;
+    out->unexpected += r->st.unexpected;
+    out->srtt_ns = s->rtt.srtt;
+    out->rttvar_ns = s->rtt.rttvar;
+    out->rto_ns = s->rtt.rto;
+    out->cwnd = s->cc.cwnd;
+    out->ssthresh = s->cc.ssthresh;
+    out->snd_wnd = xp_snd_wroom(s);
+    out->rcv_wnd = xp_rcv_adv_wnd(r);
+    out->mss = s->mss;
 }

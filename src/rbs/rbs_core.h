@@ -2,7 +2,9 @@
  * Spec: docs/rbs.md.  The glue (channels, listener, blocking calls) lives elsewhere.
  *
  * The core does no I/O, reads no clock, allocates only in rbs_create() (and
- * rbs_recv_sink(): its staging buffer) and prints nothing.  Time is the caller's `now`
+ * rbs_recv_sink(): its staging buffer; and when the SACK scoreboard or the out-of-order
+ * table first grows beyond 32 ranges, doubling up to a bound set by the window: see
+ * docs/transport.md) and prints nothing.  Time is the caller's `now`
  * in nanoseconds on any monotonic clock; every call that takes `now` must get a value
  * >= the previous one.
  *
@@ -101,7 +103,8 @@ struct rbs_stats {
     uint64_t dup_acks;
     uint64_t dup_segs;          /* segments carrying only data already received */
     uint64_t ooo_segs;          /* segments placed out of order */
-    uint64_t ooo_dropped;       /* out-of-order segments dropped: range table full */
+    uint64_t ooo_dropped;       /* out-of-order segments dropped: range bound reached */
+    uint64_t sack_dropped;      /* SACK blocks not recorded: scoreboard bound reached */
     uint64_t window_drops;      /* segments with bytes beyond the receive window */
     uint64_t challenge_acks;
     uint64_t rst_in, rst_out;

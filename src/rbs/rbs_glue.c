@@ -1,32 +1,28 @@
-/* RBS glue: binds the sans-I/O core (rbs_core.h) to channels (jet/chan.h) and gives
- * applications the API of include/jet/rbs.h.  Spec: docs/rbs.md sections 3 and 13.
+/* RBS glue, connections: binds the sans-I/O core (rbs_core.h) to channels
+ * (jet/chan.h) and gives applications the connection calls of include/jet/rbs.h.
+ * Spec: docs/rbs.md sections 3 and 13.  Listeners are in rbs_listen.c; RBS as a
+ * protocol of the station (its per-station state, the poll hook that drives every
+ * connection) in rbs_host.c; blocking, channel ids and linger are the shared endpoint
+ * glue (chan/endpoint.h).
  *
- * State.  Each station that uses RBS has a `host` (found from the station pointer in
- * a small process-wide list, the one lock of this file: the station struct belongs to
- * the channel layer): its listeners, its connections (the application's and those
- * closing in the background) and the next channel id to try.
+ * A connection is driven by every poll of its station (rbs_host.c runs
+ * rbsg_conn_drive): every frame queued on its channel -> rbs_input_crc (the core
+ * copies the payload straight into the receive ring, one copy, pool -> ring, with the
+ * frame's CRC checked in that same pass; or, in sink mode, into a small private
+ * staging buffer the same way, and once the CRC matched calls sink_write, which
+ * pwrite()s it from there to its offset in the application's file), frame released;
+ * then rbs_on_timeout if due; then output until nothing is due.  A blocking call
+ * tries, and when nothing could be done drives the station once (ep_wait_more: that
+ * runs RBS for every connection and listener of the station) or sleeps until a frame,
+ * the station's next timer or its deadline, then looks at its own state again.
  *
- * One drive of a station (host_poll, run by every call and by jet_rbs_poll):
- *   1. listeners: take the SYNs of each listener channel.  A SYN from (station, CHAN)
- *      that belongs to a connection already created goes to that connection's core
- *      (a retransmitted SYN gets the SYN-ACK again); another goes to the backlog,
- *      where jet_rbs_accept finds it (deduplicated by the same key).
- *   2. connections, each in turn: every frame of its channel -> rbs_input_crc (the
- *      core copies the payload straight into the receive ring, one copy, pool -> ring,
- *      with the frame's CRC checked in that same pass; or, in sink mode, into a small
- *      private staging buffer the same way, and once the CRC matched calls
- *      sink_write, which pwrite()s it from there to its offset in the application's
- *      file), frame released; then rbs_on_timeout if due; then output until nothing
- *      is due.  Closing connections discard what they receive and are freed once
- *      CLOSED.
  * Integrity.  The pool is shared with other processes, so a frame may change after any
  * check and before its bytes are used.  RBS channels therefore ask the station not to
  * check the payload CRC (policy defer_crc): the core checks it while it copies, over
  * exactly the bytes it copied, and a segment that fails is dropped before anything
  * acts on it (counted in the channel's dropped_crc and the core's crc_bad) and never
  * acknowledged, so the peer resends it.  A frame without a CRC is dropped the same way:
- * RBS has no checksum of its own.  SYNs are copied out of the pool with their CRC
- * checked on the copy, and only the copy is used.
+ * RBS has no checksum of its own.
  * Output only runs while the link lends a transmit buffer: jet_chan_tx_alloc first,
  * then rbs_output_iov writes the header into the lent buffer and points at the payload
  * in the send ring or the application's referenced buffer; one copy puts it behind the
@@ -36,166 +32,59 @@
  * a buffer lent for nothing goes back with jet_chan_tx_abort. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "jet/crc32c.h"
-#include "jet/rbs.h"
-#include "rbs/rbs_core.h"
+#include "rbs/rbs_glue.h"
 #include "util/clock.h"
-#include "util/rng.h"
 
-enum {
-    DEF_BUF = 4 << 20,
-    DEF_BACKLOG = 16,
-    CHAN_FIRST = 0x40000000u, /* connection channels: [CHAN_FIRST, CHAN_LAST] */
-    CHAN_LAST = 0xFFFFFF00u,
-    CHAN_TRIES = 256,
-};
-#define PENDING_MAX_AGE_NS 5000000000ull  /* a SYN not accepted by then is forgotten */
-#define LINGER_NS          10000000000ull /* a closed connection is freed by then at the latest */
-#define SLEEP_MAX_NS       50000000ull    /* blocking calls look around at least this often */
-#define RTO_MAX_NS                                                                                 \
-    250000000ull /* LAN round trips are micro- to milliseconds: a peer                             \
-                    silent through 12 backed-off RTOs (~3 s) is gone */
-
-struct pending {
-    uint64_t at;
-    uint16_t st;
-    uint32_t chan; /* the CHAN option: the peer's connection channel */
-    uint32_t len;
-    uint8_t syn[RBS_HDR_MAX];
-};
-
-struct host;
-
-struct jet_rbs_listener {
-    struct host *h;
-    struct jet_chan *ch;
-    struct jet_rbs_opts o;
-    struct pending *q; /* backlog, oldest first */
-    uint32_t qn;
-    uint64_t dropped;
-    struct jet_rbs_listener *next;
-};
-
-struct jet_rbs_conn {
-    struct host *h;
-    struct rbs_conn *core;
-    struct jet_chan *ch;
-    uint16_t peer_st;
-    uint32_t dst_chan;            /* the listener's channel, until the SYN-ACK names the peer's */
-    struct jet_rbs_listener *lis; /* the listener that made it (SYN routing), or NULL */
-    uint32_t syn_chan;            /* CHAN of the peer's SYN (routing key) */
-    bool busy_poll;
-    bool discard;     /* being closed: received bytes are thrown away */
-    bool closing;     /* handed back by jet_rbs_close: the library frees it */
-    bool established; /* has been ESTABLISHED (for the error's wording) */
-    bool unreach;     /* the peer station was not attached at the last send */
-    uint64_t linger_until;
-    uint32_t rcvbuf;    /* receive ring bytes it was created with (the default sink window) */
-    bool sink;          /* sink mode: received bytes go to sink_fd with pwrite */
-    int sink_fd;        /* the application's file; -1 once it is closed (bytes discarded) */
-    uint64_t sink_off;  /* file offset of the first byte */
-    uint64_t sink_told; /* placed bytes reported by jet_rbs_recv_ready */
-    uint64_t sink_bytes, sink_writes; /* bytes pwrite wrote; segments placed */
-    int err;                          /* glue-level error, overrides the core's */
-    uint64_t foreign, malformed, tx_refused;
-    char why[320];
-    struct jet_rbs_conn *next;
-};
-
-struct host {
-    struct jet_station *s;
-    uint32_t mtu;
-    uint32_t next_chan;
-    struct jet_rbs_listener *lis;
-    struct jet_rbs_conn *conns;
-    struct host *next;
-};
-
-static pthread_mutex_t hosts_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct host *hosts;
-
-static uint32_t random32(void)
-{
-    uint32_t v;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
-        v = (uint32_t)jet_mix64(jet_now_ns() ^ (uint64_t)(uintptr_t)&v);
-    return v;
-}
-
-static struct host *host_find(struct jet_station *s, bool create)
-{
-    pthread_mutex_lock(&hosts_mu);
-    struct host *h = hosts;
-    while (h && h->s != s)
-        h = h->next;
-    if (!h && create && (h = calloc(1, sizeof *h))) {
-        h->s = s;
-        h->mtu = jet_station_link(s)->caps.mtu;
-        h->next_chan = CHAN_FIRST + random32() % (CHAN_LAST - CHAN_FIRST);
-        h->next = hosts;
-        hosts = h;
-    }
-    pthread_mutex_unlock(&hosts_mu);
-    return h;
-}
-
-/* Frees h once nothing of it is left. */
-static void host_maybe_free(struct host *h)
-{
-    if (h->lis || h->conns)
-        return;
-    pthread_mutex_lock(&hosts_mu);
-    for (struct host **pp = &hosts; *pp; pp = &(*pp)->next)
-        if (*pp == h) {
-            *pp = h->next;
-            break;
-        }
-    pthread_mutex_unlock(&hosts_mu);
-    free(h);
-}
-
-static int conn_err(const struct jet_rbs_conn *c)
+int rbsg_conn_err(const struct jet_rbs_conn *c)
 {
     return c->err ? c->err : rbs_error(c->core);
 }
 
-/* Words for the connection's error, written once when it is first seen. */
-static void explain(struct jet_rbs_conn *c)
+/* "cannot reach station 3 of lan:x: <the link's own words>": the link refused every
+ * frame for the peer (-EHOSTUNREACH) and said why in its terms. */
+static void unreachable(struct jet_rbs_conn *c, const char *peer)
 {
-    int e = conn_err(c);
+    if (c->unreach_why[0])
+        snprintf(c->why, sizeof c->why, "cannot reach %s: %s", peer, c->unreach_why);
+    else
+        snprintf(c->why, sizeof c->why, "cannot reach %s (the link has no way to it)", peer);
+}
+
+/* Words for the connection's error, written once when it is first seen.  The peer is
+ * named in the link's terms (ep_peer: "station 1 of lan:x"). */
+void rbsg_explain(struct jet_rbs_conn *c)
+{
+    int e = rbsg_conn_err(c);
     if (!e || c->why[0])
         return;
-    const char *lan = jet_station_link(c->h->s)->name;
+    char peer[160];
+    ep_peer(c->h->s, c->peer_st, peer, sizeof peer);
     switch (e) {
     case -ECONNRESET:
-        snprintf(c->why, sizeof c->why, "connection reset by station %u of %s", c->peer_st, lan);
+        snprintf(c->why, sizeof c->why, "connection reset by %s", peer);
         break;
     case -ECONNREFUSED:
-        snprintf(c->why, sizeof c->why, "connection refused by station %u channel %u of %s",
-                 c->peer_st, c->dst_chan, lan);
+        snprintf(c->why, sizeof c->why, "connection refused by %s, channel %u", peer, c->dst_chan);
         break;
     case -ETIMEDOUT:
         if (c->established)
             snprintf(c->why, sizeof c->why,
-                     "station %u of %s stopped answering (retransmission or keepalive timeout)",
-                     c->peer_st, lan);
+                     "%s stopped answering (retransmission or keepalive timeout)", peer);
         else if (c->unreach)
-            snprintf(c->why, sizeof c->why, "no station %u is attached to %s", c->peer_st, lan);
+            unreachable(c, peer);
         else
             snprintf(c->why, sizeof c->why,
-                     "no answer from station %u channel %u of %s (nobody listening there?)",
-                     c->peer_st, c->dst_chan, lan);
+                     "no answer from %s, channel %u (nobody listening there?)", peer, c->dst_chan);
         break;
-    case -EHOSTUNREACH:
-        snprintf(c->why, sizeof c->why, "station %u left %s (its process is gone)", c->peer_st,
-                 lan);
+    case -EHOSTUNREACH: /* after the handshake: it was there, and is gone */
+        snprintf(c->why, sizeof c->why, "%s left the link: %s", peer,
+                 c->unreach_why[0] ? c->unreach_why : "the link has no way to it any more");
         break;
     case -ECONNABORTED:
         snprintf(c->why, sizeof c->why, "connection aborted");
@@ -216,7 +105,7 @@ static void give_back(struct jet_chan *ch, struct jet_txbuf *tb)
 static int conn_input(struct jet_rbs_conn *c, uint64_t now);
 
 /* Sends every segment that is due, while the link takes frames. */
-static void conn_output(struct jet_rbs_conn *c, uint64_t now)
+void rbsg_conn_output(struct jet_rbs_conn *c, uint64_t now)
 {
     for (;;) {
         struct jet_txbuf tb;
@@ -245,6 +134,8 @@ static void conn_output(struct jet_rbs_conn *c, uint64_t now)
             dst = c->dst_chan;
         int rc = jet_chan_tx_commit_crc(c->ch, &tb, c->peer_st, dst, (uint32_t)n, crc);
         if (rc == -EHOSTUNREACH) {
+            if (!c->unreach) /* the link's reason, in its own terms */
+                snprintf(c->unreach_why, sizeof c->unreach_why, "%s", jet_station_error(c->h->s));
             c->unreach = true;
             /* Once synchronized, a peer station that left is gone for good (a
              * killed process): fail now rather than after the timeouts. */
@@ -257,7 +148,7 @@ static void conn_output(struct jet_rbs_conn *c, uint64_t now)
             if (c->established && !c->err && !rbs_error(c->core)) {
                 c->err = -EHOSTUNREACH;
                 rbs_abort(c->core, now);
-                explain(c);
+                rbsg_explain(c);
             }
         } else if (rc) {
             c->tx_refused++;
@@ -275,7 +166,9 @@ static int conn_input(struct jet_rbs_conn *c, uint64_t now)
 {
     int n = 0;
     struct jet_rx rx;
-    while (jet_chan_recv(c->ch, &rx, 0) == 0) {
+    /* only what is queued: the station was polled just before (jet_chan_recv on an
+     * empty queue would poll it again) */
+    while (jet_chan_pending(c->ch) && jet_chan_recv(c->ch, &rx, 0) == 0) {
         int rc = -EIO;
         if (rx.src_station != c->peer_st) {
             c->foreign++;
@@ -294,7 +187,7 @@ static int conn_input(struct jet_rbs_conn *c, uint64_t now)
     return n;
 }
 
-static int conn_drive(struct jet_rbs_conn *c, uint64_t now)
+int rbsg_conn_drive(struct jet_rbs_conn *c, uint64_t now)
 {
     int n = conn_input(c, now);
     if (c->discard) { /* nobody reads any more */
@@ -304,16 +197,16 @@ static int conn_drive(struct jet_rbs_conn *c, uint64_t now)
     }
     if (now >= rbs_next_timeout(c->core))
         rbs_on_timeout(c->core, now);
-    conn_output(c, now);
+    rbsg_conn_output(c, now);
     if (rbs_state(c->core) >= RBS_ESTABLISHED)
         c->established = true;
-    explain(c);
+    rbsg_explain(c);
     return n;
 }
 
-static void conn_free(struct jet_rbs_conn *c)
+void rbsg_conn_free(struct jet_rbs_conn *c)
 {
-    struct host *h = c->h;
+    struct rbs_host *h = c->h;
     for (struct jet_rbs_conn **pp = &h->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -324,160 +217,17 @@ static void conn_free(struct jet_rbs_conn *c)
     free(c);
 }
 
-/* ---- listeners ---- */
-
-/* A frame on a listener's channel.  Returns false when its CRC failed (or it had
- * none): the caller counts it as a CRC drop. */
-static bool listener_syn(struct jet_rbs_listener *l, const struct jet_rx *rx, uint64_t now)
-{
-    struct host *h = l->h;
-    struct rbs_hdr hd;
-    uint8_t syn[RBS_HDR_MAX]; /* the SYN, copied out of the pool once and checked there */
-    uint32_t len = rx->len;
-    if (len > RBS_HDR_MAX) {
-        l->dropped++; /* a listener channel only ever sees SYNs: no payload */
-        return true;
-    }
-    if (!(rx->flags & JET_RX_CRC_UNCHECKED) || jet_crc32c_copy(0, syn, rx->payload, len) != rx->crc)
-        return false;
-    if (rbs_hdr_parse(syn, len, &hd) < 0 || hd.flags != RBS_SYN) {
-        l->dropped++;
-        return true;
-    }
-    for (struct jet_rbs_conn *c = h->conns; c; c = c->next) {
-        if (c->lis != l || c->peer_st != rx->src_station || c->syn_chan != hd.chan)
-            continue;
-        enum rbs_state s = rbs_state(c->core);
-        if (s == RBS_CLOSED || s == RBS_TIME_WAIT)
-            continue; /* an earlier connection of the same channel: this is a new one */
-        rbs_input(c->core, syn, len, now);
-        conn_output(c, now);
-        return true;
-    }
-    struct pending *p = NULL;
-    for (uint32_t i = 0; i < l->qn; i++)
-        if (l->q[i].st == rx->src_station && l->q[i].chan == hd.chan)
-            p = &l->q[i]; /* the same request again: keep the newest (its TSval is echoed) */
-    while (!p && l->qn && now - l->q[0].at > PENDING_MAX_AGE_NS) {
-        memmove(l->q, l->q + 1, (l->qn - 1) * sizeof *l->q);
-        l->qn--;
-    }
-    if (!p) {
-        if (l->qn == l->o.backlog) {
-            l->dropped++;
-            return true;
-        }
-        p = &l->q[l->qn++];
-    }
-    p->at = now;
-    p->st = rx->src_station;
-    p->chan = hd.chan;
-    p->len = len;
-    memcpy(p->syn, syn, len);
-    return true;
-}
-
-/* ---- the drive ---- */
-
-static int host_poll(struct host *h)
-{
-    uint64_t now = jet_now_ns();
-    int n = 0;
-    if (!h->lis && !h->conns)
-        return jet_station_poll(h->s);
-    for (struct jet_rbs_listener *l = h->lis; l; l = l->next) {
-        struct jet_rx rx;
-        while (jet_chan_recv(l->ch, &rx, 0) == 0) {
-            if (listener_syn(l, &rx, now))
-                jet_chan_release(l->ch, &rx);
-            else
-                jet_chan_release_crc_bad(l->ch, &rx);
-            n++;
-        }
-    }
-    struct jet_rbs_conn *next;
-    for (struct jet_rbs_conn *c = h->conns; c; c = next) {
-        next = c->next;
-        n += conn_drive(c, now);
-        if (c->closing) {
-            if (rbs_state(c->core) == RBS_CLOSED)
-                conn_free(c);
-            else if (now > c->linger_until) {
-                rbs_abort(c->core, now);
-                conn_output(c, now);
-                conn_free(c);
-            }
-        }
-    }
-    return n;
-}
-
-static uint64_t host_next_timer(const struct host *h)
-{
-    uint64_t t = UINT64_MAX;
-    for (const struct jet_rbs_conn *c = h->conns; c; c = c->next) {
-        uint64_t x = rbs_next_timeout(c->core);
-        if (x < t)
-            t = x;
-        if (c->closing && c->linger_until < t)
-            t = c->linger_until;
-    }
-    return t;
-}
-
-/* Blocking calls: try, and if nothing could be done, wait_more() and try again. */
-struct waiter {
-    uint64_t deadline;
-    bool nonblock, polled, busy;
-};
-
-static void waiter_init(struct waiter *w, int64_t timeout_ns, bool busy)
-{
-    w->nonblock = timeout_ns == 0;
-    w->deadline = timeout_ns < 0 ? UINT64_MAX : jet_now_ns() + (uint64_t)timeout_ns;
-    w->polled = false;
-    w->busy = busy;
-}
-
-/* 0: try again; -EAGAIN / -ETIMEDOUT: give up.  The first call only drives the
- * station (a non-blocking call gets that one chance); later ones sleep first, until a
- * frame may have come, the next timer, or the deadline. */
-static int wait_more(struct host *h, struct waiter *w)
-{
-    if (!w->polled) {
-        w->polled = true;
-        host_poll(h);
-        return 0;
-    }
-    if (w->nonblock)
-        return -EAGAIN;
-    uint64_t now = jet_now_ns();
-    if (now >= w->deadline)
-        return -ETIMEDOUT;
-    if (!w->busy) {
-        uint64_t t = host_next_timer(h);
-        if (t > w->deadline)
-            t = w->deadline;
-        if (t > now) {
-            uint64_t d = t - now;
-            jet_station_wait(h->s, (int64_t)(d < SLEEP_MAX_NS ? d : SLEEP_MAX_NS));
-        }
-    }
-    host_poll(h);
-    return 0;
-}
-
 /* ---- connections ---- */
 
-static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
-                    uint32_t syn_retries, struct jet_rbs_conn **out)
+int rbsg_conn_new(struct rbs_host *h, const struct jet_rbs_opts *o, bool external,
+                  uint32_t syn_retries, struct jet_rbs_conn **out)
 {
     struct jet_rbs_conn *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     c->h = h;
     c->busy_poll = o->busy_poll;
-    uint32_t rcvbuf = o->rcvbuf ? o->rcvbuf : DEF_BUF;
+    uint32_t rcvbuf = o->rcvbuf ? o->rcvbuf : RBSG_DEF_BUF;
     uint32_t mss = o->mss ? o->mss : h->mtu - RBS_HDR_MAX;
     if (mss > h->mtu - RBS_HDR_MAX)
         mss = h->mtu - RBS_HDR_MAX;
@@ -495,29 +245,21 @@ static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
         .queue_frames = (uint32_t)(frames > 65536 ? 65536 : frames),
         .queue_bytes = 2ull * rcvbuf + 4ull * h->mtu,
     };
-    int rc = -EADDRNOTAVAIL;
-    for (int i = 0; i < CHAN_TRIES && rc; i++) {
-        uint32_t id = h->next_chan++;
-        if (h->next_chan > CHAN_LAST)
-            h->next_chan = CHAN_FIRST;
-        rc = jet_chan_open(h->s, id, &p, &c->ch);
-        if (rc && rc != -EADDRINUSE)
-            break;
-    }
+    int rc = ep_chan_open(h->s, &h->ids, &p, NULL, &c->ch);
     if (rc) {
         free(c);
-        return rc == -EADDRINUSE ? -EADDRNOTAVAIL : rc;
+        return rc;
     }
     struct rbs_cfg cfg = {
         .mss = mss,
         .rcvbuf_bytes = rcvbuf,
         .rcvbuf_external = external,
-        .sndbuf_bytes = o->sndbuf ? o->sndbuf : DEF_BUF,
+        .sndbuf_bytes = o->sndbuf ? o->sndbuf : RBSG_DEF_BUF,
         .max_refs = o->max_refs,
         .keepalive_ns = o->keepalive_ns,
-        .rto_max_ns = RTO_MAX_NS,
+        .rto_max_ns = RBSG_RTO_MAX_NS,
         .syn_retries = syn_retries,
-        .isn = random32(),
+        .isn = ep_random32(),
         .local_chan = jet_chan_id(c->ch),
     };
     c->rcvbuf = rcvbuf;
@@ -533,94 +275,9 @@ static int conn_new(struct host *h, const struct jet_rbs_opts *o, bool external,
     return 0;
 }
 
-int jet_rbs_listen(struct jet_station *s, uint32_t chan, const struct jet_rbs_opts *o,
-                   struct jet_rbs_listener **out)
-{
-    *out = NULL;
-    if (!s || !chan)
-        return -EINVAL;
-    struct host *h = host_find(s, true);
-    if (!h)
-        return -ENOMEM;
-    struct jet_rbs_listener *l = calloc(1, sizeof *l);
-    if (l && o)
-        l->o = *o;
-    if (l && !l->o.backlog)
-        l->o.backlog = DEF_BACKLOG;
-    if (l)
-        l->q = calloc(l->o.backlog, sizeof *l->q);
-    int rc = l && l->q ? 0 : -ENOMEM;
-    if (!rc)
-        rc = jet_chan_open(s, chan, &(struct jet_chan_policy){.defer_crc = true}, &l->ch);
-    if (rc) {
-        if (l)
-            free(l->q);
-        free(l);
-        host_maybe_free(h);
-        return rc;
-    }
-    l->h = h;
-    l->next = h->lis;
-    h->lis = l;
-    *out = l;
-    return 0;
-}
-
-void jet_rbs_listener_close(struct jet_rbs_listener *l)
-{
-    if (!l)
-        return;
-    struct host *h = l->h;
-    for (struct jet_rbs_conn *c = h->conns; c; c = c->next)
-        if (c->lis == l)
-            c->lis = NULL;
-    for (struct jet_rbs_listener **pp = &h->lis; *pp; pp = &(*pp)->next)
-        if (*pp == l) {
-            *pp = l->next;
-            break;
-        }
-    jet_chan_close(l->ch);
-    free(l->q);
-    free(l);
-    host_maybe_free(h);
-}
-
-int jet_rbs_accept(struct jet_rbs_listener *l, struct jet_rbs_conn **out, int64_t timeout_ns)
-{
-    struct host *h = l->h;
-    struct waiter w;
-    *out = NULL;
-    waiter_init(&w, timeout_ns, l->o.busy_poll);
-    for (;;) {
-        while (l->qn) {
-            struct pending p = l->q[0];
-            memmove(l->q, l->q + 1, (l->qn - 1) * sizeof *l->q);
-            l->qn--;
-            struct jet_rbs_conn *c;
-            int rc = conn_new(h, &l->o, false, 0, &c);
-            if (rc)
-                return rc;
-            c->peer_st = p.st;
-            c->syn_chan = p.chan;
-            c->lis = l;
-            rc = rbs_listen_accept(c->core, p.syn, p.len, jet_now_ns());
-            if (rc) { /* cannot happen for a SYN that parsed; skip it */
-                conn_free(c);
-                continue;
-            }
-            c->dst_chan = rbs_peer_chan(c->core);
-            *out = c;
-            return 0;
-        }
-        int rc = wait_more(h, &w);
-        if (rc)
-            return rc;
-    }
-}
-
 int jet_rbs_connected(struct jet_rbs_conn *c)
 {
-    int e = conn_err(c);
+    int e = rbsg_conn_err(c);
     if (e)
         return e;
     enum rbs_state s = rbs_state(c->core);
@@ -636,7 +293,7 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
         return -EINVAL;
     if (!o)
         o = &none;
-    struct host *h = host_find(s, true);
+    struct rbs_host *h = rbsg_host(s, true);
     if (!h)
         return -ENOMEM;
     if (o->ring && o->sink)
@@ -647,7 +304,7 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
     struct jet_rbs_conn *c = NULL;
     /* With a bound of its own, connect retries the SYN until then (not only the
      * core's max_retries, ~2.6 s at the 250 ms RTO cap); without one, the core's. */
-    int rc = conn_new(h, &oo, o->ring != NULL || o->sink, timeout_ns > 0 ? UINT32_MAX : 0, &c);
+    int rc = rbsg_conn_new(h, &oo, o->ring != NULL || o->sink, timeout_ns > 0 ? UINT32_MAX : 0, &c);
     if (!rc && o->ring)
         rc = rbs_recv_register(c->core, o->ring, o->ring_len);
     if (!rc && o->sink)
@@ -657,36 +314,34 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
         c->dst_chan = dst_chan;
         rc = rbs_connect(c->core, jet_now_ns());
         if (rc)
-            conn_free(c);
+            rbsg_conn_free(c);
     } else if (c) {
-        conn_free(c);
+        rbsg_conn_free(c);
     }
-    if (rc) {
-        host_maybe_free(h);
+    if (rc)
         return rc;
-    }
     *out = c;
-    conn_output(c, jet_now_ns());
+    rbsg_conn_output(c, jet_now_ns());
     if (timeout_ns == 0)
         return -EINPROGRESS;
-    struct waiter w;
-    waiter_init(&w, timeout_ns, c->busy_poll);
+    struct ep_wait w;
+    ep_wait_init(&w, timeout_ns, c->busy_poll);
     w.polled = true; /* the SYN just left: sleep first */
     for (;;) {
         rc = jet_rbs_connected(c);
         if (rc)
             return rc < 0 ? rc : 0;
-        rc = wait_more(h, &w);
+        rc = ep_wait_more(h->s, &w);
         if (rc == -ETIMEDOUT) {
+            char peer[160];
+            ep_peer(s, dst_station, peer, sizeof peer);
             if (c->unreach)
-                snprintf(c->why, sizeof c->why, "no station %u is attached to %s", dst_station,
-                         jet_station_link(s)->name);
+                unreachable(c, peer);
             else
                 snprintf(c->why, sizeof c->why,
-                         "no answer from station %u channel %u of %s within %.1f s "
-                         "(nobody listening there?)",
-                         dst_station, dst_chan, jet_station_link(s)->name,
-                         (double)timeout_ns / 1e9);
+                         "no answer from %s, channel %u, within %.1f s (nobody listening "
+                         "there?)",
+                         peer, dst_chan, (double)timeout_ns / 1e9);
             return rc;
         }
     }
@@ -697,29 +352,29 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
 /* Maps a core error to the connection's (the glue may know better). */
 static int fail_code(struct jet_rbs_conn *c, int rc)
 {
-    int e = conn_err(c);
-    explain(c);
+    int e = rbsg_conn_err(c);
+    rbsg_explain(c);
     return e && rc != -EPIPE ? e : rc;
 }
 
 ssize_t jet_rbs_send(struct jet_rbs_conn *c, const void *buf, size_t len, int64_t timeout_ns)
 {
-    struct waiter w;
-    waiter_init(&w, timeout_ns, c->busy_poll);
+    struct ep_wait w;
+    ep_wait_init(&w, timeout_ns, c->busy_poll);
     if (!len)
         return 0;
     for (;;) {
-        int e = conn_err(c);
+        int e = rbsg_conn_err(c);
         if (e)
             return fail_code(c, e);
         ssize_t n = rbs_send(c->core, buf, len);
         if (n > 0) {
-            conn_output(c, jet_now_ns());
+            rbsg_conn_output(c, jet_now_ns());
             return n;
         }
         if (n != -EAGAIN)
             return fail_code(c, (int)n);
-        int rc = wait_more(c->h, &w);
+        int rc = ep_wait_more(c->h->s, &w);
         if (rc)
             return rc;
     }
@@ -730,22 +385,22 @@ int jet_rbs_send_ref(struct jet_rbs_conn *c, const void *buf, size_t len, uint64
     int rc = rbs_send_ref(c->core, buf, len, cookie);
     if (rc)
         return fail_code(c, rc);
-    conn_output(c, jet_now_ns());
+    rbsg_conn_output(c, jet_now_ns());
     return 0;
 }
 
 int jet_rbs_completed(struct jet_rbs_conn *c, uint64_t *cookies, int max, int64_t timeout_ns)
 {
-    struct waiter w;
-    waiter_init(&w, timeout_ns, c->busy_poll);
+    struct ep_wait w;
+    ep_wait_init(&w, timeout_ns, c->busy_poll);
     for (;;) {
         int n = rbs_completed(c->core, cookies, max);
         if (n > 0 || max <= 0)
             return n;
-        int e = conn_err(c);
+        int e = rbsg_conn_err(c);
         if (e)
             return fail_code(c, e);
-        int rc = wait_more(c->h, &w);
+        int rc = ep_wait_more(c->h->s, &w);
         if (rc)
             return rc;
     }
@@ -760,12 +415,12 @@ ssize_t jet_rbs_recv(struct jet_rbs_conn *c, void *buf, size_t len, int64_t time
 {
     if (c->sink)
         return -EINVAL; /* the bytes go to the file */
-    struct waiter w;
-    waiter_init(&w, timeout_ns, c->busy_poll);
+    struct ep_wait w;
+    ep_wait_init(&w, timeout_ns, c->busy_poll);
     for (;;) {
         ssize_t n = rbs_recv(c->core, buf, len);
         if (n > 0) {
-            conn_output(c, jet_now_ns()); /* a window update may be due */
+            rbsg_conn_output(c, jet_now_ns()); /* a window update may be due */
             return n;
         }
         if (n == 0)
@@ -774,7 +429,7 @@ ssize_t jet_rbs_recv(struct jet_rbs_conn *c, void *buf, size_t len, int64_t time
             return fail_code(c, (int)n);
         if (c->err)
             return fail_code(c, c->err);
-        int rc = wait_more(c->h, &w);
+        int rc = ep_wait_more(c->h->s, &w);
         if (rc)
             return rc;
     }
@@ -851,8 +506,8 @@ uint64_t jet_rbs_recv_placed(const struct jet_rbs_conn *c)
 
 ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t timeout_ns)
 {
-    struct waiter w;
-    waiter_init(&w, timeout_ns, c->busy_poll);
+    struct ep_wait w;
+    ep_wait_init(&w, timeout_ns, c->busy_poll);
     for (;;) {
         if (c->sink) { /* news of the file, not bytes in memory */
             *p = NULL;
@@ -868,10 +523,10 @@ ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t ti
             return (ssize_t)n;
         if (rbs_recv_eof(c->core))
             return 0;
-        int e = conn_err(c);
+        int e = rbsg_conn_err(c);
         if (e)
             return fail_code(c, e);
-        int rc = wait_more(c->h, &w);
+        int rc = ep_wait_more(c->h->s, &w);
         if (rc)
             return rc;
     }
@@ -881,7 +536,7 @@ int jet_rbs_recv_consume(struct jet_rbs_conn *c, size_t n)
 {
     int rc = rbs_recv_consume(c->core, n);
     if (!rc)
-        conn_output(c, jet_now_ns());
+        rbsg_conn_output(c, jet_now_ns());
     return rc;
 }
 
@@ -892,128 +547,61 @@ int jet_rbs_shutdown(struct jet_rbs_conn *c)
     int rc = rbs_shutdown(c->core, jet_now_ns());
     if (rc)
         return fail_code(c, rc);
-    conn_output(c, jet_now_ns());
+    rbsg_conn_output(c, jet_now_ns());
     return 0;
+}
+
+void rbsg_conn_abort(struct jet_rbs_conn *c, uint64_t now)
+{
+    if (rbs_abort(c->core, now) == 0)
+        rbsg_conn_output(c, now); /* the RST */
 }
 
 void jet_rbs_abort(struct jet_rbs_conn *c)
 {
     if (!c)
         return;
-    struct host *h = c->h;
-    uint64_t now = jet_now_ns();
-    if (rbs_abort(c->core, now) == 0)
-        conn_output(c, now); /* the RST */
-    conn_free(c);
-    host_maybe_free(h);
+    rbsg_conn_abort(c, jet_now_ns());
+    rbsg_conn_free(c);
 }
 
 int jet_rbs_close(struct jet_rbs_conn *c, int64_t timeout_ns)
 {
     if (!c)
         return 0;
-    struct host *h = c->h;
+    struct rbs_host *h = c->h;
     uint64_t now = jet_now_ns();
-    int rc = conn_err(c);
+    int rc = rbsg_conn_err(c);
     if (!rc) {
         rbs_shutdown(c->core, now);
-        conn_output(c, now);
+        rbsg_conn_output(c, now);
     }
     c->discard = true;
     c->sink_fd = -1; /* the file may be closed once we return */
-    struct waiter w;
-    waiter_init(&w, timeout_ns, c->busy_poll);
+    struct ep_wait w;
+    ep_wait_init(&w, timeout_ns, c->busy_poll);
     while (!rc) {
-        rc = conn_err(c);
+        rc = rbsg_conn_err(c);
         if (rc)
             break;
         enum rbs_state s = rbs_state(c->core);
         if (rbs_send_pending(c->core) == 0 &&
             (s == RBS_FIN_WAIT_2 || s == RBS_TIME_WAIT || s == RBS_CLOSED))
             break; /* everything we sent, the end of stream too, is acknowledged */
-        rc = wait_more(h, &w);
+        rc = ep_wait_more(h->s, &w);
         if (rc == -EAGAIN)
             rc = -ETIMEDOUT;
     }
     now = jet_now_ns();
     if (rc || rbs_state(c->core) == RBS_CLOSED) {
-        if (rbs_abort(c->core, now) == 0)
-            conn_output(c, now);
-        conn_free(c);
-        host_maybe_free(h);
+        rbsg_conn_abort(c, now);
+        rbsg_conn_free(c);
         return rc;
     }
-    c->closing = true;                 /* the library's now: host_poll frees it once CLOSED */
-    c->linger_until = now + LINGER_NS; /* TIME_WAIT, or FIN_WAIT_2 until the peer's FIN */
+    /* The library's now: every poll of the station drives it (TIME_WAIT, or FIN_WAIT_2
+     * until the peer's FIN) and frees it once CLOSED, or aborts it at the deadline. */
+    ep_linger_start(&c->linger, now, RBSG_LINGER_NS);
     return 0;
-}
-
-/* ---- driving ---- */
-
-int jet_rbs_poll(struct jet_station *s)
-{
-    struct host *h = host_find(s, false);
-    if (!h)
-        return jet_station_poll(s);
-    int n = host_poll(h);
-    host_maybe_free(h);
-    return n;
-}
-
-int jet_rbs_fd(struct jet_station *s)
-{
-    return jet_station_fd(s);
-}
-
-int jet_rbs_arm(struct jet_station *s)
-{
-    return jet_station_arm(s);
-}
-
-int64_t jet_rbs_timeout(struct jet_station *s)
-{
-    struct host *h = host_find(s, false);
-    if (!h)
-        return -1;
-    uint64_t t = host_next_timer(h), now = jet_now_ns();
-    if (t == UINT64_MAX)
-        return -1;
-    return t > now ? (int64_t)(t - now) : 0;
-}
-
-void jet_rbs_station_fini(struct jet_station *s, int64_t linger_ns)
-{
-    struct host *h = host_find(s, false);
-    if (!h)
-        return;
-    uint64_t until = linger_ns < 0 ? UINT64_MAX : jet_now_ns() + (uint64_t)linger_ns;
-    for (;;) {
-        bool lingering = false;
-        for (struct jet_rbs_conn *c = h->conns; c; c = c->next)
-            lingering |= c->closing;
-        if (!lingering || jet_now_ns() >= until)
-            break;
-        host_poll(h);
-        uint64_t t = host_next_timer(h), now = jet_now_ns();
-        if (t > until)
-            t = until;
-        if (t > now)
-            jet_station_wait(s, (int64_t)(t - now < SLEEP_MAX_NS ? t - now : SLEEP_MAX_NS));
-    }
-    while (h->conns) {
-        struct jet_rbs_conn *c = h->conns;
-        uint64_t now = jet_now_ns();
-        if (rbs_abort(c->core, now) == 0)
-            conn_output(c, now);
-        conn_free(c);
-    }
-    while (h->lis) {
-        bool last = !h->lis->next;
-        jet_rbs_listener_close(h->lis); /* frees h with the last one */
-        if (last)
-            return;
-    }
-    host_maybe_free(h);
 }
 
 /* ---- state ---- */
@@ -1062,7 +650,7 @@ void jet_rbs_stats(const struct jet_rbs_conn *c, struct jet_rbs_stats *out)
 
 int jet_rbs_errno(const struct jet_rbs_conn *c)
 {
-    return conn_err(c);
+    return rbsg_conn_err(c);
 }
 
 const char *jet_rbs_error(const struct jet_rbs_conn *c)

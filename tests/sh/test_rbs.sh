@@ -165,7 +165,7 @@ check_err 1 "nobody listening" "connect to a channel where nobody listens" \
 [ $((SECONDS - t0)) -le 3 ] || fail "took $((SECONDS - t0)) s to give up"
 kill -TERM "$RXJET"
 wait_exit "$RX" 5 || fail "listener still running 5 s after SIGTERM"
-check_err 1 "no station 5" "connect to a station that is not there" \
+check_err 1 "cannot reach station 5" "connect to a station that is not there" \
 	"$JET" cat --link "lan:$L" --station 0 --timeout 1 5:5300
 check_err 2 "STATION:CHAN" "no target" "$JET" cat --link "lan:$L"
 check_err 2 "is not STATION:CHAN" "bad target" "$JET" cat --link "lan:$L" 1-5300

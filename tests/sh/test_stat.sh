@@ -7,6 +7,10 @@
 #                          --N frames--> station 1, channel 20  drop oldest, queue 128, prio 5,
 #                                                               bad CRC delivered, 2 Mbit/s reserved
 #   jet stat lan:$L [--station K] [--json] [--watch S]     reads the LAN and both stats files
+#   jet stat $L                                             the same (a plain name is a LAN's)
+#
+# (Stations on other links publish too, under /dev/shm/jet-stat.ENCODED-LINK.ADDR-PID;
+# tests/unit/test_statpub.c runs jet stat on such links.)
 #
 # Then: the demo exits -> its files are gone; a demo killed with SIGKILL ->
 # jet stat reports its files stale and removes them.
@@ -30,13 +34,21 @@ F1=/dev/shm/jet-stat.$L.1
 
 # ---- usage ----
 check_ok "jet stat --help" "$JET" stat --help
-grep -qF "usage: jet stat lan:NAME" <<<"$OUT" || fail "jet stat --help: no usage on stdout"
+grep -qF "usage: jet stat LINK" <<<"$OUT" || fail "jet stat --help: no usage on stdout"
 ok "jet stat --help prints usage"
 check_ok "jet --help" "$JET" --help
 grep -qE '^  stat ' <<<"$OUT" || fail "jet --help does not list stat"
 ok "jet --help lists stat"
-check_err 2 "which LAN" "jet stat without a link" "$JET" stat
-check_err 2 "only lan:NAME" "jet stat on a tap link" "$JET" stat tap:eth0
+check_err 2 "which link" "jet stat without a link" "$JET" stat
+check_err 2 "unknown kind" "jet stat on an unknown kind of link" "$JET" stat bogus:eth0
+check_ok "jet stat on a tap link nobody publishes on" "$JET" stat tap:jt-nosuch0
+grep -qF "(no station publishes counters on this link)" <<<"$OUT" ||
+	fail "jet stat tap:...: no '(no station publishes counters on this link)'"
+ok "jet stat on a link without publishers says so"
+check_ok "jet stat tap:... --json" "$JET" stat tap:jt-nosuch0 --json
+expect_jq '.link == "tap:jt-nosuch0" and .publishers == 0 and .station == []' \
+	"jet stat tap:... --json: the link, no publisher"
+check_err '!0' "publishes no counters" "jet stat tap:... --station 3" "$JET" stat tap:jt-nosuch0 --station 3
 check_err 2 "unknown option '--bogus'" "jet stat --bogus" "$JET" stat lan:x --bogus
 check_err 2 "bad value '99' for --station" "jet stat --station 99" "$JET" stat lan:x --station 99
 check_err 2 "bad value '0' for --watch" "jet stat --watch 0" "$JET" stat lan:x --watch 0
@@ -103,6 +115,9 @@ expect_eq "$(jv "$S0 | .chan[0] | [.frames_out, .bytes_out, .frames_in] | join(\
 	"$((2 * N)),$((2 * N * SIZE)),0" "station 0, channel 1: frames and bytes out"
 expect_eq "$(jv "$S0 | .tx_frames")" "$((2 * N))" "station 0: LAN tx frames"
 expect_eq "$(jv "$S1 | .link")" "lan:$L" "station 1: link name"
+check_ok "jet stat $L --json (plain LAN name)" "$JET" stat "$L" --json
+expect_jq '.lan == "'"$L"'" and ([.station[].station] == [0, 1]) and
+	([.station[].stats] == ["live", "live"])' "plain LAN name: the same LAN view"
 
 check_ok "jet stat --station 1 --json" "$JET" stat "lan:$L" --station 1 --json
 expect_jq '[.station[].station] == [1]' "--station 1 lists station 1 only"

@@ -19,7 +19,8 @@ enum {
     TAP = JET_LINK_TAP,
     PKT = JET_LINK_PACKET,
     XDP = JET_LINK_XDP,
-    UDP = JET_LINK_UDP
+    UDP = JET_LINK_UDP,
+    LOOP = JET_LINK_LOOP
 };
 
 struct row {
@@ -45,6 +46,10 @@ static const struct row rows[] = {
     OK("lan:a..b.", LAN, "a..b.", NULL, 0, 0),
     OK("lan:0", LAN, "0", NULL, 0, 0),
     OK("lan:" NAME48, LAN, NAME48, NULL, 0, 0),
+    OK("loop:t", LOOP, "t", NULL, 0, 0),
+    OK("loop:A-b_c.9", LOOP, "A-b_c.9", NULL, 0, 0),
+    OK("loop:0", LOOP, "0", NULL, 0, 0),
+    OK("loop:" NAME48, LOOP, NAME48, NULL, 0, 0),
     OK("tap:tap0", TAP, "tap0", NULL, 0, 0),
     OK("tap:" IF15, TAP, IF15, NULL, 0, 0),
     OK("packet:eth0", PKT, "eth0", NULL, 0, 0),
@@ -95,6 +100,19 @@ static const struct row rows[] = {
     BAD("lan:a\x7f"),
     BAD("lan:caf\xc3\xa9"),
     BAD("lan:a*"),
+
+    /* loop names: the same grammar as LAN names */
+    BAD("loop:"),
+    BAD("loop"),
+    BAD("loo:x"),
+    BAD("loopx:x"),
+    BAD("loop:" NAME48 "x"),
+    BAD("loop:.a"),
+    BAD("loop:a/b"),
+    BAD("loop:a:b"),
+    BAD("loop:a b"),
+    BAD("loop:a@0"),
+    BAD("loop:caf\xc3\xa9"),
 
     /* interface names: 1..15 characters, no '/', ':', '@' or blanks */
     BAD("tap:" IF16),
@@ -242,7 +260,7 @@ static void test_long(void)
     CHECK_EQ(n.port, 1);
 
     /* argument of 256 bytes and more: refused whatever the kind */
-    static const char *const kinds[] = {"lan:", "tap:", "packet:", "xdp:", "udp:", "zz:"};
+    static const char *const kinds[] = {"lan:", "loop:", "tap:", "packet:", "xdp:", "udp:", "zz:"};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         size_t kl = strlen(kinds[k]);
         memset(s, 0, BIG + 1);
@@ -284,6 +302,7 @@ static void test_open(void)
         /* the reason names the link and says what this build has */
         CHECK(strstr(err.msg, later[i]) != NULL);
         CHECK(strstr(err.msg, "lan:") != NULL);
+        CHECK(strstr(err.msg, "loop:") != NULL);
         if (rc == 0)
             jet_link_close(l);
     }
@@ -319,11 +338,72 @@ static void test_open(void)
     CHECK(err.msg[0] != 0);
 }
 
+/* loop: ends meet by name; numbers taken, free and out of range; the
+ * network is gone once its last end closes. */
+static void test_open_loop(void)
+{
+    struct jet_link *a = NULL, *b = NULL, *c = NULL;
+    struct jet_err err = {0};
+    struct jet_link_opts any = {.station = -1}, five = {.station = 5};
+    REQUIRE(jet_link_open("loop:t-link", &any, &a, &err) == 0);
+    REQUIRE(jet_link_open("loop:t-link", NULL, &b, &err) == 0);
+    CHECK_EQ(a->caps.addr, 0);
+    CHECK_EQ(b->caps.addr, 1);
+    CHECK(strcmp(a->name, "loop:t-link") == 0);
+    CHECK(strcmp(a->ops->kind, "loop") == 0);
+    CHECK(a->caps.native && a->caps.eth && a->caps.has_mac && a->caps.zero_copy);
+    CHECK_EQ(a->caps.mtu, 9000);
+    /* 02:4a:4c:xx:yy:addr, xx:yy from the name */
+    CHECK(a->caps.mac[0] == 0x02 && a->caps.mac[1] == 0x4a && a->caps.mac[2] == 0x4c);
+    CHECK_EQ(a->caps.mac[5], 0);
+    CHECK_EQ(b->caps.mac[5], 1);
+    CHECK(!memcmp(a->caps.mac, b->caps.mac, 5));
+    REQUIRE(jet_link_open("loop:t-link", &five, &c, &err) == 0);
+    CHECK_EQ(c->caps.addr, 5);
+    struct jet_link *d = NULL;
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(jet_link_open("loop:t-link", &five, &d, &err), -EADDRINUSE);
+    CHECK(strstr(err.msg, "t-link") != NULL);
+    struct jet_link_opts bad = {.station = 64};
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(jet_link_open("loop:t-link", &bad, &d, &err), -ERANGE);
+    CHECK(err.msg[0] != 0);
+    /* another name is another network: its first end is 0 */
+    REQUIRE(jet_link_open("loop:t-link2", &any, &d, &err) == 0);
+    CHECK_EQ(d->caps.addr, 0);
+    CHECK(memcmp(d->caps.mac, a->caps.mac, 5) != 0);
+    jet_link_close(d);
+    jet_link_close(b);
+    REQUIRE(jet_link_open("loop:t-link", &any, &b, &err) == 0);
+    CHECK_EQ(b->caps.addr, 1); /* the first free number again */
+    /* all 64 taken: -EBUSY */
+    struct jet_link *all[64] = {0};
+    unsigned n = 0;
+    while (n < 64 && jet_link_open("loop:t-link", &any, &all[n], &err) == 0)
+        n++;
+    CHECK_EQ(n, 61);
+    memset(&err, 0, sizeof err);
+    CHECK_EQ(jet_link_open("loop:t-link", &any, &d, &err), -EBUSY);
+    CHECK(err.msg[0] != 0);
+    for (unsigned i = 0; i < n; i++)
+        jet_link_close(all[i]);
+    jet_link_close(a);
+    jet_link_close(b);
+    jet_link_close(c);
+    /* gone with its last end: a new network starts from 0 */
+    REQUIRE(jet_link_open("loop:t-link", &five, &c, &err) == 0);
+    REQUIRE(jet_link_open("loop:t-link", &any, &a, &err) == 0);
+    CHECK_EQ(a->caps.addr, 0);
+    jet_link_close(a);
+    jet_link_close(c);
+}
+
 int main(void)
 {
     test_table();
     test_null();
     test_long();
     test_open();
+    test_open_loop();
     return check_done("test_link");
 }

@@ -29,6 +29,7 @@
 #include "jet/frame.h"
 #include "jet/lan.h"
 #include "jet/rbs.h"
+#include "jet/stack.h"
 #include "rbs/rbs_core.h"
 #include "util/rng.h"
 
@@ -531,6 +532,44 @@ static void find_chan(struct jet_chan *c, void *arg)
         f->c = c;
 }
 
+/* Station 1's side of the race.  One poll of the station demultiplexes, then runs the
+ * protocols attached to it in attach order (jet/stack.h): this one, attached before
+ * RBS, sees the frames queued on the connection's channel before RBS takes them, and
+ * the scribbler changes the second one there, in the pool. */
+struct scribble_hook {
+    struct peer *p;
+    struct jet_rbs_conn *c;
+    bool armed;
+    int pending; /* frames queued on c's channel when it struck; -1: not yet */
+};
+
+static void scribble_poll(struct jet_station *s, void *arg, uint64_t now)
+{
+    struct scribble_hook *k = arg;
+    (void)now;
+    if (!k->armed || k->pending >= 0)
+        return;
+    struct jet_rbs_stats st;
+    jet_rbs_stats(k->c, &st);
+    struct chan_find f = {st.local_chan, NULL};
+    jet_station_each_chan(s, find_chan, &f);
+    if (!f.c || !jet_chan_pending(f.c))
+        return;
+    k->pending = (int)jet_chan_pending(f.c);
+    if (!k->p->no_crc) {
+        int hl = k->p->sent[1][RBS_OFF_HLEN] * 4;
+        k->p->sent[1][hl + 321] ^= 0x20;
+    }
+}
+
+static void scribble_close(struct jet_station *s, void *arg)
+{
+    (void)s;
+    (void)arg;
+}
+
+static const struct jet_proto_ops scribble_ops = {"scribbler", scribble_poll, NULL, scribble_close};
+
 static struct jet_chan_stats conn_chan_stats(struct jet_station *s, struct jet_rbs_conn *c)
 {
     struct jet_rbs_stats st;
@@ -560,6 +599,8 @@ static void test_lan(const char *tag, bool sink, bool no_crc)
     int lan = mklan_faults(tag, NULL);
     struct peer p = {.s = st_open(lan, 0), .no_crc = no_crc};
     struct jet_station *b = st_open(lan, 1);
+    struct scribble_hook sh = {.p = &p, .pending = -1};
+    REQUIRE(jet_station_attach(b, &scribble_ops, &sh) == 0); /* before RBS: runs first */
     p.ch = ch_open(p.s, PEER_CH, NULL);
     struct rbs_cfg k = {.mss = SEG,
                         .rto_min_ns = 2 * MS,
@@ -587,21 +628,15 @@ static void test_lan(const char *tag, bool sink, bool no_crc)
     CHECK_EQ(rbs_send(p.core, data, sizeof data), (ssize_t)sizeof data);
     peer_run(&p);
     REQUIRE(p.sent[0] && p.sent[1] && p.sent[2]);
-    /* station 1's driver queues the frames (no CRC check: RBS defers it) ... */
-    for (int i = 0; i < 10; i++)
+    /* station 1's driver queues the frames (no CRC check: RBS defers it), then the
+     * scribbler changes the second one in the pool (scribble_poll), then RBS takes
+     * them, all in one poll: the second is dropped, the third waits out of order */
+    sh.c = c;
+    sh.armed = true;
+    for (int i = 0; i < 10 && sh.pending < 0; i++)
         jet_station_poll(b);
+    CHECK_EQ(sh.pending, NSEG); /* the no-CRC one too: RBS drops it */
     struct jet_rbs_stats st;
-    jet_rbs_stats(c, &st);
-    struct chan_find f = {st.local_chan, NULL};
-    jet_station_each_chan(b, find_chan, &f);
-    REQUIRE(f.c);
-    CHECK_EQ(jet_chan_pending(f.c), NSEG); /* the no-CRC one too: RBS drops it */
-    /* ... then the scribbler changes the second one in the pool */
-    if (!no_crc) {
-        int hl = p.sent[1][RBS_OFF_HLEN] * 4;
-        p.sent[1][hl + 321] ^= 0x20;
-    }
-    /* RBS takes them: the second is dropped, the third waits out of order */
     jet_rbs_poll(b);
     CHECK_EQ(conn_chan_stats(b, c).dropped_crc, 1);
     const uint8_t *q;

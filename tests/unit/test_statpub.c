@@ -39,6 +39,8 @@
  *    keeps running, notices, and within two passes the file is whole again;
  *    the reader says damaged meanwhile, never crashes.
  *
+ * Other links than the LAN: tests/unit/test_statpub_links.c.
+ *
  * LANs are named t-statpub-PID-TAG; the stats files of this run's stations
  * are removed at exit if a REQUIRE stopped the run before the stations
  * closed. */
@@ -122,10 +124,19 @@ static void drive_into_pass(struct jet_station *s, uint32_t cursor)
 
 static int lan_of_test;
 
+/* statpub_read of station `station`'s file on LAN lans[lan]. */
+static int lan_read(int lan, uint32_t station, struct statpub_snap *sn, struct jet_err *err)
+{
+    char link[80], id[16];
+    snprintf(link, sizeof link, "lan:%s", lans[lan]);
+    snprintf(id, sizeof id, "%u", station);
+    return statpub_read(link, id, sn, err);
+}
+
 static void snap_read(uint32_t station, struct statpub_snap *sn)
 {
     struct jet_err err = {0};
-    int rc = statpub_read(lans[lan_of_test], station, sn, &err);
+    int rc = lan_read(lan_of_test, station, sn, &err);
     if (rc)
         fprintf(stderr, "statpub_read: %s\n", jet_err_str(&err, rc));
     REQUIRE(rc == 0);
@@ -202,7 +213,7 @@ static int reader_child(void)
     uint64_t until = now_ns() + 1200000000ull, last = 0;
     while (now_ns() < until) {
         struct jet_err err = {0};
-        int rc = statpub_read(lans[lan_of_test], 1, &sn, &err);
+        int rc = lan_read(lan_of_test, 1, &sn, &err);
         if (rc) {
             fprintf(stderr, "reader: %s\n", jet_err_str(&err, rc));
             return 1;
@@ -448,7 +459,7 @@ static void test_many(void)
     free(ch);
     free(want);
     struct jet_err err = {0};
-    CHECK_EQ(statpub_read(lans[lan], 1, &sn, &err), -ENOENT); /* removed at close */
+    CHECK_EQ(lan_read(lan, 1, &sn, &err), -ENOENT); /* removed at close */
     rmlan(lan);
 }
 
@@ -646,10 +657,13 @@ static void test_validation(void)
     CHECK_EQ(sn.nchan, 3);
     CHECK(sn.nchan == 3 && sn.chan[1].st.id == 12 && sn.chan[1].p.prio == 6 &&
           sn.chan[1].p.drop == JET_DROP_BACKPRESSURE && sn.chan[1].p.accept_bad_crc);
-    struct jet_lan_station_info li;
-    jet_lan_station_stats(jet_station_link(a), &li);
-    CHECK_EQ(sn.shm_bad, li.shm_bad); /* published with the pass */
-    CHECK_EQ(sn.rx_stale, li.rx_stale);
+    /* the link's counters, published with the pass (the station is idle) */
+    struct jet_link_stats ls;
+    REQUIRE(jet_link_stats(jet_station_link(a), &ls) == 0);
+    CHECK(!(sn.flags & STATPUB_F_NO_LINK_STATS));
+    CHECK(memcmp(&sn.link_st, &ls, sizeof ls) == 0);
+    CHECK_EQ(sn.addr, 0);
+    CHECK(sn.instance != 0 && sn.pid == getpid() && !strcmp(sn.link, h.link));
 
     const uint64_t M = STATPUB_MAX_CHANNELS;
     const struct vrow rows[] = {
@@ -665,16 +679,17 @@ static void test_validation(void)
         R("chunk 0", IN_HDR, HF(chunk), 0, -EPROTO, "size not those"),
         R("chunk 65", IN_HDR, HF(chunk), 65, -EPROTO, "size not those"),
         R("chunk ~0", IN_HDR, HF(chunk), UINT32_MAX, -EPROTO, "size not those"),
-        R("station 1", IN_HDR, HF(station), 1, -EPROTO, "another station"),
-        R("station ~0", IN_HDR, HF(station), UINT32_MAX, -EPROTO, "another station"),
+        R("addr 1", IN_HDR, HF(addr), 1, -EPROTO, "another address"),
+        R("addr ~0 (none)", IN_HDR, HF(addr), UINT32_MAX, -EPROTO, "another address"),
         R("pid 0", IN_HDR, HF(pid), 0, -EPROTO, "pid not positive"),
         R("pid -1", IN_HDR, HF(pid), UINT32_MAX, -EPROTO, "pid not positive"),
         R("pid INT32_MIN", IN_HDR, HF(pid), 0x80000000u, -EPROTO, "pid not positive"),
         RL("link unterminated", NULL, -EPROTO, "not terminated"),
-        RL("link tap:x", "tap:x", -EPROTO, "not lan:NAME"),
-        RL("link lan:", "lan:", -EPROTO, "not lan:NAME"),
-        RL("link empty", "", -EPROTO, "not lan:NAME"),
-        RL("link lan:a/../b", "lan:a/../b", -EPROTO, "characters"),
+        RL("link lan:", "lan:", -EPROTO, "not KIND:NAME"),
+        RL("link :x", ":x", -EPROTO, "not KIND:NAME"),
+        RL("link lan", "lan", -EPROTO, "not KIND:NAME"),
+        RL("link empty", "", -EPROTO, "not KIND:NAME"),
+        RL("link lan:a b", "lan:a b", -EPROTO, "characters"),
         RL("link lan:a\\nb", "lan:a\nb", -EPROTO, "characters"),
         RL("link lan:a\\x1b[2J", "lan:a\x1b[2J", -EPROTO, "characters"),
         RL("link lan:\\xff", "lan:\xff", -EPROTO, "characters"),
@@ -701,11 +716,14 @@ static void test_validation(void)
         R("nchan 0 of 3", IN_HDR, HF(nchan), 0, -EPROTO, "more channels in the front"),
         R2("nchan 4 of 3", IN_HDR, HF(nchan), 4, -EPROTO, "fewer channels", HF(nent),
            h.nent > 4 ? h.nent : 4),
-        R("flags 2", IN_HDR, HF(flags), 2, -EPROTO, "unknown flags"),
+        R("flags 4", IN_HDR, HF(flags), 4, -EPROTO, "unknown flags"),
+        R2("no link counters, yet some", IN_HDR, HF(flags), STATPUB_F_NO_LINK_STATS, -EPROTO,
+           "keeps none", HF(link_faults), 1),
+        R2("no link counters, yet rx bytes", IN_HDR, HF(flags), STATPUB_F_NO_LINK_STATS, -EPROTO,
+           "keeps none", HF(link_rx_bytes), UINT64_MAX),
         R("flags ~0", IN_HDR, HF(flags), UINT32_MAX, -EPROTO, "unknown flags"),
         R("publishes 0 with entries", IN_HDR, HF(publishes), 0, -EPROTO, "before the first pass"),
-        R("reserved[0] 1", IN_HDR, HF(reserved[0]), 1, -EPROTO, "reserved"),
-        R("reserved[4] ~0", IN_HDR, HF(reserved[4]), UINT64_MAX, -EPROTO, "reserved"),
+        R("instance 0", IN_HDR, HF(instance), 0, -EPROTO, "instance 0"),
         /* an entry */
         R("drop 3", IN_ENT, EF(drop), 3, -EPROTO, "drop policy"),
         R("drop 255", IN_ENT, EF(drop), 255, -EPROTO, "drop policy"),
@@ -730,7 +748,10 @@ static void test_validation(void)
         R("frames_in ~0", IN_ENT, EF(frames_in), UINT64_MAX, 0, ""),
         R("id ~0", IN_ENT, EF(id), UINT32_MAX, 0, ""),
         R2("queued = hwm = ~0", IN_ENT, EF(queued), UINT32_MAX, 0, "", EF(queued_hwm), UINT32_MAX),
-        R("token 0", IN_HDR, HF(token), 0, 0, ""),
+        R("instance ~0", IN_HDR, HF(instance), UINT64_MAX, 0, ""),
+        R("link_tx_bytes ~0", IN_HDR, HF(link_tx_bytes), UINT64_MAX, 0, ""),
+        R2("no link counters, all 0", IN_HDR, HF(flags), STATPUB_F_NO_LINK_STATS, 0, "",
+           HF(link_tx_frames), 0),
         R("flags stopped", IN_HDR, HF(flags), STATPUB_F_STOPPED, 0, ""),
         R2("publish_ns ~0, begin_ns 0", IN_HDR, HF(publish_ns), UINT64_MAX, 0, "", HF(begin_ns), 0),
         R("capacity max", IN_HDR, HF(capacity), M, 0, ""),
@@ -753,11 +774,11 @@ static void test_validation(void)
         /* the same as a file, of station 3 (not attached): statpub_read */
         memcpy(img, img0, len0);
         len = len0;
-        set_field(img + offsetof(struct statpub_hdr, station), 4, 3);
+        set_field(img + offsetof(struct statpub_hdr, addr), 4, 3);
         apply(img, &len, ent12, row);
         spit(p3, img, len, 0600);
         struct jet_err ferr = {0};
-        int frc = statpub_read(lans[lan], 3, &sn, &ferr);
+        int frc = lan_read(lan, 3, &sn, &ferr);
         /* an odd seq and nobody holding the file: a publisher that died
          * mid-write, its identity shown */
         int fwant = row->want == -EAGAIN ? 0 : row->want;
@@ -776,31 +797,31 @@ static void test_validation(void)
     /* not a regular file, a link: damaged, and no hang on a FIFO */
     unlink(p3);
     REQUIRE(mkfifo(p3, 0600) == 0);
-    CHECK_EQ(statpub_read(lans[lan], 3, &sn, &err), -EPROTO);
+    CHECK_EQ(lan_read(lan, 3, &sn, &err), -EPROTO);
     CHECK(strstr(err.msg, "not a regular file") != NULL);
     unlink(p3);
     REQUIRE(mkdir(p3, 0700) == 0);
-    CHECK_EQ(statpub_read(lans[lan], 3, &sn, &err), -EPROTO);
+    CHECK_EQ(lan_read(lan, 3, &sn, &err), -EPROTO);
     rmdir(p3);
     REQUIRE(symlink(path, p3) == 0);
-    CHECK_EQ(statpub_read(lans[lan], 3, &sn, &err), -EPROTO);
+    CHECK_EQ(lan_read(lan, 3, &sn, &err), -EPROTO);
     CHECK(strstr(err.msg, "symbolic link") != NULL);
     unlink(p3);
 
     /* a file owned by another user than the process it names (as root) */
     if (geteuid() == 0) {
         memcpy(img, img0, len0);
-        set_field(img + offsetof(struct statpub_hdr, station), 4, 3);
+        set_field(img + offsetof(struct statpub_hdr, addr), 4, 3);
         spit(p3, img, len0, 0644);
-        CHECK_EQ(statpub_read(lans[lan], 3, &sn, &err), 0); /* ours: fine */
+        CHECK_EQ(lan_read(lan, 3, &sn, &err), 0); /* ours: fine */
         REQUIRE(chown(p3, 65534, 65534) == 0);
-        CHECK_EQ(statpub_read(lans[lan], 3, &sn, &err), -EPROTO);
+        CHECK_EQ(lan_read(lan, 3, &sn, &err), -EPROTO);
         CHECK(strstr(err.msg, "belongs to uid 65534") != NULL);
         unlink(p3);
     }
 
     /* the real file reads as it did */
-    CHECK_EQ(statpub_read(lans[lan], 0, &sn, &err), 0);
+    CHECK_EQ(lan_read(lan, 0, &sn, &err), 0);
     CHECK(sn.alive && sn.nchan == 3);
     free(img);
     free(img0);
@@ -907,7 +928,7 @@ static void test_names(void)
         CHECK(w[i].passes >= 1);
         CHECK(lstat(path[i], &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
               sb.st_nlink == 1 && (sb.st_mode & 0022) == 0);
-        CHECK_EQ(statpub_read(lans[lan], i, &sn, &err), 0);
+        CHECK_EQ(lan_read(lan, i, &sn, &err), 0);
         CHECK(sn.alive && sn.nchan == 1 && sn.chan[0].st.id == 100 + i);
     }
     /* a directory cannot be replaced: publication fails, loudly; the
@@ -922,7 +943,7 @@ static void test_names(void)
     CHECK_EQ(rc, 0);
     if (rc == 0)
         jet_chan_release(c[3], &rx);
-    CHECK_EQ(statpub_read(lans[lan], 3, &sn, &err), -EPROTO);
+    CHECK_EQ(lan_read(lan, 3, &sn, &err), -EPROTO);
     /* the victim: untouched */
     size_t vlen;
     uint8_t *v = slurp(victim, &vlen);
@@ -1027,7 +1048,7 @@ static void test_truncate(void)
 
     /* between passes: to nothing; the reader says damaged */
     REQUIRE(truncate(path, 0) == 0);
-    CHECK_EQ(statpub_read(lans[lan], 0, &sn, &err), -EPROTO);
+    CHECK_EQ(lan_read(lan, 0, &sn, &err), -EPROTO);
     CHECK(strstr(err.msg, "shorter than a header") != NULL);
     uint64_t p = work(s).passes;
     drive_to(s, p + 2);
@@ -1055,7 +1076,7 @@ static void test_truncate(void)
     REQUIRE(pwrite(fd, b, len, 0) == (ssize_t)len);
     close(fd);
     free(b);
-    int rc = statpub_read(lans[lan], 0, &sn, &err);
+    int rc = lan_read(lan, 0, &sn, &err);
     CHECK(rc == -EPROTO || rc == -EAGAIN);
     p = work(s).passes;
     drive_to(s, p + 2);
@@ -1075,7 +1096,7 @@ static void test_truncate(void)
             if (truncate(path, (off_t)(rng_next(&y) % 70000)) < 0)
                 _exit(2);
             struct jet_err cerr = {0};
-            int r = statpub_read(lans[lan], 0, &cs, &cerr);
+            int r = lan_read(lan, 0, &cs, &cerr);
             if (r != 0 && r != -EPROTO && r != -EAGAIN)
                 _exit(3);
             if (r == 0 && !snap_sane(&cs))

@@ -1,4 +1,6 @@
-/* jet perf: shared definitions of the command line, the sender and the receiver.
+/* jet perf: shared definitions of the command line (perf.c), the raw sender
+ * and receiver (perf_send.c, perf_recv.c), --proto rbs (perf_rbs.c) and the
+ * helpers they share (perf_common.c).
  *
  * Wire use (all over channels, include/jet/chan.h): the receiver listens on
  * channel C (default 5201) for control frames; data goes to channels
@@ -83,7 +85,8 @@ struct end {
  * however long the rings are, and never because the peer is slow. */
 #define PERF_PEER_CHECK_NS 100000000ull
 /* Whether a process holds station `peer` of s's LAN; true when the link is not
- * a LAN (it cannot tell) and for the station itself. */
+ * a LAN handle (it cannot tell: another link, or a wrapper around a LAN) and
+ * for the station itself. */
 bool perf_peer_alive(struct jet_station *s, uint32_t peer);
 
 /* --pingpong keeps every round trip time: at most this many round trips. */
@@ -109,6 +112,11 @@ typedef int (*perf_end_fn)(const void *opts, const char *link, int station, bool
 int perf_private(const struct jet_lan_config *lan, const char *banner, perf_end_fn end,
                  const void *rx_opts, const void *tx_opts);
 
+/* Opens station `station` (-1: any) on link (any link name), the control
+ * channel, and runs the raw receiver (server) or sender to `peer`; closes
+ * it.  The exit code. */
+int perf_raw_end(const struct perf_opts *o, const char *link, int station, bool server,
+                 uint32_t peer);
 int run_client(struct end *e);
 int run_server(struct end *e);
 

@@ -1,0 +1,112 @@
+/* Endpoint glue shared by connection protocols (chan/endpoint.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/random.h>
+
+#include "chan/chan_impl.h"
+#include "chan/endpoint.h"
+#include "util/clock.h"
+#include "util/rng.h"
+
+/* ---- blocking calls ---- */
+
+void ep_wait_init(struct ep_wait *w, int64_t timeout_ns, bool busy)
+{
+    w->nonblock = timeout_ns == 0;
+    w->deadline = timeout_ns < 0 ? UINT64_MAX : jet_now_ns() + (uint64_t)timeout_ns;
+    w->polled = false;
+    w->busy = busy;
+}
+
+int ep_wait_more(struct jet_station *s, struct ep_wait *w)
+{
+    if (!w->polled) {
+        w->polled = true;
+        jet_station_poll(s);
+        return 0;
+    }
+    if (w->nonblock)
+        return -EAGAIN;
+    uint64_t now = jet_now_ns();
+    if (now >= w->deadline)
+        return -ETIMEDOUT;
+    if (!w->busy) {
+        /* jet_station_wait also wakes for the earliest protocol timer */
+        uint64_t d = w->deadline - now;
+        jet_station_wait(s, (int64_t)(d < EP_LOOK_NS ? d : EP_LOOK_NS));
+    }
+    jet_station_poll(s);
+    return 0;
+}
+
+/* ---- channels for connections ---- */
+
+uint32_t ep_random32(void)
+{
+    uint32_t v;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
+        v = (uint32_t)jet_mix64(jet_now_ns() ^ (uint64_t)(uintptr_t)&v);
+    return v;
+}
+
+void ep_ids_init(struct ep_ids *r, uint32_t first, uint32_t last)
+{
+    r->first = first;
+    r->last = last;
+    r->next = first + (last > first ? ep_random32() % (last - first) : 0);
+}
+
+int ep_chan_open(struct jet_station *s, struct ep_ids *r, const struct jet_chan_policy *p,
+                 const struct jet_flow *f, struct jet_chan **out)
+{
+    int rc = -EADDRINUSE;
+    for (int i = 0; i < EP_ID_TRIES && rc == -EADDRINUSE; i++) {
+        uint32_t id = r->next;
+        r->next = id >= r->last ? r->first : id + 1;
+        rc = jet_chan_open(s, id, p, out);
+    }
+    if (rc == -EADDRINUSE)
+        return jet_err_set(&s->err, -EADDRNOTAVAIL,
+                           "no free channel: %d ids in a row are open already", EP_ID_TRIES);
+    if (rc || !f)
+        return rc;
+    rc = jet_chan_steer(*out, f);
+    if (rc) {
+        jet_chan_close(*out);
+        *out = NULL;
+        return jet_err_set(&s->err, rc, "cannot steer the connection's flow to its channel%s",
+                           rc == -EADDRINUSE ? ": another channel has it" : "");
+    }
+    return 0;
+}
+
+/* ---- linger ---- */
+
+int ep_drive_until(struct jet_station *s, bool (*done)(void *arg), void *arg, int64_t timeout_ns)
+{
+    uint64_t until = timeout_ns < 0 ? UINT64_MAX : jet_now_ns() + (uint64_t)timeout_ns;
+    for (;;) {
+        if (done(arg))
+            return 0;
+        uint64_t now = jet_now_ns();
+        if (now >= until)
+            return -ETIMEDOUT;
+        jet_station_poll(s);
+        if (done(arg))
+            return 0;
+        now = jet_now_ns();
+        if (now >= until)
+            return -ETIMEDOUT;
+        uint64_t d = until - now;
+        jet_station_wait(s, (int64_t)(d < EP_LOOK_NS ? d : EP_LOOK_NS));
+    }
+}
+
+/* ---- words ---- */
+
+const char *ep_peer(const struct jet_station *s, uint32_t addr, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s %u of %s", s->link->caps.native ? "station" : "address", addr,
+             s->link->name);
+    return buf;
+}

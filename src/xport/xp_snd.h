@@ -1,0 +1,197 @@
+/* Transport engine, send side: the send queue (an internal ring and application
+ * buffers by reference with completion cookies), the SACK scoreboard, loss recovery
+ * and the retransmission queue, the RTT estimator and RTO, congestion control hooks,
+ * and the choice of the next data segment.  Sans-I/O: no clock (now is passed in), no
+ * I/O, no header format (the protocol writes its own header around what
+ * xp_snd_next picks).  Shared by RBS and TCP.
+ *
+ * Positions (xp_seq.h): 0 is the SYN, stream offset o is 1 + o, the FIN is 1 + q_end
+ * once queued.  una <= nxt <= FIN + 1.  The protocol unwraps wire numbers (against
+ * una) before calling in.
+ *
+ * Who calls what
+ *   application:  xp_snd_copy / xp_snd_ref append data; xp_snd_completed pops cookies.
+ *   on an ACK:    xp_snd_on_ack (window update by the WL1/WL2 rule, SACK blocks into
+ *                 the scoreboard, RTT sample, free acked data, trim the scoreboard,
+ *                 leave or continue recovery, cwnd via the cc module, restart the RTO;
+ *                 else count a duplicate ACK; lost retransmissions; enter recovery).
+ *   timers:       rtx_at (xp_snd_rto after the protocol counted and checked its
+ *                 retry limit) and tlp_at (xp_snd_tlp).  Both absolute, 0 = off.
+ *   output:       xp_snd_next: a lost retransmission again, the next lost range
+ *                 (pipe < cwnd), a tail loss probe, new data / FIN (window, cwnd,
+ *                 sender silly-window avoidance).  The protocol sends RST, SYN, probes
+ *                 and pure ACKs itself.
+ *
+ * Loss accounting follows RFC 6675 in spirit: pipe = outstanding - SACKed - lost
+ * ranges not yet retransmitted; retx_next marks how far the lost ranges have been
+ * retransmitted in this recovery episode.  The receiver never reneges on SACKed data,
+ * so the scoreboard survives an RTO. */
+#ifndef JET_XP_SND_H
+#define JET_XP_SND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "xport/xp_cc.h"
+#include "xport/xp_range.h"
+#include "xport/xp_rtt.h"
+#include "xport/xp_seq.h"
+
+enum {
+    XP_DUPTHRESH = 3,
+    XP_RETX_MAX = 32, /* retransmissions watched for loss in one recovery episode */
+    XP_SB_MIN = XP_RANGES_INLINE, /* scoreboard bound: at least this many ranges ... */
+    XP_SB_PER_WND = 2,            /* ... or 2 per MSS of the largest peer window */
+};
+
+enum xp_recovery { XP_REC_NONE = 0, XP_REC_FAST, XP_REC_RTO };
+
+/* A run of queued data: in the internal ring or an application buffer. */
+struct xp_chunk {
+    const uint8_t *p;
+    uint64_t off; /* stream offset of p[0] */
+    uint64_t len;
+    uint64_t cookie;
+    bool ref; /* application buffer (cookie reported when acked) */
+};
+
+/* A retransmission sent in fast recovery: [s, e), sent when nxt was `mark`.  If data
+ * sent after it (at or above mark) is SACKed while [s, e) is still missing, the
+ * retransmission itself was lost and is sent again (`lost`). */
+struct xp_retx {
+    uint64_t s, e, mark;
+    bool lost;
+};
+
+struct xp_snd_stats {
+    uint64_t retransmits, retrans_bytes; /* data retransmissions (any cause) */
+    uint64_t fast_retransmits;           /* fast recovery episodes */
+    uint64_t lost_retransmits;
+    uint64_t tlp_probes;
+    uint64_t dup_acks;
+    uint64_t sack_dropped; /* SACK blocks not recorded: scoreboard at its bound */
+};
+
+struct xp_snd {
+    uint64_t una, nxt;
+    uint64_t wnd_edge;      /* peer's window right edge: ack + window */
+    uint64_t wl1, wl2;      /* peer position and ack of the segment that last set it */
+    uint64_t max_wnd;       /* largest window the peer advertised */
+    uint32_t mss;           /* effective send MSS */
+    uint32_t init_segs;     /* initial window, segments */
+    uint64_t ack_delay_ns;  /* the peer's delayed-ACK time (tail loss probe) */
+
+    /* queue: stream offsets [acked, q_end) in chunks */
+    uint64_t q_end;         /* stream bytes queued so far */
+    bool fin_queued;        /* FIN at 1 + q_end (q_end frozen) */
+    struct xp_chunk *ch;    /* chunk ring, ch_cap entries, oldest at ch_head */
+    uint32_t ch_cap, ch_head, ch_count;
+    uint64_t *ck;           /* completed cookies, ring of max_refs */
+    uint32_t ck_head, ck_count, max_refs;
+    uint8_t *ring;          /* internal send ring */
+    uint64_t sr_cap, sr_head, sr_tail; /* free-running byte counters */
+
+    /* scoreboard: SACKed ranges in (una, nxt] */
+    struct xp_ranges sb;
+    uint64_t sacked;        /* bytes in sb */
+
+    /* recovery */
+    enum xp_recovery rec;
+    uint64_t recover;       /* nxt when recovery began */
+    uint64_t retx_next;     /* in recovery: holes below this were retransmitted */
+    uint32_t dupacks;
+    struct xp_retx rx[XP_RETX_MAX];
+    uint32_t nrx;
+
+    struct xp_cc cc;
+    struct xp_rtt rtt;
+    uint32_t backoff;       /* consecutive RTO expirations */
+    uint64_t rtx_at;        /* retransmission timer, 0 = off */
+    uint64_t tlp_at;        /* tail loss probe timer, 0 = off */
+    bool tlp_due;           /* send a tail loss probe */
+    bool tlp_out;           /* a probe is out; no other until una advances */
+
+    struct xp_snd_stats st;
+};
+
+struct xp_snd_cfg {
+    uint32_t sndbuf_bytes, max_refs, mss, init_segs;
+    uint64_t rto_init_ns, rto_min_ns, rto_max_ns, ack_delay_ns;
+    const struct xp_cc_ops *cc; /* NULL: the default */
+};
+
+/* Allocates the ring and tables (the only allocation besides scoreboard growth).
+ * 0 or -ENOMEM (then xp_snd_fini cleans up). */
+int xp_snd_init(struct xp_snd *s, const struct xp_snd_cfg *k);
+void xp_snd_fini(struct xp_snd *s);
+/* The effective MSS and the peer's first window are known (handshake): cwnd restarts
+ * at the initial window of this MSS. */
+void xp_snd_start(struct xp_snd *s, uint32_t mss, uint64_t wnd, uint64_t wl2);
+
+static inline uint64_t xp_snd_data_end(const struct xp_snd *s)
+{
+    return 1 + s->q_end;
+}
+
+static inline uint64_t xp_snd_fin_pos(const struct xp_snd *s)
+{
+    return s->fin_queued ? 1 + s->q_end : UINT64_MAX;
+}
+
+static inline uint64_t xp_snd_wroom(const struct xp_snd *s)
+{
+    return s->wnd_edge > s->nxt ? s->wnd_edge - s->nxt : 0;
+}
+
+/* ---- queue (xp_sndq.c) ---- */
+/* Copies up to len bytes into the ring; returns how many (0 when full). */
+size_t xp_snd_copy(struct xp_snd *s, const void *buf, size_t len);
+/* Queues buf by reference: 0, -EAGAIN (max_refs in use or the chunk ring full). */
+int xp_snd_ref(struct xp_snd *s, const void *buf, size_t len, uint64_t cookie);
+int xp_snd_completed(struct xp_snd *s, uint64_t *cookies, int max);
+uint64_t xp_snd_pending(const struct xp_snd *s);
+/* Frees data below position una (cookies of finished references become completed). */
+void xp_snd_free_acked(struct xp_snd *s, uint64_t una);
+/* Points iov at stream bytes [off, off + len); returns the bytes that fit in iovmax. */
+size_t xp_snd_gather(const struct xp_snd *s, uint64_t off, size_t len, struct iovec *iov,
+                     int iovmax, int *niov);
+const char *xp_snd_queue_violation(const struct xp_snd *s);
+
+/* ---- sender (xp_snd.c) ---- */
+/* One ACK: ack >= una (already unwrapped), wnd in bytes (scaled), seg the peer's
+ * position of the segment carrying it (for WL1), sack[0..nsack) unwrapped blocks,
+ * dup_ok when the segment could be a duplicate ACK (no payload, no FIN), rtt_ns the
+ * sample this ACK gives if it advances (UINT64_MAX: none). */
+void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
+                   const int64_t (*sack)[2], unsigned nsack, bool dup_ok, uint64_t rtt_ns,
+                   uint64_t now);
+/* The retransmission timer expired (the caller counted it and checked its retry
+ * limit): RTO backs off, RTO recovery (unless only the SYN is out), timer restarted. */
+void xp_snd_rto(struct xp_snd *s, uint64_t now);
+/* The tail loss probe timer expired. */
+void xp_snd_tlp(struct xp_snd *s, uint64_t now);
+uint64_t xp_snd_pipe(const struct xp_snd *s);
+/* Whether a full-sized (or final) new segment could go out now. */
+bool xp_snd_can_send_new(const struct xp_snd *s);
+
+/* A data segment chosen by xp_snd_next: positions [pos, pos + dlen) of data, then the
+ * FIN if fin. */
+struct xp_seg {
+    uint64_t pos;
+    size_t dlen;
+    bool fin;
+};
+/* Picks the next data segment of at most mss payload bytes, points iov at its payload
+ * and does the bookkeeping of sending it (nxt, retransmission marks, counters,
+ * timers): the caller must then send it (it counts as sent).  true if one was picked. */
+bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov, int iovmax,
+                 int *niov, struct xp_seg *seg);
+/* Stops the timers and forgets due probes (connection closed). */
+void xp_snd_stop(struct xp_snd *s);
+
+/* NULL if every send-side invariant holds, else which one broke. */
+const char *xp_snd_violation(const struct xp_snd *s, bool open);
+
+#endif
