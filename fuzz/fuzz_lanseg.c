@@ -1,6 +1,6 @@
 /* libFuzzer target for the emulated LAN's segment as hostile input: the
  * header checks of lan_seg_open()/lan_seg_check() and the data path's checks
- * of everything it reads from the segment (src/link/lan_seg.c, lan.c).
+ * of everything it reads from the segment (src/link/lan_seg.c, lan_tx.c, lan_rx.c).
  *
  * One small LAN (2 stations, ring 16, 64 buffers of MTU 64) is created once,
  * and its metadata (header, station slots, rings, return rings, pool header,

@@ -354,6 +354,11 @@ int fault_link_counts(struct jet_link *l, struct fault_counts *out)
     return 0;
 }
 
+struct jet_link *fault_link_inner(struct jet_link *l)
+{
+    return l && l->ops == &fault_ops ? K(l)->inner : NULL;
+}
+
 static void fault_close(struct jet_link *l)
 {
     struct fault_link *k = K(l);

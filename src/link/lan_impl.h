@@ -1,5 +1,6 @@
 /* Internal: the emulated LAN's shared segment layout and the helpers shared by
- * lan_seg.c (create, open, inspect, reclaim) and lan.c (the station data path).
+ * lan_seg.c (create, open, inspect, reclaim) and the station data path (lan.c,
+ * lan_tx.c, lan_rx.c; the station's private state is lan_link.h).
  *
  * Segment (/dev/shm/jet-lan.NAME), every part 64-byte aligned:
  *   struct lan_hdr                      configuration, medium clock, counters
@@ -73,7 +74,7 @@ struct lan_station {
     _Atomic int32_t pid;
     _Atomic uint64_t attach_unix;
     _Atomic uint32_t asym_fence; /* 1: before it sleeps, the holder runs a membarrier()
-                                    that fences every registered station (lan.c) */
+                                    that fences every registered station (lan_tx.c) */
     _Alignas(64) _Atomic uint32_t doorbell; /* futex word: bumped to wake a sleeping receiver */
     _Atomic uint32_t sleeping; /* LAN_SLEEP_* bits: how the receiver wants to be woken */
     _Atomic uint64_t reserved_bps; /* this station's share of h->reserved_bps */

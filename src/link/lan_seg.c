@@ -1,5 +1,5 @@
 /* The emulated LAN's segment: creation, opening, inspection, destruction and
- * the reclaiming of dead stations.  The data path is in lan.c.
+ * the reclaiming of dead stations.  The data path is in lan_tx.c and lan_rx.c.
  *
  * Order of work: jet_lan_create() lays the segment out and writes the magic
  * last; lan_seg_open() checks magic and layout version before trusting any

@@ -26,7 +26,9 @@ int main(void) {
     return 0;
 }
 C
-run ${CC:-cc} -std=gnu11 -Iinclude -o "$TMPD/p" "$TMPD/p.c" -L"$BUILD" -l:libjet.so
+SANFLAGS=()
+[ "$SANITIZED" = 1 ] && SANFLAGS=(-fsanitize=address,undefined) # the .so needs the runtime first
+run ${CC:-cc} -std=gnu11 "${SANFLAGS[@]}" -Iinclude -o "$TMPD/p" "$TMPD/p.c" -L"$BUILD" -l:libjet.so
 [ "$RC" = 0 ] || fail "linking against libjet.so failed: $ERR"
 ln -s "$PWD/$SO" "$TMPD/libjet.so.0" # its soname, as make install names it
 run env LD_LIBRARY_PATH="$TMPD" "$TMPD/p"

@@ -117,7 +117,8 @@ kill -KILL "$RXJET"
 ok "receiver (pid $RXJET) killed with SIGKILL while the sender sends"
 wait_exit "$TX" 5 || { dump "$TMPD/ktx.out" "$TMPD/ktx.err"; fail "sender still running 5 s after its receiver died"; }
 [ "$BG_RC" -ne 0 ] || { dump "$TMPD/ktx.out" "$TMPD/ktx.err"; fail "sender exited 0 though its receiver died"; }
-grep -qF "went away" "$TMPD/ktx.err" || { dump "$TMPD/ktx.out" "$TMPD/ktx.err"; fail "sender's stderr lacks 'went away'"; }
+grep -qF "send: station 1 of lan:$K left the link: its process is gone (after " "$TMPD/ktx.err" ||
+	{ dump "$TMPD/ktx.out" "$TMPD/ktx.err"; fail "sender's stderr does not say station 1 of lan:$K left the link"; }
 ok "sender exited $BG_RC within 5 s: $(head -1 "$TMPD/ktx.err")"
 wait_exit "$RX" 5
 bg_start RX "$TMPD/krx2.out" "$TMPD/krx2.err" 60 "${P[@]}" "${X[@]}" -s -1 --link "lan:$K" --station 1
@@ -147,8 +148,9 @@ alive "$TX" || { dump "$TMPD/stx.out" "$TMPD/stx.err"; fail "sender stopped befo
 kill -KILL "$TXJET"
 ok "sender (pid $TXJET) killed with SIGKILL while sending"
 wait_exit "$TX" 5
-wait_grep "$TMPD/srx.err" "went away" 3 || { dump "$TMPD/srx.out" "$TMPD/srx.err"; fail "receiver did not report 'went away' within 3 s"; }
-ok "receiver says: $(grep -F "went away" "$TMPD/srx.err" | head -1)"
+gone="receive: station 0 of lan:$S left the link: its process is gone (after "
+wait_grep "$TMPD/srx.err" "$gone" 3 || { dump "$TMPD/srx.out" "$TMPD/srx.err"; fail "receiver did not report '$gone' within 3 s"; }
+ok "receiver says: $(grep -F "$gone" "$TMPD/srx.err" | head -1)"
 alive "$RXJET" || { dump "$TMPD/srx.out" "$TMPD/srx.err"; fail "receiver stopped after its sender died"; }
 ok "receiver keeps serving"
 check_ok "after the kill: -c --to 1 -n 100000 --json" \

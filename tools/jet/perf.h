@@ -84,16 +84,33 @@ struct end {
  * no process holds the peer's station any more: within about 0.2 s of a kill,
  * however long the rings are, and never because the peer is slow. */
 #define PERF_PEER_CHECK_NS 100000000ull
-/* Whether a process holds station `peer` of s's LAN; true when the link is not
- * a LAN handle (it cannot tell: another link, or a wrapper around a LAN) and
- * for the station itself. */
+/* Whether a process holds station `peer` of s's LAN, asked of the LAN handle
+ * under any fault wrappers (fault:.../lan:X); true when there is no LAN
+ * underneath (the link cannot tell) and for the station itself. */
 bool perf_peer_alive(struct jet_station *s, uint32_t peer);
+/* Says that the peer's process is gone in the words RBS uses for a peer that
+ * left (src/rbs/rbs_glue.c): "jet: WHAT: station 1 of lan:x left the link:
+ * its process is gone (AFTER)", AFTER a printf format (NULL: none).  Returns 1. */
+int perf_die_gone(struct jet_station *s, uint32_t peer, const char *what, const char *after, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* --pingpong keeps every round trip time: at most this many round trips. */
 #define PERF_PINGPONG_MAX 100000000ull
 /* Appends v to the round trip times (*v, *n, *cap), growing the array up to
  * PERF_PINGPONG_MAX entries.  0, or -ENOMEM. */
 int perf_rtt_add(uint64_t **v, uint64_t *n, uint64_t *cap, uint64_t rtt);
+
+/* Sorts the n round trip times at rtt (ns). */
+void perf_rtt_sort(uint64_t *rtt, uint64_t n);
+/* The median and 99th percentile of n sorted round trip times, in us (0 if none). */
+void perf_rtt_pct(const uint64_t *rtt, uint64_t n, double *p50, double *p99);
+
+/* The result, as JSON: opens the object with "proto" and "link". */
+void perf_json_begin(struct json *j, const char *proto, const char *link);
+/* "rtt_us": p50, p99, min, max of n sorted round trip times. */
+void perf_json_rtt(struct json *j, const uint64_t *rtt, uint64_t n);
+/* The line between the intervals and the result, as text. */
+#define PERF_RULE "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
 
 /* Sends a control message to the peer's control channel; waits out back-pressure. */
 int send_ctl(struct end *e, const uint8_t *msg);

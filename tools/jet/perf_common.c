@@ -5,13 +5,16 @@
  * parses the command line and dispatches). */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chan/endpoint.h"
 #include "jet/frame.h"
 #include "jet/lan.h"
+#include "link/fault.h"
 #include "perf.h"
 #include "util/clock.h"
 
@@ -47,11 +50,27 @@ uint32_t ph_session(const uint8_t *p)
 
 bool perf_peer_alive(struct jet_station *s, uint32_t peer)
 {
-    /* Only a LAN handle can tell (a wrapper around one is another kind). */
-    struct jet_link *l = jet_station_link(s);
+    /* Ask the medium under any fault wrappers; only a LAN handle can tell. */
+    struct jet_link *l = jet_station_link(s), *inner;
+    while ((inner = fault_link_inner(l)))
+        l = inner;
     if (strcmp(l->ops->kind, "lan") != 0)
         return true;
     return jet_lan_station_alive(l, peer);
+}
+
+int perf_die_gone(struct jet_station *s, uint32_t peer, const char *what, const char *after, ...)
+{
+    char who[160], a[80], when[96] = "";
+    if (after) {
+        va_list ap;
+        va_start(ap, after);
+        vsnprintf(a, sizeof a, after, ap);
+        va_end(ap);
+        snprintf(when, sizeof when, " (%s)", a);
+    }
+    return die("%s: %s left the link: its process is gone%s", what,
+               ep_peer(s, peer, who, sizeof who), when);
 }
 
 int perf_rtt_add(uint64_t **v, uint64_t *n, uint64_t *cap, uint64_t rtt)
@@ -85,6 +104,44 @@ int send_ctl(struct end *e, const uint8_t *msg)
     }
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void perf_rtt_sort(uint64_t *rtt, uint64_t n)
+{
+    if (n)
+        qsort(rtt, n, sizeof *rtt, cmp_u64);
+}
+
+void perf_rtt_pct(const uint64_t *rtt, uint64_t n, double *p50, double *p99)
+{
+    *p50 = n ? (double)rtt[n / 2] / 1e3 : 0;
+    *p99 = n ? (double)rtt[n * 99 / 100] / 1e3 : 0;
+}
+
+void perf_json_begin(struct json *j, const char *proto, const char *link)
+{
+    json_begin(j, stdout);
+    json_obj(j, NULL);
+    json_str(j, "proto", proto);
+    json_str(j, "link", link);
+}
+
+void perf_json_rtt(struct json *j, const uint64_t *rtt, uint64_t n)
+{
+    double p50, p99;
+    perf_rtt_pct(rtt, n, &p50, &p99);
+    json_obj(j, "rtt_us");
+    json_dbl(j, "p50", p50);
+    json_dbl(j, "p99", p99);
+    json_dbl(j, "min", n ? (double)rtt[0] / 1e3 : 0);
+    json_dbl(j, "max", n ? (double)rtt[n - 1] / 1e3 : 0);
+    json_end_obj(j);
+}
+
 void print_interval(uint32_t frame, double t0, double t1, uint64_t frames)
 {
     char b[32];
@@ -101,17 +158,11 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
     double mpps = seconds > 0 ? (double)r->delivered / seconds / 1e6 : 0;
     uint64_t arrived = r->delivered + r->dropped_crc + r->dropped_header + r->dropped_policy;
     uint64_t lost = sent > arrived ? sent - arrived : 0;
-    double p50 = 0, p99 = 0;
-    if (nrtt) {
-        p50 = (double)rtt[nrtt / 2] / 1e3;
-        p99 = (double)rtt[(nrtt * 99) / 100] / 1e3;
-    }
+    double p50, p99;
+    perf_rtt_pct(rtt, nrtt, &p50, &p99);
     if (o->json) {
         struct json j;
-        json_begin(&j, stdout);
-        json_obj(&j, NULL);
-        json_str(&j, "proto", "raw");
-        json_str(&j, "link", link);
+        perf_json_begin(&j, "raw", link);
         json_u64(&j, "frame", o->frame);
         json_u64(&j, "frames_sent", sent);
         json_u64(&j, "frames_delivered", r->delivered);
@@ -131,14 +182,8 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
             json_u64(&j, "first_seq_delivered", r->first_seq);
             json_u64(&j, "last_seq_delivered", r->last_seq);
         }
-        if (o->pingpong) {
-            json_obj(&j, "rtt_us");
-            json_dbl(&j, "p50", p50);
-            json_dbl(&j, "p99", p99);
-            json_dbl(&j, "min", nrtt ? (double)rtt[0] / 1e3 : 0);
-            json_dbl(&j, "max", nrtt ? (double)rtt[nrtt - 1] / 1e3 : 0);
-            json_end_obj(&j);
-        }
+        if (o->pingpong)
+            perf_json_rtt(&j, rtt, nrtt);
         if (o->latency && lat) {
             json_u64(&j, "probes_delivered", r->probes);
             json_obj(&j, "lat_us");
@@ -160,7 +205,7 @@ void report(const struct perf_opts *o, const char *link, uint64_t sent, const st
         return;
     }
     char b[32], c[32];
-    printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n");
+    fputs(PERF_RULE, stdout);
     if (o->pingpong) {
         printf("%llu round trips of %u-byte frames over %s: rtt p50 %.2f us, p99 %.2f us\n",
                (unsigned long long)nrtt, o->frame, link, p50, p99);

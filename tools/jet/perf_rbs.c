@@ -45,12 +45,6 @@ static uint64_t cpu_ns(void)
            (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Blocking calls wait in slices of PERF_PEER_CHECK_NS: between two, the peer's
  * station is looked at (perf.h).  RBS alone finds a dead peer only when its
  * retransmissions or keepalives go unanswered, after seconds; a peer that is
@@ -122,8 +116,7 @@ static int recv_all(struct jet_rbs_conn *c, void *buf, size_t len, int64_t t)
 static int conn_die(struct jet_rbs_conn *c, const char *what, int rc)
 {
     if (rc == PEER_GONE)
-        return die("%s: station %u left %s (its process is gone)", what, /* as RBS says it */
-                   peer_of(c), jet_station_link(jet_rbs_station(c))->name);
+        return perf_die_gone(jet_rbs_station(c), peer_of(c), what, NULL);
     const char *why = c ? jet_rbs_error(c) : "";
     return die("%s: %s", what, why[0] ? why : strerror(-rc));
 }
@@ -226,18 +219,12 @@ static void report_rbs(const struct perf_opts *o, const char *link, const uint8_
     uint64_t bytes = get64(res), rx_ns = get64(res + 8), rcpu = get64(res + 16);
     double s = o->pingpong || !rx_ns ? secs : (double)rx_ns / 1e9;
     double gbps = s > 0 ? (double)bytes * 8 / s / 1e9 : 0;
-    double p50 = 0, p99 = 0;
-    if (nrtt) {
-        qsort(rtt, nrtt, sizeof *rtt, cmp_u64);
-        p50 = (double)rtt[nrtt / 2] / 1e3;
-        p99 = (double)rtt[nrtt * 99 / 100] / 1e3;
-    }
+    double p50, p99;
+    perf_rtt_sort(rtt, nrtt);
+    perf_rtt_pct(rtt, nrtt, &p50, &p99);
     if (o->json) {
         struct json j;
-        json_begin(&j, stdout);
-        json_obj(&j, NULL);
-        json_str(&j, "proto", "rbs");
-        json_str(&j, "link", link);
+        perf_json_begin(&j, "rbs", link);
         json_u64(&j, "msg", o->msg);
         json_u64(&j, "bytes", bytes);
         json_dbl(&j, "seconds", s);
@@ -250,19 +237,14 @@ static void report_rbs(const struct perf_opts *o, const char *link, const uint8_
         json_dbl(&j, "receiver_cpu_s", (double)rcpu / 1e9);
         if (o->pingpong) {
             json_u64(&j, "round_trips", nrtt);
-            json_obj(&j, "rtt_us");
-            json_dbl(&j, "p50", p50);
-            json_dbl(&j, "p99", p99);
-            json_dbl(&j, "min", nrtt ? (double)rtt[0] / 1e3 : 0);
-            json_dbl(&j, "max", nrtt ? (double)rtt[nrtt - 1] / 1e3 : 0);
-            json_end_obj(&j);
+            perf_json_rtt(&j, rtt, nrtt);
         }
         json_end_obj(&j);
         json_finish(&j);
         return;
     }
     char b[32], c[32];
-    printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n");
+    fputs(PERF_RULE, stdout);
     if (o->pingpong)
         printf(
             "%llu round trips of %u-byte messages over RBS on %s: rtt p50 %.2f us, p99 %.2f us\n",

@@ -426,11 +426,9 @@ int run_server(struct end *e)
             now - s.last_check >= PERF_PEER_CHECK_NS) {
             s.last_check = now;
             if (!perf_peer_alive(e->s, s.peer)) {
-                ret = die("the sender at station %u of %s went away (its process is gone) "
-                          "after %llu %s",
-                          s.peer, jet_station_link(e->s)->name,
-                          (unsigned long long)s.r.delivered,
-                          (s.flags & START_PINGPONG) ? "pings" : "frames");
+                ret = perf_die_gone(e->s, s.peer, "receive", "after %llu %s",
+                                    (unsigned long long)s.r.delivered,
+                                    (s.flags & START_PINGPONG) ? "pings" : "frames");
                 close_session(e, &s);
                 s.running = false;
                 if (o->one_off)

@@ -85,12 +85,6 @@ static int send_one(struct end *e, struct jet_chan *c, uint32_t dst_chan, uint8_
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 int run_client(struct end *e)
 {
     const struct perf_opts *o = e->o;
@@ -185,9 +179,8 @@ int run_client(struct end *e)
             }
         }
         if (gone)
-            ret = die("the receiver at station %u of %s went away (its process is gone) "
-                      "after %llu round trips",
-                      e->peer, jet_station_link(e->s)->name, (unsigned long long)nrtt);
+            ret = perf_die_gone(e->s, e->peer, "ping", "after %llu round trips",
+                                (unsigned long long)nrtt);
     pingpong_done:;
     } else {
         for (;;) {
@@ -226,9 +219,8 @@ int run_client(struct end *e)
             continue;
         send_failed:
             if (rc == -EHOSTUNREACH)
-                ret = die("the receiver at station %u of %s went away (its process is gone) "
-                          "after %llu frames",
-                          e->peer, jet_station_link(e->s)->name, (unsigned long long)sent);
+                ret = perf_die_gone(e->s, e->peer, "send", "after %llu frames",
+                                    (unsigned long long)sent);
             else
                 ret = die("send: %s", rc == -EINTR ? "interrupted" : jet_station_error(e->s));
             break;
@@ -246,9 +238,9 @@ int run_client(struct end *e)
         if (rc == -ETIMEDOUT)
             ret = die("the receiver at station %u did not report a result", e->peer);
         else if (rc == -EHOSTUNREACH)
-            ret = die("the receiver at station %u of %s went away (its process is gone) "
-                      "before it reported a result",
-                      e->peer, jet_station_link(e->s)->name);
+            ret = perf_die_gone(e->s, e->peer, "end",
+                                "after %llu frames, before it reported a result",
+                                (unsigned long long)sent);
         else if (rc)
             ret = die("end: %s", rc == -EINTR ? "interrupted" : jet_station_error(e->s));
     }
@@ -264,8 +256,7 @@ int run_client(struct end *e)
         }
         double secs;
         if (o->pingpong) {
-            if (nrtt)
-                qsort(rtt, nrtt, sizeof *rtt, cmp_u64);
+            perf_rtt_sort(rtt, nrtt);
             r.delivered = nrtt;
             r.bytes = nrtt * o->frame;
             secs = (double)(t1 - t0) / 1e9;
