@@ -9,7 +9,8 @@
 #
 #   bench/compare.sh BUILD_A BUILD_B [ROUNDS]     (ROUNDS default 3)
 #
-# Env: BENCH_REPS (default 3 here), BENCH_SECONDS and the rest as bench/run.sh.
+# Env: BENCH_REPS (default 3 here), BENCH_SECONDS and the rest as bench/run.sh;
+#      COMPARE_REPORT_ONLY=1 prints the table again from the results kept.
 # Output: the table on stdout; every round's results.json kept in
 # $BUILD_B/bench/compare/.  "worse" is the change in the bad direction, in %.
 set -euo pipefail
@@ -22,19 +23,23 @@ cd "$(dirname "$0")/.."
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "compare: ROUNDS must be a positive integer" >&2; exit 2; }
 out=$B/bench/compare
 mkdir -p "$out"
-rm -f "$out"/*.json
+[ "${COMPARE_REPORT_ONLY:-0}" = 1 ] || rm -f "$out"/*.json
 
-# The headline figures: name, jq path into results.json, and which way is better.
+# The headline figures: name # jq expression giving the figure's values in
+# one results.json (every A/B pair's ratio where bench/run.sh keeps the pairs,
+# else its median) # which way is better.  The table pools the values of all
+# rounds and gives their median: 3 rounds of BENCH_REPS 3 pairs is 9 pairs.
 FIGS=(
-	"lan_raw_9000_ratio|.throughput[] | select(.frame == 9000) | .ratio.median|higher"
-	"pingpong_64_p50_ratio|.pingpong.ratio_p50.median|lower"
-	"rbs_tcp_bulk_ratio|.rbs_vs_tcp.throughput.ratio.median|higher"
-	"rbs_tcp_rtt_p50_ratio|.rbs_vs_tcp.pingpong.ratio_p50.median|lower"
-	"demux_65536_ratio|first(.other[] | select(.name == \"bench_chan\") | .output.demux.ratio.median)|lower"
-	"placement_ratio|first(.other[] | select(.name == \"bench_chan\") | .output.placement.ratio.median)|higher"
+	"lan_raw_9000_ratio#[.throughput[] | select(.frame == 9000) | .pairs[].ratio]#higher"
+	"pingpong_64_p50_ratio#[.pingpong.pairs[].ratio_p50]#lower"
+	"rbs_tcp_bulk_ratio#[.rbs_vs_tcp.throughput.pairs[].ratio]#higher"
+	"rbs_tcp_rtt_p50_ratio#[.rbs_vs_tcp.pingpong.pairs[].ratio_p50]#lower"
+	"demux_65536_ratio#[.other[] | select(.name == \"bench_chan\") | .output.demux.ratio.median]#lower"
+	"placement_ratio#[.other[] | select(.name == \"bench_chan\") | .output.placement.ratio.median]#higher"
 )
 
 for ((r = 1; r <= ROUNDS; r++)); do
+	[ "${COMPARE_REPORT_ONLY:-0}" = 1 ] && break # the table again from the kept results
 	if ((r % 2)); then order=("A:$A" "B:$B"); else order=("B:$B" "A:$A"); fi
 	for ab in "${order[@]}"; do
 		tag=${ab%%:*} dir=${ab#*:}
@@ -45,19 +50,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-printf '%-24s %12s %12s %9s   %s\n' figure "A median" "B median" "worse %" "rounds A | B"
+printf '%-24s %10s %10s %8s   %s\n' figure "A median" "B median" "worse %" "values A | B"
 for f in "${FIGS[@]}"; do
-	IFS='|' read -r name path dir <<<"$f"
-	va=() vb=()
-	for ((r = 1; r <= ROUNDS; r++)); do
-		va+=("$(jq -r "$path // \"null\"" "$out/A.$r.json")")
-		vb+=("$(jq -r "$path // \"null\"" "$out/B.$r.json")")
-	done
-	ma=$(printf '%s\n' "${va[@]}" | grep -v null | median)
-	mb=$(printf '%s\n' "${vb[@]}" | grep -v null | median)
+	IFS='#' read -r name expr dir <<<"$f"
+	va=$(for ((r = 1; r <= ROUNDS; r++)); do jq -r "$expr | map(select(. != null))[]" "$out/A.$r.json"; done)
+	vb=$(for ((r = 1; r <= ROUNDS; r++)); do jq -r "$expr | map(select(. != null))[]" "$out/B.$r.json"; done)
+	ma=$(median <<<"$va")
+	mb=$(median <<<"$vb")
 	worse=$(awk -v a="$ma" -v b="$mb" -v d="$dir" 'BEGIN {
 		if (a == "null" || b == "null" || a == 0) { print "-"; exit }
 		w = (d == "higher") ? (a - b) / a * 100 : (b - a) / a * 100
 		printf "%.1f", w }')
-	printf '%-24s %12.4g %12.4g %9s   %s | %s\n' "$name" "$ma" "$mb" "$worse" "${va[*]}" "${vb[*]}"
+	short() { awk '{printf "%s%.3g", (NR > 1 ? " " : ""), $1}'; }
+	printf '%-24s %10.4g %10.4g %8s   %s | %s\n' "$name" "$ma" "$mb" "$worse" "$(short <<<"$va")" "$(short <<<"$vb")"
 done

@@ -293,9 +293,10 @@ int jet_rbs_connect(struct jet_station *s, uint16_t dst_station, uint32_t dst_ch
         return -EINVAL;
     if (!o)
         o = &none;
-    struct rbs_host *h = rbsg_host(s, true);
-    if (!h)
-        return -ENOMEM;
+    struct rbs_host *h;
+    int hrc = rbsg_host_attach(s, &h);
+    if (hrc)
+        return hrc;
     if (o->ring && o->sink)
         return -EINVAL;
     struct jet_rbs_opts oo = *o;

@@ -86,8 +86,11 @@ struct jet_rbs_conn {
 };
 
 /* rbs_host.c */
-/* s's RBS state, attached on first use (create); NULL if none (or no memory). */
-struct rbs_host *rbsg_host(struct jet_station *s, bool create);
+/* RBS's state on s, attaching it first if it has none: 0, or -ENOMEM, or
+ * jet_station_attach's error (-ENOSPC: no room for another protocol). */
+int rbsg_host_attach(struct jet_station *s, struct rbs_host **out);
+/* s's RBS state, NULL if it has none. */
+struct rbs_host *rbsg_host(struct jet_station *s);
 
 /* rbs_glue.c */
 int rbsg_conn_err(const struct jet_rbs_conn *c);

@@ -87,29 +87,39 @@ static const struct jet_proto_ops rbs_ops = {
     .close = host_close,
 };
 
-struct rbs_host *rbsg_host(struct jet_station *s, bool create)
+struct rbs_host *rbsg_host(struct jet_station *s)
+{
+    return jet_station_proto(s, &rbs_ops);
+}
+
+int rbsg_host_attach(struct jet_station *s, struct rbs_host **out)
 {
     struct rbs_host *h = jet_station_proto(s, &rbs_ops);
-    if (h || !create)
-        return h;
+    if (h) {
+        *out = h;
+        return 0;
+    }
+    *out = NULL;
     h = calloc(1, sizeof *h);
     if (!h)
-        return NULL;
+        return -ENOMEM;
     h->s = s;
     h->mtu = jet_station_link(s)->caps.mtu;
     ep_ids_init(&h->ids, RBSG_CHAN_FIRST, RBSG_CHAN_LAST);
-    if (jet_station_attach(s, &rbs_ops, h)) {
+    int rc = jet_station_attach(s, &rbs_ops, h);
+    if (rc) { /* -ENOSPC: the station carries JET_STATION_PROTOS protocols already */
         free(h);
-        return NULL;
+        return rc;
     }
-    return h;
+    *out = h;
+    return 0;
 }
 
 /* ---- driving ---- */
 
 int jet_rbs_poll(struct jet_station *s)
 {
-    struct rbs_host *h = rbsg_host(s, false);
+    struct rbs_host *h = rbsg_host(s);
     if (h)
         h->polled_in = 0;
     int n = jet_station_poll(s);
@@ -142,7 +152,7 @@ static bool none_lingering(void *arg)
 
 void jet_rbs_station_fini(struct jet_station *s, int64_t linger_ns)
 {
-    struct rbs_host *h = rbsg_host(s, false);
+    struct rbs_host *h = rbsg_host(s);
     if (!h)
         return;
     ep_drive_until(s, none_lingering, h, linger_ns);

@@ -90,9 +90,10 @@ int jet_rbs_listen(struct jet_station *s, uint32_t chan, const struct jet_rbs_op
     *out = NULL;
     if (!s || !chan)
         return -EINVAL;
-    struct rbs_host *h = rbsg_host(s, true);
-    if (!h)
-        return -ENOMEM;
+    struct rbs_host *h;
+    int hrc = rbsg_host_attach(s, &h);
+    if (hrc)
+        return hrc;
     struct jet_rbs_listener *l = calloc(1, sizeof *l);
     if (l && o)
         l->o = *o;

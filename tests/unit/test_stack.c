@@ -111,6 +111,10 @@ static void test_two_protocols(void)
     }
     CHECK_EQ(rc, -ENOSPC);
     CHECK_EQ(added, JET_STATION_PROTOS - 2);
+    /* RBS on a station with no room left for it says so (not "no memory") */
+    struct jet_rbs_listener *full_l = NULL;
+    CHECK_EQ(jet_rbs_listen(s, 77, NULL, &full_l), -ENOSPC);
+    CHECK(full_l == NULL);
     for (int i = 0; i < added; i++)
         CHECK_EQ(jet_station_detach(s, &more[i]), 0);
     CHECK_EQ(jet_station_detach(s, &more[0]), -ENOENT);
