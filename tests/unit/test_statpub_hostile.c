@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_bytes.h"
 #include "statpub_fixture.h"
 
 /* ---- helpers ---- */
@@ -42,30 +43,6 @@ static const char *stat_file(int lan, uint32_t st, char *buf, size_t cap)
 {
     snprintf(buf, cap, STATPUB_DIR "/" STATPUB_PREFIX "%s.%u", lans[lan], st);
     return buf;
-}
-
-/* The whole file at path, in a malloc'd buffer. */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_NOFOLLOW);
-    REQUIRE(fd >= 0);
-    struct stat sb;
-    REQUIRE(fstat(fd, &sb) == 0);
-    uint8_t *b = malloc((size_t)sb.st_size + 1);
-    REQUIRE(b);
-    REQUIRE(pread(fd, b, (size_t)sb.st_size, 0) == sb.st_size);
-    close(fd);
-    *len = (size_t)sb.st_size;
-    return b;
-}
-
-static void spit(const char *path, const uint8_t *b, size_t len, mode_t mode)
-{
-    unlink(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-    REQUIRE(fd >= 0);
-    REQUIRE(len == 0 || write(fd, b, len) == (ssize_t)len);
-    close(fd);
 }
 
 struct mem {
