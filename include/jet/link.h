@@ -119,6 +119,7 @@ struct jet_link_ops {
     int (*arm)(struct jet_link *l);                     /* optional: -EOPNOTSUPP */
     int (*reserve)(struct jet_link *l, int64_t delta_bps); /* optional: 0 (nothing shared) */
     int (*stats)(struct jet_link *l, struct jet_link_stats *out); /* optional: -EOPNOTSUPP */
+    int (*peer_alive)(struct jet_link *l, uint32_t addr); /* optional: -EOPNOTSUPP */
     void (*close)(struct jet_link *l);
 };
 
@@ -241,6 +242,15 @@ static inline int jet_link_arm(struct jet_link *l)
 static inline int jet_link_reserve(struct jet_link *l, int64_t delta_bps)
 {
     return l->ops->reserve ? l->ops->reserve(l, delta_bps) : 0;
+}
+/* Whether the end at native address addr is there: 1 if it is attached
+ * (and, where the link can tell, its holder alive: the LAN sees a killed
+ * process), 0 if not, -EOPNOTSUPP if the link cannot tell.  For a sender
+ * that waits on a peer and wants to know it is gone without a timeout. */
+static inline int jet_link_peer_alive(struct jet_link *l, uint32_t addr)
+{
+    return l->ops->peer_alive ? l->ops->peer_alive(l, addr)
+                              : jet_link_unsupported(l, "tell whether a peer is there");
 }
 /* The link's counters: 0, or -EOPNOTSUPP. */
 static inline int jet_link_stats(struct jet_link *l, struct jet_link_stats *out)

@@ -34,13 +34,6 @@ void txsvc_init(struct txsvc *t, const struct jet_link *l)
     t->free = 0;
 }
 
-/* Asks the link how many frames it takes now: a count, or the negative
- * errno of a link that failed (it will take nothing again). */
-static int ask_room(struct jet_link *l)
-{
-    return jet_link_tx_room(l);
-}
-
 static void push(struct txsvc *t, struct jet_frame *f)
 {
     uint32_t c = f->cls & 7;
@@ -94,7 +87,7 @@ static void drain(struct txsvc *t, struct jet_link *l)
 {
     while (t->n) {
         if (t->room == 0) {
-            int r = ask_room(l);
+            int r = jet_link_tx_room(l);
             if (r < 0) {
                 give_back_all(t, l);
                 return;
@@ -121,7 +114,7 @@ int txsvc_commit_queue(struct txsvc *t, struct jet_link *l, struct jet_frame *f)
     if (t->n == 0) {
         /* The room promised is used up: the link may have more now.  A link
          * that failed gets the frame anyway: it consumes it and says why. */
-        int r = ask_room(l);
+        int r = jet_link_tx_room(l);
         t->room = r > 0 ? (uint32_t)r : 0;
         if (r != 0) {
             if (r > 0)

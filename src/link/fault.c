@@ -335,6 +335,12 @@ static int fault_reserve(struct jet_link *l, int64_t delta_bps)
     return pass(k, jet_link_reserve(k->inner, delta_bps));
 }
 
+static int fault_peer_alive(struct jet_link *l, uint32_t addr)
+{
+    struct fault_link *k = K(l);
+    return pass(k, jet_link_peer_alive(k->inner, addr));
+}
+
 static int fault_stats(struct jet_link *l, struct jet_link_stats *o)
 {
     struct fault_link *k = K(l);
@@ -352,11 +358,6 @@ int fault_link_counts(struct jet_link *l, struct fault_counts *out)
     *out = K(l)->c;
     out->waiting = K(l)->n + K(l)->has_held;
     return 0;
-}
-
-struct jet_link *fault_link_inner(struct jet_link *l)
-{
-    return l && l->ops == &fault_ops ? K(l)->inner : NULL;
 }
 
 static void fault_close(struct jet_link *l)
@@ -400,6 +401,7 @@ static const struct jet_link_ops fault_ops = {
     .arm = fault_arm,
     .reserve = fault_reserve,
     .stats = fault_stats,
+    .peer_alive = fault_peer_alive,
     .close = fault_close,
 };
 

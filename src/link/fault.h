@@ -110,9 +110,5 @@ struct fault_counts {
 };
 /* 0, or -EINVAL if l is not a fault wrapper. */
 int fault_link_counts(struct jet_link *l, struct fault_counts *out);
-/* The link the fault wrapper l wraps (l still owns it), or NULL when l is
- * not a fault wrapper: for a tool that asks the medium underneath (jet perf:
- * is the peer's station still held?). */
-struct jet_link *fault_link_inner(struct jet_link *l);
 
 #endif

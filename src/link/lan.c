@@ -313,6 +313,11 @@ void jet_lan_pool_stats(const struct jet_link *l, struct jet_pool_stats *out)
     jet_pool_get_stats(&((const struct lan_link *)l)->seg.pool, out);
 }
 
+static int lan_peer_alive(struct jet_link *l, uint32_t addr)
+{
+    return jet_lan_station_alive(l, addr);
+}
+
 static const struct jet_link_ops lan_ops = {
     .kind = "lan",
     .rx_burst = lan_rx_burst,
@@ -327,5 +332,6 @@ static const struct jet_link_ops lan_ops = {
     .arm = lan_arm,
     .reserve = lan_reserve,
     .stats = lan_stats,
+    .peer_alive = lan_peer_alive,
     .close = lan_close,
 };

@@ -919,6 +919,12 @@ void jet_loop_mac(const struct jet_link *l, uint32_t addr, uint8_t mac[6])
     mac[5] = (uint8_t)addr;
 }
 
+static int loop_peer_alive(struct jet_link *l, uint32_t addr)
+{
+    struct slot *d;
+    return token_at(((struct loop_end *)l)->net, addr, &d) != 0;
+}
+
 static const struct jet_link_ops loop_ops = {
     .kind = "loop",
     .rx_burst = loop_rx_burst,
@@ -932,5 +938,6 @@ static const struct jet_link_ops loop_ops = {
     .fd = loop_fd,
     .arm = loop_arm,
     .stats = loop_stats,
+    .peer_alive = loop_peer_alive,
     .close = loop_close,
 };

@@ -78,7 +78,7 @@ struct end {
 };
 
 /* Dead peers.  A process that dies, even by kill -9, loses the lock that holds
- * its station, and jet_lan_station_alive() sees that; a peer that is alive but
+ * its station, and the LAN's jet_link_peer_alive() sees that; a peer that is alive but
  * slow (descheduled, stopped, overloaded) keeps it.  So an end waiting for its
  * peer asks every PERF_PEER_CHECK_NS without an answer, and gives up only when
  * no process holds the peer's station any more: within about 0.2 s of a kill,

@@ -14,7 +14,6 @@
 #include "chan/endpoint.h"
 #include "jet/frame.h"
 #include "jet/lan.h"
-#include "link/fault.h"
 #include "perf.h"
 #include "util/clock.h"
 
@@ -50,13 +49,9 @@ uint32_t ph_session(const uint8_t *p)
 
 bool perf_peer_alive(struct jet_station *s, uint32_t peer)
 {
-    /* Ask the medium under any fault wrappers; only a LAN handle can tell. */
-    struct jet_link *l = jet_station_link(s), *inner;
-    while ((inner = fault_link_inner(l)))
-        l = inner;
-    if (strcmp(l->ops->kind, "lan") != 0)
-        return true;
-    return jet_lan_station_alive(l, peer);
+    /* The link tells (through any wrappers); one that cannot is taken as yes:
+     * the peer is then waited for, as a slow one is. */
+    return jet_link_peer_alive(jet_station_link(s), peer) != 0;
 }
 
 int perf_die_gone(struct jet_station *s, uint32_t peer, const char *what, const char *after, ...)
