@@ -13,6 +13,12 @@ have ip        || need+=(iproute2)
 have timeout   || need+=(coreutils)
 have pgrep     || need+=(procps)
 have sha256sum || need+=(coreutils)
+# end-to-end tests of the IPv4 host and of kernel protocols across the LAN (real peers)
+have ping      || need+=(iputils-ping)
+have socat     || need+=(socat)
+have nc        || need+=(netcat-openbsd)
+have iperf3    || need+=(iperf3)
+[ -x /usr/bin/python3 ] || need+=(python3)
 # libFuzzer and the sanitizer runtimes for clang
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
 	|| ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \

@@ -246,9 +246,9 @@ void jet_chan_tx_abort(struct jet_chan *c, struct jet_txbuf *tb);
  * then to the station's default channel (jet_chan_steer_default), which
  * also takes every frame that is not IPv4 (ARP, ...), then is dropped and
  * counted in dropped_other.  Rule fields are host byte order; 0 means "any"
- * and is allowed only where the shapes above have no field.  Fragments
- * other than the first carry no ports: they match shape 4 or go to the
- * default channel.  The IPv4 header is checked (length fields, checksum)
+ * and is allowed only where the shapes above have no field.  Fragments (the
+ * first one too) are matched without ports: they match shape 4 or go to the
+ * default channel, where the IPv4 layer reassembles them (jet/ip.h).  The IPv4 header is checked (length fields, checksum)
  * before it is trusted to name a channel: a damaged one is dropped and
  * counted in dropped_header.  A steered frame is queued under the channel's
  * own policy and limits, like any other. */

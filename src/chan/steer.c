@@ -3,8 +3,9 @@
  *
  * steer_ipv4() runs in the driver for every such packet: it checks the IPv4
  * header (lengths and checksum: a damaged header cannot be trusted to name a
- * channel), takes the ports of a TCP or UDP packet that is not a later
- * fragment, and looks the packet up shape by shape, most specific first,
+ * channel), takes the ports of a TCP or UDP packet that is not a fragment
+ * (every fragment, the first too, goes where the reassembler reads: the
+ * protocol rule or the default channel), and looks the packet up shape by shape, most specific first,
  * skipping shapes that have no rule: connection, listener on an address,
  * listener on a port, protocol; then the default channel.  Each lookup is
  * one probe run in a hash table of at most half load.
@@ -79,7 +80,7 @@ int steer_ipv4(const struct jet_station *s, const uint8_t *pkt, size_t len, uint
         return -EBADMSG;
     uint32_t r = 0;
     bool ports = (h.proto == JET_IP_PROTO_TCP || h.proto == JET_IP_PROTO_UDP) &&
-                 !(h.frag & JET_IPV4_OFF_MASK) && h.total_len - h.hdr_len >= 4;
+                 !jet_ipv4_is_fragment(&h) && h.total_len - h.hdr_len >= 4;
     if (ports) {
         uint16_t sport = jet_load_be16(pkt + h.hdr_len), dport = jet_load_be16(pkt + h.hdr_len + 2);
         if (t->n[STEER_CONN])
