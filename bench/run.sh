@@ -16,7 +16,10 @@
 #      (B, kernel TCP over loopback), in the same alternating pairs: ratio of
 #      Gb/s at 128 KiB messages, ratio of 1-byte ping-pong p50 and p99 (both
 #      sides busy-poll), and CPU ns per byte of each
-#   4. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
+#   4. kernel TCP across the LAN through two `jet lan tap` stations against
+#      kernel TCP over a veth pair (bench/lan_tap.sh, as root: its own
+#      interleaved pairs, median ratio of Gb/s, ping RTT of each path)
+#   5. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
 #      results (channel layer: placement, demultiplexing, priority latency)
 #      get a section of their own
 #
@@ -167,11 +170,28 @@ other_pct=$(((busy1 - busy0 - (own1 - own0)) * 100 / ticks))
 ((other_pct >= 0)) || other_pct=0
 steal_pct=$(((steal1 - steal0) * 100 / ticks))
 
+# Kernel TCP across the LAN through two `jet lan tap` stations against kernel
+# TCP over a veth pair (bench/lan_tap.sh: its own interleaved A/B rounds and
+# median ratio; needs root, else it says {"skipped": ...}).  A failure is
+# reported and makes the exit code 1, like a bench_* program's.
+failed=()
+echo "bench: lan_tap.sh" >&2
+rc=0
+BUILD=$BUILD BENCH_REPS=$REPS BENCH_TIMEOUT=$TIMEOUT timeout --kill-after=5 600 \
+	"$(dirname "$0")/lan_tap.sh" >"$tmp/lan_tap.out" 2>"$tmp/stderr" || rc=$?
+if [ $rc -ne 0 ] || ! tail -n 1 "$tmp/lan_tap.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
+	echo "bench: lan_tap.sh failed (exit $rc)" >&2
+	sed 's/^/  | /' "$tmp/stderr" >&2
+	failed+=(lan_tap.sh)
+	jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/lan_tap.json"
+else
+	tail -n 1 "$tmp/lan_tap.out" >"$tmp/lan_tap.json"
+fi
+
 # Other benchmarks: each bench_* program once, with --json.  Their output is
 # kept as JSON when it parses (one document, or several that become an
 # array), as text otherwise.  A failure is reported and makes the exit code 1,
 # but the rest still runs and the results are still written.
-failed=()
 shopt -s nullglob
 for prog in "$BUILD"/bench/bench_*; do
 	if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then continue; fi
@@ -199,6 +219,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 commit=$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo none)
 jq -s \
 	--slurpfile extra "$extra" \
+	--slurpfile lantap "$tmp/lan_tap.json" \
 	--argjson reps "$REPS" --argjson seconds "$SECS" --argjson pp_n "$PP_N" --argjson pp_frame "$PP_FRAME" \
 	--argjson target_frame "$TARGET_FRAME" --argjson target_tput "$TARGET_TPUT" \
 	--argjson target_rtt "$TARGET_RTT" \
@@ -288,6 +309,8 @@ jq -s \
 				   pairs: $p}
 				| . + {pass: (.ratio_p50.median != null and .ratio_p50.median <= $target_rbs_rtt)})
 		},
+		# kernel TCP through two TAP stations of a LAN / over a veth pair (bench/lan_tap.sh)
+		lan_tap: $lantap[0],
 		other: $extra
 	}' "$raw" >"$tmp/results.json"
 mv "$tmp/results.json" "$OUT"
@@ -336,6 +359,24 @@ jq -r '.rbs_vs_tcp | (.throughput | ["Gb/s, \(.msg) B msgs", .rbs_gbps.median, .
 			"$(verdict "$pass")"
 	done
 echo "  (1-byte ping-pong, $RBS_PP_N round trips; both sides busy-poll; CPU is user+system of sender and receiver)"
+
+echo
+if jq -e '.lan_tap.ratio.median != null' "$OUT" >/dev/null 2>&1; then
+	echo "Kernel TCP across the LAN through two jet lan tap stations / over a veth pair (iperf3), median of $REPS paired runs"
+	printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "" "LAN" veth "ratio median [min..max]" target result
+	jq -r '.lan_tap | ["Gb/s", .tap_gbps.median, .veth_gbps.median, .ratio.median, .ratio.min,
+		.ratio.max, ">= \(.target.ratio_at_least)", .pass, 2],
+		["ping RTT median us", .rtt_us.tap, .rtt_us.veth, .rtt_us.ratio, null, null, "-", null, 0]
+		| map(tostring) | @tsv' "$OUT" |
+		while IFS=$'\t' read -r what av bv rm rmin rmax tg pass dec; do
+			printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "$what" "$(num "$av" "$dec")" \
+				"$(num "$bv" "$dec")" "$(num "$rm" 3)$([ "$rmin" = null ] || echo " [$(num "$rmin" 3)..$(num "$rmax" 3)]")" \
+				"$tg" "$(verdict "$pass")"
+		done
+	jq -r '.lan_tap | "  (the two tap processes: \(.tap_cpu_ns_per_byte.median * 1000 | round / 1000) CPU ns per byte; MTU \(.mtu), LAN MTU \(.lan_mtu))"' "$OUT"
+else
+	echo "Kernel TCP across the LAN through TAP stations: $(jq -r '.lan_tap | .skipped // "failed"' "$OUT")"
+fi
 
 echo
 echo "During the LAN runs other processes used ${other_pct}% of the CPU time, the hypervisor stole ${steal_pct}%."

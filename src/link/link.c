@@ -8,6 +8,7 @@
 #include "jet/link.h"
 #include "jet/loop.h"
 #include "link/fault.h"
+#include "link/tap.h"
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
@@ -156,14 +157,15 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
     case JET_LINK_CAPTURE:
         return fault_link_open(s, &n, opts, out, err);
     case JET_LINK_TAP:
+        return tap_link_open(n.name, NULL, out, err);
     case JET_LINK_PACKET:
     case JET_LINK_XDP:
     case JET_LINK_UDP:
         break;
     }
     return jet_err_set(err, -EPROTONOSUPPORT,
-                       "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME) and "
-                       "the in-process loop (loop:NAME)", s);
+                       "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME), "
+                       "the in-process loop (loop:NAME) and TAP devices (tap:IF)", s);
 }
 
 int jet_link_unsupported(struct jet_link *l, const char *op)

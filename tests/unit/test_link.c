@@ -288,7 +288,7 @@ static void test_long(void)
 
 static void test_open(void)
 {
-    static const char *const later[] = {"tap:eth0", "packet:eth0", "xdp:eth0@0",
+    static const char *const later[] = {"packet:eth0", "xdp:eth0@0",
                                         "udp:127.0.0.1:9000", "udp:[::1]:9000"};
     struct jet_link_opts opts = {.station = -1};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {

@@ -1,7 +1,10 @@
 /* The link contract (include/jet/link.h, docs/links.md): one test every
- * backend must pass, run on each row of `backends`: lan:, loop:, and a
- * fault wrapper around loop: (a new backend is one row: how to make a place
- * for two ends, its link name, how to remove it).
+ * backend must pass, run on each row of `backends`: lan:, loop:, a fault
+ * wrapper around loop:, and tap: (a new backend is one row: how to make a
+ * place for two ends, its link names, how to remove it).  The tap row runs
+ * in a private network namespace of this process (root only, else skipped):
+ * two TAP interfaces whose ingress tc redirects to each other's egress, so
+ * a frame one end writes is what the other end reads.
  * Each check opens two fresh ends a and b of one medium and drives them
  * from this thread (a second thread sends in the wait checks):
  *   caps        what the ends say they are is consistent
@@ -24,6 +27,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,7 +52,13 @@ struct backend {
      * nonzero when it could not (a failure: every backend here must run). */
     int (*make)(char *name, size_t cap, unsigned n);
     void (*unmake)(const char *name);
+    /* The second end's name when it is not the same as the first's (a TAP
+     * interface has one end); NULL: the same. */
+    void (*peer)(const char *name, char *out, size_t cap);
+    unsigned settle_ms; /* after opening an end, before frames reach it */
 };
+
+enum { SKIP = 77 }; /* make: this backend cannot run here (and says why) */
 
 static int lan_make(char *name, size_t cap, unsigned n)
 {
@@ -94,40 +104,107 @@ static int fault_make(char *name, size_t cap, unsigned n)
     return 0;
 }
 
+/* Two TAP interfaces tcA<n> and tcB<n> in a private network namespace
+ * (made by the first call): what is written to one leaves the other
+ * (tc ingress -> mirred egress redirect), byte for byte.  MTU 9000, no
+ * IPv6 (nothing but the test's frames).  A reopened end needs a moment:
+ * the kernel turns on the interface's queue after its carrier comes back. */
+static int tap_make(char *name, size_t cap, unsigned n)
+{
+    static int netns = -1;
+    if (netns < 0) {
+        netns = geteuid() == 0 && unshare(CLONE_NEWNET) == 0 && access("/dev/net/tun", W_OK) == 0;
+        if (netns && system("ip link set lo up && echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6"
+                            " && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6"))
+            return -1;
+    }
+    if (!netns) {
+        fprintf(stderr, "tap: skipped (needs root and a network namespace)\n");
+        return SKIP;
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "set -e; for x in A B; do ip tuntap add tc${x}%u mode tap; "
+             "ip link set tc${x}%u mtu 9000 up; tc qdisc add dev tc${x}%u ingress; done; "
+             "tc filter add dev tcA%u parent ffff: protocol all u32 match u32 0 0 at -12 "
+             "action mirred egress redirect dev tcB%u; "
+             "tc filter add dev tcB%u parent ffff: protocol all u32 match u32 0 0 at -12 "
+             "action mirred egress redirect dev tcA%u",
+             n, n, n, n, n, n, n);
+    if (system(cmd)) {
+        fprintf(stderr, "tap: cannot make the interfaces: %s\n", cmd);
+        return -1;
+    }
+    snprintf(name, cap, "tap:tcA%u", n);
+    return 0;
+}
+
+static void tap_unmake(const char *name)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "ip link del tcA%s; ip link del tcB%s", name + 7, name + 7);
+    CHECK_EQ(system(cmd), 0);
+}
+
+static void tap_peer(const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "tap:tcB%s", name + 7);
+}
+
 static const struct backend backends[] = {
-    {"lan", lan_make, lan_unmake},
-    {"loop", loop_make, loop_unmake},
-    {"fault", fault_make, loop_unmake},
+    {"lan", lan_make, lan_unmake, NULL, 0},
+    {"loop", loop_make, loop_unmake, NULL, 0},
+    {"fault", fault_make, loop_unmake, NULL, 0},
+    {"tap", tap_make, tap_unmake, tap_peer, 100},
 };
 
 struct pair {
     const struct backend *b;
-    char name[128];
+    char name[128], name2[128]; /* the ends' link names */
     struct jet_link *a, *b_;
     struct jet_link_caps ca, cb;
 };
 
+/* The encapsulation frames are sent in where either would do. */
+static int enc(const struct pair *p)
+{
+    return p->ca.native ? JET_ENCAP_NATIVE : JET_ENCAP_ETH;
+}
+
+static void settle(const struct backend *be)
+{
+    if (be->settle_ms)
+        usleep(be->settle_ms * 1000u);
+}
+
 static unsigned serial;
 
-static bool pair_open(struct pair *p, const struct backend *be)
+/* 0 when open, SKIP, or -1 when no medium could be made. */
+static int pair_open(struct pair *p, const struct backend *be)
 {
     memset(p, 0, sizeof *p);
     p->b = be;
-    if (be->make(p->name, sizeof p->name, serial++))
-        return false;
+    int mk = be->make(p->name, sizeof p->name, serial++);
+    if (mk)
+        return mk == SKIP ? SKIP : -1;
+    if (be->peer)
+        be->peer(p->name, p->name2, sizeof p->name2);
+    else
+        snprintf(p->name2, sizeof p->name2, "%s", p->name);
     struct jet_link_opts o = {.station = -1};
     struct jet_err err = {0};
     int rc = jet_link_open(p->name, &o, &p->a, &err);
     if (rc)
         fprintf(stderr, "open %s: %s\n", p->name, err.msg);
     REQUIRE(rc == 0);
-    rc = jet_link_open(p->name, &o, &p->b_, &err);
+    rc = jet_link_open(p->name2, &o, &p->b_, &err);
     if (rc)
-        fprintf(stderr, "open %s: %s\n", p->name, err.msg);
+        fprintf(stderr, "open %s: %s\n", p->name2, err.msg);
     REQUIRE(rc == 0);
     p->ca = p->a->caps;
     p->cb = p->b_->caps;
-    return true;
+    settle(be);
+    return 0;
 }
 
 static void pair_close(struct pair *p)
@@ -374,7 +451,7 @@ static void t_ownership(struct pair *p)
     /* a frame that is not one the link lent: refused, nothing breaks */
     static uint8_t fake_data[256];
     struct jet_frame fake = {.data = fake_data, .len = 64, .cap = 256, .buf = 0};
-    fill(&fake, &p->cb, JET_ENCAP_NATIVE, 64, 3);
+    fill(&fake, &p->cb, enc(p), 64, 3);
     CHECK_EQ(jet_link_tx_commit(p->a, &fake), -EINVAL);
     fake.buf = p->ca.buffers + 5;
     CHECK_EQ(jet_link_tx_commit(p->a, &fake), -EINVAL);
@@ -383,13 +460,13 @@ static void t_ownership(struct pair *p)
     /* another link's frame: refused by this one, still the other's */
     struct jet_frame other;
     REQUIRE(alloc_retry(p->b_, &other) == 0);
-    fill(&other, &p->ca, JET_ENCAP_NATIVE, 64, 4);
+    fill(&other, &p->ca, enc(p), 64, 4);
     CHECK_EQ(jet_link_tx_commit(p->a, &other), -EINVAL);
     jet_link_tx_abort(p->a, &other);
     jet_link_rx_release(p->a, &other, 1);
     CHECK_EQ(jet_link_tx_commit(p->b_, &other), 0); /* b still holds it: it goes */
     struct jet_frame g;
-    CHECK(recv1(p->a, p->b_, &g) && same(&g, &p->ca, JET_ENCAP_NATIVE, 64, 4));
+    CHECK(recv1(p->a, p->b_, &g) && same(&g, &p->ca, enc(p), 64, 4));
     jet_link_rx_release(p->a, &g, 1);
     jet_link_rx_release(p->a, &g, 1); /* twice: the second is ignored */
 
@@ -399,14 +476,14 @@ static void t_ownership(struct pair *p)
     for (unsigned i = 0; i < HOLD; i++) {
         struct jet_frame f;
         REQUIRE(alloc_retry(p->a, &f) == 0);
-        fill(&f, &p->cb, JET_ENCAP_NATIVE, 300 + i, 100 + i);
+        fill(&f, &p->cb, enc(p), 300 + i, 100 + i);
         CHECK_EQ(jet_link_tx_commit(p->a, &f), 0);
         CHECK(recv1(p->b_, p->a, &held[i]));
     }
     for (unsigned i = 0; i < 64; i++)
-        CHECK(send_recv(p, JET_ENCAP_NATIVE, 300, 999));
+        CHECK(send_recv(p, enc(p), 300, 999));
     for (unsigned i = 0; i < HOLD; i++) {
-        CHECK(same(&held[i], &p->cb, JET_ENCAP_NATIVE, 300 + i, 100 + i));
+        CHECK(same(&held[i], &p->cb, enc(p), 300 + i, 100 + i));
         for (unsigned j = 0; j < i; j++)
             CHECK(held[i].buf != held[j].buf);
     }
@@ -416,7 +493,7 @@ static void t_ownership(struct pair *p)
     /* given-back buffers are reused: more round trips than there are buffers */
     unsigned bad = 0;
     for (unsigned i = 0; i < p->ca.buffers + 16 && bad < 3; i++)
-        bad += !send_recv(p, JET_ENCAP_NATIVE, 200, i);
+        bad += !send_recv(p, enc(p), 200, i);
     CHECK_EQ(bad, 0);
 
     /* and nothing was lost on the way: the sender can take as many as at first
@@ -438,7 +515,7 @@ static unsigned fill_up(struct pair *p, struct jet_link *tx, const struct jet_li
             *why = rc;
             break;
         }
-        fill(&f, to, JET_ENCAP_NATIVE, 1000, seed0 + sent);
+        fill(&f, to, enc(p), 1000, seed0 + sent);
         rc = jet_link_tx_commit(tx, &f);
         CHECK_EQ(rc, 0);
         if (rc)
@@ -461,7 +538,7 @@ static void t_pressure(struct pair *p)
         int n = jet_link_rx_burst(p->b_, g, 32);
         REQUIRE(n >= 0);
         for (int i = 0; i < n; i++, got++)
-            bad += !same(&g[i], &p->cb, JET_ENCAP_NATIVE, 1000, got);
+            bad += !same(&g[i], &p->cb, enc(p), 1000, got);
         jet_link_rx_release(p->b_, g, (unsigned)n);
         jet_link_tx_flush(p->a);
         if (!n)
@@ -472,7 +549,7 @@ static void t_pressure(struct pair *p)
     struct jet_frame g;
     CHECK_EQ(jet_link_rx_burst(p->b_, &g, 1), 0); /* and no more */
     /* sending resumes */
-    CHECK(send_recv(p, JET_ENCAP_NATIVE, 1000, 5));
+    CHECK(send_recv(p, enc(p), 1000, 5));
     struct jet_link_stats sa, sb;
     if (jet_link_stats(p->a, &sa) == 0 && jet_link_stats(p->b_, &sb) == 0) {
         CHECK_EQ(sa.tx_frames, sent + 1);
@@ -564,8 +641,9 @@ static void t_close(struct pair *p)
      * reached it, intact, after the sender is gone, and closes holding some */
     struct jet_link_opts o = {.station = -1};
     struct jet_err err = {0};
-    REQUIRE(jet_link_open(p->name, &o, &p->b_, &err) == 0);
+    REQUIRE(jet_link_open(p->name2, &o, &p->b_, &err) == 0);
     p->cb = p->b_->caps;
+    settle(p->b);
     sent = fill_up(p, p->a, &p->cb, 50, &why);
     CHECK(sent > 8);
     jet_link_close(p->a);
@@ -578,7 +656,7 @@ static void t_close(struct pair *p)
         if (n == 0)
             break;
         for (int i = 0; i < n; i++)
-            bad += !same(&g[i], &p->cb, JET_ENCAP_NATIVE, 1000, 50 + got + (unsigned)i);
+            bad += !same(&g[i], &p->cb, enc(p), 1000, 50 + got + (unsigned)i);
         got += (unsigned)n;
         if (got < sent - 8)
             jet_link_rx_release(p->b_, g, (unsigned)n);
@@ -747,7 +825,10 @@ int main(void)
             struct pair p;
             int fails = check_failures;
             uint64_t t0 = now_ns();
-            if (!pair_open(&p, &backends[b])) {
+            int po = pair_open(&p, &backends[b]);
+            if (po == SKIP)
+                break; /* said why */
+            if (po) {
                 fprintf(stderr, "%s: cannot make a medium\n", backends[b].kind);
                 CHECK(0); /* a backend that cannot run here checks nothing: a failure */
                 break;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jet/ip.h"
 #include "jet/lan.h"
 
 struct jet_cmd {
@@ -15,9 +16,13 @@ struct jet_cmd {
 };
 
 int cmd_cat(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 int cmd_lan(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+/* jet lan tap (lan_tap.c); argv[0] is "tap". */
+int lan_tap_main(int argc, char **argv);
 
 /* Prints "jet: " + message to stderr; returns 1 (a command's failure exit code). */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -29,6 +34,22 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
  * -1 on a bad value (message printed). */
 int lan_option(const char *cmd, const char *opt, const char *arg, struct jet_lan_config *c);
 extern const char lan_options_help[];
+
+/* IPv4 host options shared by `jet host` and `jet ping` (host.c). */
+struct ip_opts {
+    const char *link;
+    int station; /* -1: the first free */
+    struct jet_ip_cfg cfg;
+    bool has_ip;
+};
+extern const char ip_options_help[];
+/* 1 if opt (with its value arg) was one of them, 0 if not, -1 on a bad value
+ * (message printed). */
+int ip_option(const char *cmd, const char *opt, const char *arg, struct ip_opts *o);
+/* Opens the station and attaches IPv4: 0, or the exit code (message printed). */
+int ip_station_open(const char *cmd, const struct ip_opts *o, struct jet_station **out);
+/* "02:4a:53:00:01:02" into b (18 bytes); returns b. */
+const char *fmt_mac(const uint8_t m[6], char *b);
 
 /* Minimal streaming JSON writer. */
 struct json {

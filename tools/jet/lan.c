@@ -1,4 +1,5 @@
-/* jet lan: create, show, list and destroy emulated Jetstream LANs. */
+/* jet lan: create, show, list and destroy emulated Jetstream LANs (`jet lan tap`
+ * is lan_tap.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -11,7 +12,9 @@ static void lan_help(FILE *f)
             "usage: jet lan create NAME [OPTIONS]\n"
             "       jet lan show NAME [--json]\n"
             "       jet lan list [--json]\n"
-            "       jet lan destroy NAME [--force]\n\n"
+            "       jet lan destroy NAME [--force]\n"
+            "       jet lan tap NAME --ifname IF [--station K] [--ip ADDR/PLEN] [--netns NS]\n"
+            "                   [--mtu N]  (a Linux TAP interface as a station; see jet lan tap --help)\n\n"
             "An emulated Jetstream LAN lives in shared memory (/dev/shm/jet-lan.NAME); processes\n"
             "attach to it as stations with the link name lan:NAME.  Frames move between them\n"
             "without copying.  Faults are seeded: the same seed gives the same faults.\n\n"
@@ -231,6 +234,8 @@ int cmd_lan(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
+    if (!strcmp(sub, "tap"))
+        return lan_tap_main(argc - 1, argv + 1); /* has its own --help */
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             lan_help(stdout);
@@ -244,5 +249,5 @@ int cmd_lan(int argc, char **argv)
         return lan_list(argc - 1, argv + 1);
     if (!strcmp(sub, "destroy") || !strcmp(sub, "rm"))
         return lan_destroy(argc - 1, argv + 1);
-    return usage_error("lan", "unknown subcommand '%s' (create, show, list, destroy)", sub);
+    return usage_error("lan", "unknown subcommand '%s' (create, show, list, destroy, tap)", sub);
 }

@@ -7,8 +7,10 @@
 
 static const struct jet_cmd cmds[] = {
     {"cat", cmd_cat, "netcat over RBS: stdin to a peer, the peer's bytes to stdout"},
+    {"host", cmd_host, "an IPv4 host on a link: ARP, ping, UDP echo/discard/daytime"},
     {"lan", cmd_lan, "create, inspect and remove emulated Jetstream LANs"},
     {"perf", cmd_perf, "measure throughput and round-trip time (like iperf3)"},
+    {"ping", cmd_ping, "ICMP echo from an IPv4 host of its own on a link (like ping)"},
     {"stat", cmd_stat, "channels and counters of a station or a LAN"},
 };
 
