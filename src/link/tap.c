@@ -72,6 +72,7 @@ struct tap {
     bool created;
     char ifname[IFNAMSIZ];
     uint32_t mtu, rx_max;
+    uint32_t set_mtu; /* tap_opts.mtu */
     uint8_t *mem;
     uint32_t nfree;
     uint32_t free[BUFS];
@@ -406,6 +407,14 @@ static int if_query(struct tap *t, bool bring_up, struct jet_err *err)
             goto out;
         }
     }
+    if (t->set_mtu) {
+        r.ifr_mtu = (int)t->set_mtu;
+        if (ioctl(s, SIOCSIFMTU, &r) < 0) {
+            rc = jet_err_set(err, -errno, "tap %s: cannot set MTU %u: %s", t->ifname, t->set_mtu,
+                             strerror(errno));
+            goto out;
+        }
+    }
     if (ioctl(s, SIOCGIFMTU, &r) < 0) {
         rc = jet_err_set(err, -errno, "tap %s: MTU: %s", t->ifname, strerror(errno));
         goto out;
@@ -453,6 +462,9 @@ int tap_link_open(const char *ifname, const struct tap_opts *o, struct jet_link 
     if (nl == 0 || nl >= IFNAMSIZ)
         return jet_err_set(err, -EINVAL, "tap: interface name must be 1 to %d characters",
                            IFNAMSIZ - 1);
+    if (o->mtu && (o->mtu < MIN_MTU || o->mtu > 65521))
+        return jet_err_set(err, -EINVAL, "tap %s: MTU %u outside %d..65521", ifname, o->mtu,
+                           MIN_MTU);
     if (o->rx_max_frame && o->rx_max_frame < 14 + MIN_MTU)
         return jet_err_set(err, -EINVAL, "tap %s: rx_max_frame %u is under %d", ifname,
                            o->rx_max_frame, 14 + MIN_MTU);
@@ -462,6 +474,7 @@ int tap_link_open(const char *ifname, const struct tap_opts *o, struct jet_link 
     memcpy(t->ifname, ifname, nl + 1);
     t->seg_buf = -1;
     t->rx_max = o->rx_max_frame;
+    t->set_mtu = o->mtu;
     int rc;
     bool existed = if_nametoindex(ifname) != 0;
     if (!existed && o->must_exist) {

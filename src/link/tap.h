@@ -36,6 +36,8 @@ struct tap_opts {
     bool has_mac;          /* caps.mac is mac, else random */
     uint8_t mac[6];
     bool must_exist;       /* -ENODEV rather than create the interface */
+    uint32_t mtu;          /* 0: the interface's; else set it to this (576..65521) at open:
+                              the link checks frames against the MTU it knows */
 };
 
 /* Opens tap:ifname.  Errors with reasons: -EPERM (no CAP_NET_ADMIN), -ENOENT

@@ -133,31 +133,30 @@ check_ok "jet ping jet host through the kernel" "${IN[@]}" "$JET" ping --link ta
 info "$(grep rtt <<<"$OUT")"
 
 # The kernel on an emulated LAN (jet lan tap) beside a jet host: ping both ways.
-if "$JET" lan tap --help >/dev/null 2>&1; then
-	L=$(lan_name host)
-	check_ok "lan create" "$JET" lan create "$L"
-	bg_start LT "$TMPD/lantap.out" "$TMPD/lantap.err" 60 \
-		"$JET" lan tap "$L" --ifname jtl0 --ip 198.18.8.1/24 --netns "$NS"
-	LANTAP=$JETPID
-	wait_grep "$TMPD/lantap.out" "interface jtl0" 10 || { dump "$TMPD/lantap.out" "$TMPD/lantap.err"; fail "jet lan tap did not start"; }
-	bg_start HL "$TMPD/hostlan.out" "$TMPD/hostlan.err" 60 \
-		"$JET" host --link "lan:$L" --ip 198.18.8.2/24 --services echo
-	HOSTLAN=$JETPID
-	wait_grep "$TMPD/hostlan.out" "services" 10 || fail "jet host on the LAN did not start"
-	check_ok "kernel on the LAN pings jet host" "${IN[@]}" ping -c 3 -i 0.2 -W 2 198.18.8.2
-	info "$(grep rtt <<<"$OUT")"
-	check_ok "jet ping on the LAN pings the kernel" "$JET" ping --link "lan:$L" \
-		--ip 198.18.8.3/24 -c 3 -i 0.2 -W 2 198.18.8.1
-	info "$(grep rtt <<<"$OUT")"
-	run "${IN[@]}" bash -c 'echo hello-lan | nc -u -w1 198.18.8.2 7'
-	expect_eq "$OUT" "hello-lan" "UDP echo across the LAN from the kernel"
-	kill -TERM "$HOSTLAN" "$LANTAP"
-	wait_exit "$HL" 10 || fail "jet host on the LAN did not stop"
-	expect_eq "$BG_RC" 0 "jet host on the LAN exit code on SIGTERM"
-	wait_exit "$LT" 10 || fail "jet lan tap did not stop"
-else
-	info "no jet lan tap: the kernel-on-a-LAN checks are skipped"
-fi
+L=$(lan_name host)
+check_ok "lan create" "$JET" lan create "$L"
+bg_start LT "$TMPD/lantap.out" "$TMPD/lantap.err" 60 \
+	"$JET" lan tap "$L" --ifname jtl0 --ip 198.18.8.1/24 --netns "$NS"
+LANTAP=$JETPID
+wait_grep "$TMPD/lantap.out" "interface jtl0" 10 || { dump "$TMPD/lantap.out" "$TMPD/lantap.err"; fail "jet lan tap did not start"; }
+bg_start HL "$TMPD/hostlan.out" "$TMPD/hostlan.err" 60 \
+	"$JET" host --link "lan:$L" --ip 198.18.8.2/24 --services echo
+HOSTLAN=$JETPID
+wait_grep "$TMPD/hostlan.out" "services" 10 || fail "jet host on the LAN did not start"
+check_ok "kernel on the LAN pings jet host" "${IN[@]}" ping -c 3 -i 0.2 -W 2 198.18.8.2
+info "$(grep rtt <<<"$OUT")"
+# 8000 bytes: fragments both ways across the LAN, frames over 1514 bytes through the TAP station
+check_ok "kernel on the LAN pings jet host, -s 8000" "${IN[@]}" ping -c 3 -i 0.2 -W 2 -s 8000 198.18.8.2
+grep -q "3 received" <<<"$OUT" || fail "fragmented ping across the LAN lost replies"
+check_ok "jet ping on the LAN pings the kernel" "$JET" ping --link "lan:$L" \
+	--ip 198.18.8.3/24 -c 3 -i 0.2 -W 2 198.18.8.1
+info "$(grep rtt <<<"$OUT")"
+run "${IN[@]}" bash -c 'echo hello-lan | nc -u -w1 198.18.8.2 7'
+expect_eq "$OUT" "hello-lan" "UDP echo across the LAN from the kernel"
+kill -TERM "$HOSTLAN" "$LANTAP"
+wait_exit "$HL" 10 || fail "jet host on the LAN did not stop"
+expect_eq "$BG_RC" 0 "jet host on the LAN exit code on SIGTERM"
+wait_exit "$LT" 10 || fail "jet lan tap did not stop"
 
 kill -TERM "$HOST"
 wait_exit "$HP" 10 || fail "jet host did not stop on SIGTERM"

@@ -394,10 +394,10 @@ static int tap_parse(int argc, char **argv, struct tap_args *a)
     return 0;
 }
 
-/* Gives the interface the station's MAC and the MTU, moves it, addresses it
- * and brings it up. */
+/* Gives the interface the station's MAC (the tap link set its MTU when it
+ * opened it), moves it, addresses it and brings it up. */
 static int configure(const struct tap_args *a, struct jet_link *tap, const uint8_t mac[6],
-                     uint32_t mtu, struct jet_err *err)
+                     struct jet_err *err)
 {
     int ns_fd = -1, fd = -1, rc;
     fd = rtnl_open(-1, err);
@@ -409,7 +409,7 @@ static int configure(const struct tap_args *a, struct jet_link *tap, const uint8
         goto out;
     }
     if ((rc = rtnl_link_set(fd, idx,
-                            &(struct rtnl_link_change){.up = 0, .mac = mac, .mtu = mtu, .ns_fd = -1},
+                            &(struct rtnl_link_change){.up = 0, .mac = mac, .ns_fd = -1},
                             err)))
         goto out;
     if (a->netns) {
@@ -498,14 +498,14 @@ int lan_tap_main(int argc, char **argv)
      * otherwise.  That is independent of the interface's MTU: the far end's
      * tap link writes a frame longer than its MTU as a GSO frame. */
     b.lan_max_eth = lan_mtu + 18;
-    struct tap_opts to = {.rx_max_frame = ETH_HDR + ip_max};
+    struct tap_opts to = {.rx_max_frame = ETH_HDR + ip_max, .mtu = mtu};
     rc = tap_link_open(a.ifname, &to, &b.tap, &err);
     if (rc) {
         die("%s", jet_err_str(&err, rc));
         goto close_lan;
     }
     const uint8_t *mac = b.lan->caps.mac;
-    rc = configure(&a, b.tap, mac, mtu, &err);
+    rc = configure(&a, b.tap, mac, &err);
     if (rc) {
         die("%s: %s", a.ifname, jet_err_str(&err, rc));
         goto close_tap;
