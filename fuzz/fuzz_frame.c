@@ -20,18 +20,10 @@
 #include "jet/crc32c.h"
 #include "jet/frame.h"
 #include "wire/cursor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+#include "fuzz.h"
 
 enum { OUT_CAP = JET_ETH_VLAN_HDR_LEN + JET_FRAME_MAX_PAYLOAD + JET_FRAME_OVERHEAD };
 static uint8_t out[OUT_CAP], out2[OUT_CAP], fixed[OUT_CAP];
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 /* Does the frame at f (already parsed into h) carry a payload CRC that matches? */
 static int trailer_matches(const uint8_t *f, const struct jet_frame_hdr *h, const uint8_t *emitted)

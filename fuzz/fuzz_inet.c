@@ -26,20 +26,12 @@
 #include "jet/inet.h"
 #include "../tests/unit/inet_ref.h"
 #include "wire/cursor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+#include "fuzz.h"
 
 enum { CAP = 0x10000 + 128 };
 /* Inputs are parsed from the end of tail[] and fixed[], so that under ASan a read past
  * the length runs into the global's redzone. */
 static uint8_t out[CAP], out2[CAP], fixed[CAP], tail[CAP];
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 /* ---- the model ------------------------------------------------------------------------ */
 

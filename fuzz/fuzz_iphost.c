@@ -28,15 +28,7 @@
 #include "ip/ip_impl.h"
 #include "jet/inet.h"
 #include "wire/cursor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 enum { MTU = 576, NET = 0xC6120000u, ME = NET | 1 };
 static const uint8_t MAC_ME[6] = {0x02, 0x4a, 0x53, 0x00, 0x00, 0x01};

@@ -30,15 +30,7 @@
 #include "jet/lan.h"
 #include "jet/link.h"
 #include "link/lan_impl.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 static char lan[64];
 static uint8_t *seg;      /* the segment, mapped (each attach maps it again elsewhere) */

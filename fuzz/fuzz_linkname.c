@@ -20,17 +20,9 @@
 
 #include "jet/lan.h"
 #include "jet/link.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
+#include "fuzz.h"
 
 enum { IN_MAX = 512 };
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 static int lan_char(char c, size_t i)
 {

@@ -31,15 +31,7 @@
 #include "rbs/rbs_core.h"
 #include "rbs/rbs_impl.h"
 #include "rbs/rbs_wire.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 enum { SEG = 512 + RBS_HDR_MAX, QMAX = 64 };
 

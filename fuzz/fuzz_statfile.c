@@ -31,15 +31,7 @@
 
 #include "chan/statpub.h"
 #include "util/rng.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap);
-
-#define MUST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 enum { STATION = 3, IN_MAX = 1 << 20 };
 

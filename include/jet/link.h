@@ -26,7 +26,7 @@
  * Link names (one grammar, parsed by jet_link_name_parse()):
  *   lan:NAME        a station on the emulated Jetstream LAN NAME (shared memory)
  *   loop:NAME       an end of the in-process loop network NAME (jet/loop.h)
- *   tap:IF          a TAP device                     (later)
+ *   tap:IF          a TAP device: the kernel at the other end (docs/links.md)
  *   packet:IF       AF_PACKET on interface IF        (later)
  *   xdp:IF@Q        AF_XDP on queue Q of IF          (later)
  *   udp:HOST:PORT   Jetstream frames inside UDP      (later)

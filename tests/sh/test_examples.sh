@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The channel examples (examples/media.c, examples/placement.c) run, report
-# what they should, exit 0, and leave no LAN and no file behind.
+# The channel examples (examples/media.c, examples/placement.c) and the UDP one
+# (examples/udp_hello.c) run, report what they should, exit 0, and leave no LAN
+# and no file behind.
 # shellcheck source=tests/sh/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 EX=$BUILD/examples
-for e in media placement; do
+for e in media placement udp_hello; do
 	[ -x "$EX/$e" ] || fail "no $EX/$e: build it first (make all)"
 done
 
@@ -63,5 +64,12 @@ check_ok "placement of an empty file" "$EX/placement" "$TMPD/place.empty" "$TMPD
 [ -f "$TMPD/place.out0" ] && [ ! -s "$TMPD/place.out0" ] || fail "placement of an empty file: output not empty"
 check_err 1 "No such file" "placement of a missing file" "$EX/placement" "$TMPD/place.nonexistent"
 check_err 1 "not a regular file" "placement of a directory" "$EX/placement" "$TMPD"
+
+# ---- udp_hello: a datagram and its echo between two IPv4 hosts on a LAN ----
+check_ok "udp_hello" "$EX/udp_hello"
+printf '%s\n' "$OUT" | grep -q "^B got 'hello over UDP' from 198.18.0.1:" || fail "udp_hello: B did not get the datagram"
+printf '%s\n' "$OUT" | grep -q "^A got 'hello over UDP' back from 198.18.0.2:7" || fail "udp_hello: no echo"
+ok "udp_hello: datagram and echo"
+check_lan_gone "udp_hello"
 
 done_ok
