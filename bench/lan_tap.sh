@@ -18,7 +18,9 @@
 # medians of all of them.  The CPU time of the two tap processes during the
 # A runs gives their cost in CPU ns per byte.
 #
-# Env:    BUILD (build), BENCH_REPS (5), BENCH_TAP_SECONDS (2), BENCH_TIMEOUT (120)
+# Env:    BUILD (build), BENCH_REPS (5), BENCH_TAP_SECONDS (2), BENCH_TIMEOUT (120),
+#         BENCH_JET (the jet binary to measure, default $BUILD/jet: e.g. an older
+#         build kept aside, run alternately with the new one to compare them)
 # Output: progress on stderr, one JSON object on stdout; when it cannot run
 #         (not root, no iperf3, ...) {"skipped": REASON}, exit 0.
 # Exit:   0, or 1 when a step failed (its stderr is printed).
@@ -29,7 +31,7 @@ BUILD=${BUILD:-build}
 REPS=${BENCH_REPS:-5}
 SECS=${BENCH_TAP_SECONDS:-2}
 TIMEOUT=${BENCH_TIMEOUT:-120}
-JET=$BUILD/jet
+JET=${BENCH_JET:-$BUILD/jet}
 TARGET=0.5
 PINGS=20
 

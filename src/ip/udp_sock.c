@@ -85,11 +85,6 @@ __attribute__((format(printf, 3, 4))) static int fail(struct jet_udp *u, int rc,
     return rc;
 }
 
-static const char *addr_text(uint32_t a, char *b)
-{
-    return jet_ip_format(a, b);
-}
-
 /* ---- what the core tells the socket ---- */
 
 static void on_deliver(void *sk, uint32_t src, uint32_t dst, const uint8_t *l4, size_t len,
@@ -141,7 +136,7 @@ static void on_error(void *sk, int err, uint32_t remote, uint16_t rport, uint32_
     if (!u->raddr || remote != u->raddr || rport != u->rport)
         return; /* as Linux: an unconnected socket is not told */
     char a[16];
-    addr_text(remote, a);
+    jet_ip_format(remote, a);
     u->err = err;
     switch (err) {
     case -ECONNREFUSED:
@@ -218,12 +213,12 @@ int jet_udp_bind(struct jet_udp *u, uint32_t addr, uint16_t port)
     struct ip_host *h = u->h;
     char a[16], b[16];
     if (u->ch)
-        return fail(u, -EINVAL, "the socket is bound already (to %s:%u)", addr_text(u->laddr, a),
+        return fail(u, -EINVAL, "the socket is bound already (to %s:%u)", jet_ip_format(u->laddr, a),
                     u->lport);
     uint32_t ours = ip_core_cfg(h->core)->ip.addr;
     if (addr && addr != ours)
-        return fail(u, -EADDRNOTAVAIL, "%s is not this station's address (%s)", addr_text(addr, a),
-                    addr_text(ours, b));
+        return fail(u, -EADDRNOTAVAIL, "%s is not this station's address (%s)", jet_ip_format(addr, a),
+                    jet_ip_format(ours, b));
     if (port)
         return bind_port(u, addr, port);
     const uint32_t n = IPG_EPH_LAST - IPG_EPH_FIRST + 1;
@@ -265,7 +260,7 @@ int jet_udp_connect(struct jet_udp *u, uint32_t addr, uint16_t port)
 static int send_fail(struct jet_udp *u, int rc, uint32_t dst, uint16_t port, size_t len)
 {
     char a[16];
-    addr_text(dst, a);
+    jet_ip_format(dst, a);
     switch (rc) {
     case -ENETUNREACH:
         return fail(u, rc, "no route to %s: outside the station's prefix and no gateway", a);

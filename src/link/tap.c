@@ -27,6 +27,12 @@
  * write never waits on the medium: the kernel takes or drops.  tx_alloc
  * says -EAGAIN while TXQ frames are queued: the sender flushes.
  *
+ * Straight in and out (tap_link_read_into, tap_link_write_from: for `jet
+ * lan tap`).  One readv into the caller's buffer, what goes past its cap
+ * into a buffer of ours at the same offset: a frame that did not fit is
+ * made whole there with one copy and goes the rx_burst way (pend_buf, or
+ * cut); one writev from the caller's memory, after the queue.
+ *
  * Waiting.  poll() on the device descriptor, which is level-triggered:
  * arm only looks whether a frame is there. */
 #include <errno.h>
@@ -59,7 +65,7 @@ enum {
     VNET = sizeof(struct virtio_net_hdr),
 };
 
-enum { B_FREE, B_LENT, B_QUEUED, B_SEG };
+enum { B_FREE, B_LENT, B_QUEUED, B_SEG, B_PEND };
 
 struct txe {
     uint32_t buf, len;
@@ -83,6 +89,10 @@ struct tap {
     int32_t seg_buf; /* -1: none */
     uint32_t seg_off, seg_mss;
     struct tap_tcp4 seg;
+    /* a frame tap_link_read_into read that rx_burst lends next (it did not
+       fit the caller's buffer) */
+    int32_t pend_buf; /* -1: none */
+    uint32_t pend_len;
     struct jet_link_stats st;
 };
 
@@ -141,6 +151,42 @@ static void tap_tx_abort(struct jet_link *l, struct jet_frame *f)
         put_buf(t, f->buf);
 }
 
+/* Checks an Ethernet frame to send and decides its virtio-net header (which
+ * may rewrite its TCP checksum field: tap_vnet_tx).  0, or an error set. */
+static int tx_header(struct tap *t, uint8_t *d, uint32_t len, struct virtio_net_hdr *h)
+{
+    if (len < 14 || len > MAX_FRAME)
+        return jet_err_set(&t->base.err, len < 14 ? -EINVAL : -EMSGSIZE,
+                           "Ethernet frame of %u bytes", len);
+    int rc = tap_vnet_tx(d, len, t->mtu, h);
+    if (rc == -EMSGSIZE)
+        return jet_err_set(&t->base.err, rc,
+                           "frame of %u bytes exceeds the MTU of %s (%u) and is not IPv4 TCP",
+                           len, t->ifname, t->mtu);
+    if (rc)
+        return jet_err_set(&t->base.err, rc, "malformed IPv4 TCP frame of %u bytes", len);
+    return 0;
+}
+
+/* One writev of a frame with its header: 0, -EAGAIN (the device takes
+ * nothing now: try again), or another error, set and counted as dropped. */
+static int write_frame(struct tap *t, const struct virtio_net_hdr *h, const uint8_t *d,
+                       uint32_t len)
+{
+    struct iovec iov[2] = {{(void *)h, VNET}, {(void *)d, len}};
+    if (writev(t->fd, iov, 2) >= 0) {
+        t->st.tx_frames++;
+        t->st.tx_bytes += len;
+        return 0;
+    }
+    int e = errno;
+    if (e == EAGAIN || e == EINTR)
+        return -EAGAIN;
+    t->st.tx_dropped++;
+    return jet_err_set(&t->base.err, -e, "write to %s: %s%s", t->ifname, strerror(e),
+                       e == EIO ? " (interface down?)" : "");
+}
+
 static int tap_tx_commit(struct jet_link *l, struct jet_frame *f)
 {
     struct tap *t = T(l);
@@ -152,11 +198,6 @@ static int tap_tx_commit(struct jet_link *l, struct jet_frame *f)
         rc = jet_err_set(&l->err, -EINVAL, "%s carries only Ethernet frames", l->name);
         goto drop;
     }
-    if (f->len < 14 || f->len > MAX_FRAME) {
-        rc = jet_err_set(&l->err, f->len < 14 ? -EINVAL : -EMSGSIZE,
-                         "Ethernet frame of %u bytes", f->len);
-        goto drop;
-    }
     if (t->qn == TXQ) { /* committed more than alloc allowed: make room */
         tap_flush(l);
         e = &t->q[t->qn];
@@ -165,16 +206,8 @@ static int tap_tx_commit(struct jet_link *l, struct jet_frame *f)
             goto drop;
         }
     }
-    rc = tap_vnet_tx(f->data, f->len, t->mtu, &e->h);
-    if (rc) {
-        if (rc == -EMSGSIZE)
-            jet_err_set(&l->err, rc,
-                        "frame of %u bytes exceeds the MTU of %s (%u) and is not IPv4 TCP",
-                        f->len, t->ifname, t->mtu);
-        else
-            jet_err_set(&l->err, rc, "malformed IPv4 TCP frame of %u bytes", f->len);
+    if ((rc = tx_header(t, f->data, f->len, &e->h)))
         goto drop;
-    }
     e->buf = f->buf;
     e->len = f->len;
     t->state[f->buf] = B_QUEUED;
@@ -193,18 +226,11 @@ static int tap_flush(struct jet_link *l)
     int rc = 0;
     for (; j < t->qn; j++) {
         struct txe *e = &t->q[j];
-        struct iovec iov[2] = {{&e->h, VNET}, {buf_data(t, e->buf), e->len}};
-        ssize_t w = writev(t->fd, iov, 2);
-        if (w < 0 && (errno == EAGAIN || errno == EINTR))
+        int w = write_frame(t, &e->h, buf_data(t, e->buf), e->len);
+        if (w == -EAGAIN)
             break; /* try again later */
-        if (w < 0) {
-            t->st.tx_dropped++;
-            rc = jet_err_set(&l->err, -errno, "write to %s: %s%s", t->ifname, strerror(errno),
-                             errno == EIO ? " (interface down?)" : "");
-        } else {
-            t->st.tx_frames++;
-            t->st.tx_bytes += e->len;
-        }
+        if (w)
+            rc = w;
         put_buf(t, e->buf);
     }
     if (j) {
@@ -274,8 +300,17 @@ static int tap_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
     if (t->qn)
         tap_flush(l);
     unsigned n = 0;
+    if (t->pend_buf >= 0 && max) {
+        uint32_t b = (uint32_t)t->pend_buf;
+        t->pend_buf = -1;
+        t->state[b] = B_LENT;
+        f[n++] = (struct jet_frame){.data = buf_data(t, b), .len = t->pend_len, .cap = MAX_FRAME,
+                                    .buf = b, .encap = JET_ENCAP_ETH};
+        t->st.rx_frames++;
+        t->st.rx_bytes += t->pend_len;
+    }
     if (t->seg_buf >= 0)
-        n = cut(t, f, max);
+        n += cut(t, f + n, max - n);
     while (n < max && t->seg_buf < 0) {
         int32_t b = get_buf(t);
         if (b < 0)
@@ -332,7 +367,7 @@ static int tap_wait(struct jet_link *l, int64_t timeout_ns)
     struct tap *t = T(l);
     if (t->qn)
         tap_flush(l);
-    if (t->seg_buf >= 0)
+    if (t->seg_buf >= 0 || t->pend_buf >= 0)
         return 0;
     struct pollfd p = {.fd = t->fd, .events = POLLIN | (t->qn ? POLLOUT : 0)};
     int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
@@ -351,7 +386,7 @@ static int tap_fd(struct jet_link *l)
 static int tap_arm(struct jet_link *l)
 {
     struct tap *t = T(l);
-    if (t->seg_buf >= 0)
+    if (t->seg_buf >= 0 || t->pend_buf >= 0)
         return 1;
     struct pollfd p = {.fd = t->fd, .events = POLLIN};
     return poll(&p, 1, 0) > 0 ? 1 : 0;
@@ -473,6 +508,7 @@ int tap_link_open(const char *ifname, const struct tap_opts *o, struct jet_link 
         return jet_err_set(err, -ENOMEM, "out of memory");
     memcpy(t->ifname, ifname, nl + 1);
     t->seg_buf = -1;
+    t->pend_buf = -1;
     t->rx_max = o->rx_max_frame;
     t->set_mtu = o->mtu;
     int rc;
@@ -542,6 +578,79 @@ fail:
 fail_free:
     free(t);
     return rc;
+}
+
+/* ---- straight into and out of a caller's memory (tap.h) ---- */
+
+int tap_link_read_into(struct jet_link *l, uint8_t *buf, uint32_t cap, uint32_t *len)
+{
+    struct tap *t = T(l);
+    if (t->seg_buf >= 0 || t->pend_buf >= 0)
+        return TAP_READ_BURST; /* frames read before go first */
+    if (t->qn)
+        tap_flush(l);
+    if (cap > MAX_FRAME)
+        cap = MAX_FRAME;
+    if (t->rx_max && cap > t->rx_max)
+        cap = t->rx_max; /* a longer frame is cut: rx_burst lends its segments */
+    for (int tries = 0; tries < BURST; tries++) {
+        /* What goes past cap lands in buffer b, at the same offset, so
+         * that a frame too long for buf is whole in b after one copy. */
+        int32_t b = get_buf(t);
+        if (b < 0)
+            return TAP_READ_BURST; /* every buffer lent: rx_burst tells */
+        uint8_t *own = buf_data(t, (uint32_t)b);
+        struct virtio_net_hdr h;
+        struct iovec iov[3] = {{&h, VNET}, {buf, cap}, {own + cap, MAX_FRAME - cap}};
+        ssize_t r = readv(t->fd, iov, cap < MAX_FRAME ? 3 : 2);
+        if (r < 0) {
+            int e = errno;
+            put_buf(t, (uint32_t)b);
+            if (e == EAGAIN || e == EINTR)
+                return 0;
+            return jet_err_set(&l->err, -e, "read from %s: %s", t->ifname, strerror(e));
+        }
+        uint32_t n = r < (ssize_t)VNET + 14 ? 0 : (uint32_t)r - VNET;
+        if (n > cap) {
+            memcpy(own, buf, cap);
+            int k = rx_fix(t, (uint32_t)b, n, &h);
+            if (k > 0) {
+                t->pend_buf = b;
+                t->pend_len = n;
+                t->state[b] = B_PEND;
+            }
+            if (k >= 0)
+                return TAP_READ_BURST;
+        } else {
+            put_buf(t, (uint32_t)b);
+            b = -1;
+            if (n && (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+                      !tap_csum_complete(buf, n, h.csum_start, h.csum_offset))) {
+                t->st.rx_frames++;
+                t->st.rx_bytes += n;
+                *len = n;
+                return 1;
+            }
+        }
+        if (b >= 0)
+            put_buf(t, (uint32_t)b);
+        t->st.rx_dropped++; /* too short, or malformed: the next one */
+    }
+    return 0;
+}
+
+int tap_link_write_from(struct jet_link *l, uint8_t *data, uint32_t len)
+{
+    struct tap *t = T(l);
+    if (t->qn && (tap_flush(l), t->qn))
+        return -EAGAIN; /* frames committed before go first */
+    struct virtio_net_hdr h;
+    int rc = tx_header(t, data, len, &h);
+    if (rc) {
+        t->st.tx_dropped++;
+        return rc;
+    }
+    return write_frame(t, &h, data, len);
 }
 
 int tap_link_ifindex(const struct jet_link *l)

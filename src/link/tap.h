@@ -49,4 +49,31 @@ int tap_link_open(const char *ifname, const struct tap_opts *o, struct jet_link 
 /* The interface's index, for netlink (moving it, addresses). */
 int tap_link_ifindex(const struct jet_link *l);
 
+/* Frames straight into and out of the caller's memory, without the copy
+ * through the link's own buffers that rx_burst + tx_alloc would need
+ * (`jet lan tap` reads into a lent LAN transmit buffer and writes from a
+ * lent LAN receive frame).  They keep the order of the link's other frames
+ * and count in its stats. */
+enum { TAP_READ_BURST = 2 };
+
+/* Reads one frame the kernel sent into buf (at most cap bytes): 1 with its
+ * length in *len: an ordinary Ethernet frame, a partial checksum completed,
+ * as rx_burst would lend it; 0 when the device has none now; TAP_READ_BURST
+ * when frames must be taken with rx_burst first: one just read was longer
+ * than cap or rx_max_frame (kept whole, or cut into segments, by the link:
+ * buf's bytes are then garbage), or frames read before still wait there
+ * (it says so until rx_burst has lent them all); a negative errno
+ * (set) when the read failed.  Malformed frames are dropped and counted. */
+int tap_link_read_into(struct jet_link *l, uint8_t *buf, uint32_t cap, uint32_t *len);
+
+/* Writes one Ethernet frame of len bytes from data to the kernel at once,
+ * checked as tx_commit checks it; one longer than the MTU goes as a GSO
+ * frame, and then its TCP checksum field is rewritten (to the
+ * pseudo-header sum the kernel expects): the frame's bytes may change.  0
+ * written; -EAGAIN nothing done (frames committed before, or the device, are
+ * not ready: try again later, the same bytes); -EINVAL, -EMSGSIZE refused
+ * as tx_commit refuses; another negative errno (set) when the write failed.
+ * Every error but -EAGAIN counts as tx_dropped. */
+int tap_link_write_from(struct jet_link *l, uint8_t *data, uint32_t len);
+
 #endif

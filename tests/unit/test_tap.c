@@ -24,6 +24,15 @@
  *             rx_max_frame 3000; every frame's checksums valid, data byte-exact
  *   tcp_tx    we send the kernel one 20,000-byte TCP frame (GSO on the way
  *             out): a kernel socket reads it byte-exact
+ *   into      tcp_rx again with tap_link_read_into (and our ACKs written by
+ *             tap_link_write_from): frames read straight into our buffers,
+ *             checksums completed; with a buffer of 3,000 bytes the longer
+ *             frames come whole from rx_burst instead (TAP_READ_BURST),
+ *             with rx_max_frame 3,000 cut by it, in order, byte-exact
+ *   from      tcp_tx again with tap_link_write_from: the GSO frame written
+ *             from our memory (only its TCP checksum field rewritten),
+ *             read byte-exact by the kernel; frames refused as tx_commit
+ *             refuses them, counted
  * JET_TAP_BENCH=1 makes tcp_rx/tcp_tx long and prints rates. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -346,6 +355,7 @@ struct kp {
     bool have_kmac;
     uint32_t ip, kip;
     unsigned arp_answered;
+    bool direct; /* send_tcp writes with tap_link_write_from, not tx_alloc/commit */
 };
 
 enum { KIP = 0xC6120701, OURIP = 0xC6120702 };
@@ -526,18 +536,61 @@ struct rcv {
     bool synced;
     uint64_t got, frames, big, bad, maxlen;
     uint32_t rx_max;
+    uint64_t into, lent; /* frames read by tap_link_read_into, lent by rx_burst */
 };
+
+/* Takes frames into f[32]: with into_cap, each read by tap_link_read_into
+ * into its own buffer of into_cap bytes, from rx_burst when it says so (lent
+ * then: how many, from f + *nin, to release); else rx_burst alone. */
+static int take_frames(struct kp *k, struct rcv *r, uint32_t into_cap, struct jet_frame *f,
+                       int *nin)
+{
+    static uint8_t mem[32][14 + 65535];
+    int n = 0;
+    while (into_cap && n < 32) {
+        uint32_t len = 0;
+        int rc = tap_link_read_into(k->l, mem[n], into_cap, &len);
+        REQUIRE(rc >= 0);
+        if (rc != 1) {
+            CHECK(rc == 0 || rc == TAP_READ_BURST);
+            if (rc == 0)
+                break;
+            int m = jet_link_rx_burst(k->l, f + n, (unsigned)(32 - n));
+            REQUIRE(m >= 0);
+            r->lent += (unsigned)m;
+            *nin = n;
+            return m;
+        }
+        CHECK(len >= 14 && len <= into_cap);
+        CHECK(sums_ok(mem[n], len));
+        f[n] = (struct jet_frame){.data = mem[n], .len = len, .encap = JET_ENCAP_ETH};
+        n++;
+        r->into++;
+    }
+    *nin = n;
+    if (into_cap)
+        return 0;
+    return jet_link_rx_burst(k->l, f, 32);
+}
 
 static void send_tcp(struct kp *k, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
                      uint8_t flags, const struct jet_tcp_opts *opt, uint32_t plen, uint64_t off)
 {
-    struct jet_frame f = alloc1(k);
+    static uint8_t mem[14 + 65535];
+    struct jet_frame f = k->direct ? (struct jet_frame){.data = mem} : alloc1(k);
     struct jet_tcp_hdr t = {.sport = sport, .dport = dport, .seq = seq, .ack = ack,
                             .flags = flags, .win = 65535};
     if (opt)
         t.opt = *opt;
     f.len = put_tcp(f.data, k->kmac, k->mac, OURIP, KIP, &t, plen, off);
-    int rc = jet_link_tx_commit(k->l, &f);
+    int rc;
+    if (k->direct) {
+        uint64_t until = now_ns() + 1000000000ull;
+        while ((rc = tap_link_write_from(k->l, f.data, f.len)) == -EAGAIN && now_ns() < until)
+            ;
+    } else {
+        rc = jet_link_tx_commit(k->l, &f);
+    }
     if (rc)
         fprintf(stderr, "commit TCP %u bytes: %s\n", plen, jet_link_error(k->l));
     CHECK_EQ(rc, 0);
@@ -592,10 +645,11 @@ static void rcv_frame(struct kp *k, struct rcv *r, struct jet_frame *f)
     r->rcv_nxt += plen;
 }
 
-static void t_tcp_rx(uint32_t rx_max, uint64_t total, bool bench)
+static void t_tcp_rx(uint32_t rx_max, uint64_t total, bool bench, uint32_t into_cap)
 {
     struct kp k;
     kp_open(&k, rx_max);
+    k.direct = into_cap != 0;
     int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     REQUIRE(s >= 0);
     int sb = 4 << 20;
@@ -619,13 +673,13 @@ static void t_tcp_rx(uint32_t rx_max, uint64_t total, bool bench)
             }
         }
         struct jet_frame f[32];
-        int n = jet_link_rx_burst(k.l, f, 32);
-        REQUIRE(n >= 0);
+        int nin = 0, lent = take_frames(&k, &r, into_cap, f, &nin), n = nin + lent;
+        REQUIRE(lent >= 0);
         uint64_t before = r.got;
         for (int i = 0; i < n; i++)
             if (!arp_in(&k, &f[i]))
                 rcv_frame(&k, &r, &f[i]);
-        jet_link_rx_release(k.l, f, (unsigned)n);
+        jet_link_rx_release(k.l, f + nin, (unsigned)lent);
         if (r.got != before)
             send_tcp(&k, 5000, r.kport, r.iss + 1, r.rcv_nxt, JET_TCP_ACK, NULL, 0, 0);
         jet_link_tx_flush(k.l);
@@ -635,9 +689,11 @@ static void t_tcp_rx(uint32_t rx_max, uint64_t total, bool bench)
     double secs = (double)(now_ns() - t0) / 1e9;
     struct jet_link_stats st;
     jet_link_stats(k.l, &st);
-    fprintf(stderr, "tcp_rx rx_max %u: %llu bytes in %llu frames (%llu over 1514, largest %llu) "
+    fprintf(stderr, "tcp_rx rx_max %u, read_into cap %u (%llu frames; %llu lent): %llu bytes in "
+                    "%llu frames (%llu over 1514, largest %llu) "
                     "%.3f s: %.2f Gbit/s, %.0f frames/s; rx_dropped %llu\n",
-            rx_max, (unsigned long long)r.got, (unsigned long long)r.frames,
+            rx_max, into_cap, (unsigned long long)r.into, (unsigned long long)r.lent,
+            (unsigned long long)r.got, (unsigned long long)r.frames,
             (unsigned long long)r.big, (unsigned long long)r.maxlen, secs,
             (double)r.got * 8 / secs / 1e9, (double)st.rx_frames / secs,
             (unsigned long long)st.rx_dropped);
@@ -647,16 +703,24 @@ static void t_tcp_rx(uint32_t rx_max, uint64_t total, bool bench)
         CHECK(r.big > 0); /* GSO frames arrived whole */
     else
         CHECK(r.maxlen <= rx_max && r.maxlen > 1514); /* cut, to more than the MTU */
+    if (into_cap)
+        CHECK(r.into > 0); /* the SYN and ACK-less frames at least */
+    if (into_cap && (into_cap < r.maxlen || rx_max))
+        CHECK(r.lent > 0); /* the longer ones (or the segments cut) came from rx_burst */
+    if (into_cap > r.maxlen && !rx_max)
+        CHECK_EQ(r.lent, 0);
+    CHECK_EQ(st.rx_dropped, 0);
     close(s);
     jet_link_close(k.l);
 }
 
 /* We connect to a kernel listener and send it data in frames of up to
  * `seg` bytes of payload (GSO on the way out when over the MTU). */
-static void t_tcp_tx(uint32_t seg, uint64_t total, bool bench)
+static void t_tcp_tx(uint32_t seg, uint64_t total, bool bench, bool direct)
 {
     struct kp k;
     kp_open(&k, 0);
+    k.direct = direct;
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(ls >= 0);
     int one = 1;
@@ -749,6 +813,77 @@ static void t_tcp_tx(uint32_t seg, uint64_t total, bool bench)
     jet_link_close(k.l);
 }
 
+/* tap_link_read_into with nothing to read; a UDP datagram the kernel left
+ * with a partial checksum, read into our buffer complete. */
+static void t_into(void)
+{
+    struct kp k;
+    kp_open(&k, 0);
+    static uint8_t buf[14 + 65535];
+    uint32_t len = 0;
+    while (tap_link_read_into(k.l, buf, sizeof buf, &len) == 1)
+        ; /* what the kernel sent on its own at bring-up */
+    CHECK_EQ(tap_link_read_into(k.l, buf, sizeof buf, &len), 0);
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(s >= 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9999),
+                             .sin_addr.s_addr = htonl(OURIP)};
+    static uint8_t dg[1200];
+    sendto(s, dg, sizeof dg, 0, (struct sockaddr *)&to, sizeof to);
+    int udp = 0;
+    uint64_t until = now_ns() + 3000000000ull;
+    while (!udp && now_ns() < until) {
+        int rc = tap_link_read_into(k.l, buf, sizeof buf, &len);
+        REQUIRE(rc == 0 || rc == 1);
+        if (rc == 0) {
+            jet_link_wait(k.l, 10000000);
+            continue;
+        }
+        struct jet_frame f = {.data = buf, .len = len, .encap = JET_ENCAP_ETH};
+        if (arp_in(&k, &f))
+            continue;
+        if (got_udp(&k, &f, &udp) || udp) /* got_udp checks the sums */
+            CHECK_EQ(len, 14 + 20 + 8 + 1200);
+    }
+    CHECK_EQ(udp, 1);
+    struct jet_link_stats st;
+    CHECK_EQ(jet_link_stats(k.l, &st), 0);
+    CHECK(st.rx_frames >= 2); /* ARP request, UDP */
+    CHECK_EQ(st.rx_dropped, 0);
+    close(s);
+    jet_link_close(k.l);
+}
+
+/* tap_link_write_from: a GSO frame's bytes change only in its TCP checksum
+ * field; frames tx_commit would refuse are refused, counted. */
+static void t_from(void)
+{
+    struct kp k;
+    kp_open(&k, 0);
+    static uint8_t f[14 + 65535], was[14 + 65535];
+    struct jet_tcp_hdr t = {.sport = 1, .dport = 2, .seq = 1, .flags = JET_TCP_ACK, .win = 9};
+    memset(k.kmac, 0x02, 6);
+    uint32_t len = put_tcp(f, k.kmac, k.mac, OURIP, KIP, &t, 20000, 0);
+    memcpy(was, f, len);
+    CHECK_EQ(tap_link_write_from(k.l, f, len), 0); /* a stray segment: the kernel resets it */
+    for (uint32_t i = 0; i < len; i++)
+        if (f[i] != was[i] && (i < 34 + 16 || i > 34 + 17)) {
+            CHECK(0);
+            break;
+        }
+    CHECK(memcmp(f + 50, was + 50, 2) != 0); /* the pseudo-header sum now */
+    CHECK_EQ(tap_link_write_from(k.l, f, 13), -EINVAL);
+    memset(f + 12, 0x88, 2);
+    CHECK_EQ(tap_link_write_from(k.l, f, 3000), -EMSGSIZE);
+    CHECK(strstr(jet_link_error(k.l), "exceeds the MTU"));
+    struct jet_link_stats st;
+    CHECK_EQ(jet_link_stats(k.l, &st), 0);
+    CHECK_EQ(st.tx_frames, 1);
+    CHECK_EQ(st.tx_bytes, len);
+    CHECK_EQ(st.tx_dropped, 2);
+    jet_link_close(k.l);
+}
+
 int main(void)
 {
     t_csum();
@@ -770,12 +905,19 @@ int main(void)
     t_open();
     t_ping();
     t_udp();
-    t_tcp_rx(0, bench ? 2000000000ull : 8000000, bench);
-    t_tcp_rx(3000, bench ? 1000000000ull : 4000000, bench);
-    t_tcp_tx(20000, bench ? 2000000000ull : 20000, bench);
+    t_tcp_rx(0, bench ? 2000000000ull : 8000000, bench, 0);
+    t_tcp_rx(3000, bench ? 1000000000ull : 4000000, bench, 0);
+    t_tcp_tx(20000, bench ? 2000000000ull : 20000, bench, false);
+    t_into();
+    t_tcp_rx(0, bench ? 2000000000ull : 8000000, bench, 14 + 65535);
+    t_tcp_rx(0, 4000000, false, 3000);
+    t_tcp_rx(3000, 4000000, false, 14 + 65535);
+    t_from();
+    t_tcp_tx(20000, bench ? 2000000000ull : 20000, bench, true);
     if (bench) {
-        t_tcp_tx(60000, 2000000000ull, true);
-        t_tcp_tx(1448, 1000000000ull, true);
+        t_tcp_tx(60000, 2000000000ull, true, false);
+        t_tcp_tx(1448, 1000000000ull, true, false);
+        t_tcp_tx(60000, 2000000000ull, true, true);
     }
     return check_done("test_tap");
 }

@@ -36,7 +36,7 @@ int lan_option(const char *cmd, const char *opt, const char *arg, struct jet_lan
 extern const char lan_options_help[];
 
 /* IPv4 host options shared by `jet host` and `jet ping` (host.c). */
-struct ip_opts {
+struct host_ip_opts {
     const char *link;
     int station; /* -1: the first free */
     struct jet_ip_cfg cfg;
@@ -45,9 +45,9 @@ struct ip_opts {
 extern const char ip_options_help[];
 /* 1 if opt (with its value arg) was one of them, 0 if not, -1 on a bad value
  * (message printed). */
-int ip_option(const char *cmd, const char *opt, const char *arg, struct ip_opts *o);
+int ip_option(const char *cmd, const char *opt, const char *arg, struct host_ip_opts *o);
 /* Opens the station and attaches IPv4: 0, or the exit code (message printed). */
-int ip_station_open(const char *cmd, const struct ip_opts *o, struct jet_station **out);
+int ip_station_open(const char *cmd, const struct host_ip_opts *o, struct jet_station **out);
 /* "02:4a:53:00:01:02" into b (18 bytes); returns b. */
 const char *fmt_mac(const uint8_t m[6], char *b);
 

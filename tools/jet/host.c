@@ -54,7 +54,7 @@ static int parse_mac(const char *s, uint8_t m[6])
     return 0;
 }
 
-int ip_option(const char *cmd, const char *opt, const char *arg, struct ip_opts *o)
+int ip_option(const char *cmd, const char *opt, const char *arg, struct host_ip_opts *o)
 {
     uint64_t u;
     if (strcmp(opt, "--link") && strcmp(opt, "--ip") && strcmp(opt, "--gw") &&
@@ -93,7 +93,7 @@ int ip_option(const char *cmd, const char *opt, const char *arg, struct ip_opts 
     return 1;
 }
 
-int ip_station_open(const char *cmd, const struct ip_opts *o, struct jet_station **out)
+int ip_station_open(const char *cmd, const struct host_ip_opts *o, struct jet_station **out)
 {
     *out = NULL;
     if (!o->link)
@@ -230,7 +230,7 @@ static void host_help(FILE *f)
         ip_options_help);
 }
 
-static void print_start(const struct host *h, const struct ip_opts *o, bool json)
+static void print_start(const struct host *h, const struct host_ip_opts *o, bool json)
 {
     struct jet_ip_cfg c;
     jet_ip_config(h->s, &c);
@@ -317,7 +317,7 @@ static void print_end(const struct host *h, bool json)
 
 int cmd_host(int argc, char **argv)
 {
-    struct ip_opts o = {.station = -1};
+    struct host_ip_opts o = {.station = -1};
     bool want[SVC_N] = {true, true, true}, json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -13,23 +13,30 @@
  *                  --mtu, into --netns, --ip, up; prints one line and
  *                  forwards until SIGINT or SIGTERM; closing the tap link
  *                  removes the interface.
- *   bridge_run     the loop: tap_to_lan, lan_to_tap, flush both; when
+ *   bridge_run     the loop: tap_to_lan, lan_to_tap, flush the LAN; when
  *                  neither moved anything, arm both links and sleep in ppoll
  *                  on both descriptors.
- *   tap_to_lan     frames the kernel sent (lent by the tap link, GSO frames
- *                  whole up to rx_max_frame) are copied once into LAN buffers
- *                  and committed as Ethernet frames; the LAN delivers them by
- *                  destination MAC (group addresses to every station).
+ *   tap_to_lan     frames the kernel sent are read straight into LAN
+ *                  buffers (tap_link_read_into: the kernel's copy is the
+ *                  only one, the partial checksum completed in place) and
+ *                  committed as Ethernet frames; the LAN delivers them by
+ *                  destination MAC (group addresses to every station).  A
+ *                  frame the tap link must lend itself (longer than the LAN
+ *                  buffer, or segments of a GSO frame it cut to
+ *                  rx_max_frame) is taken with rx_burst and copied.
  *   lan_to_tap     Ethernet frames the LAN delivered to this station are
- *                  copied into tap buffers and written to the kernel (the tap
- *                  link writes one longer than the interface's MTU as a GSO
- *                  frame).  Native Jetstream frames (broadcasts of other
- *                  stations) are not the kernel's: dropped and counted.
+ *                  written to the kernel straight from the LAN's buffers
+ *                  (tap_link_write_from: one longer than the interface's
+ *                  MTU goes as a GSO frame, its TCP checksum field
+ *                  rewritten in the buffer).  Native Jetstream frames
+ *                  (broadcasts of other stations) are not the kernel's:
+ *                  dropped and counted.
  *
- * Back-pressure: a frame that cannot be sent now (-EAGAIN, -ENOBUFS at
- * tx_alloc) stays lent by the link it came from, and that link is not read
- * again until it has gone, so a slow side makes the other wait (its kernel
- * queue or the LAN ring fills) instead of dropping here.  What is dropped
+ * Back-pressure: while the LAN has no buffer or queue room (-EAGAIN,
+ * -ENOBUFS at tx_alloc) the TAP is not read, and a LAN frame the kernel
+ * does not take now (-EAGAIN) stays lent and the LAN is not read until it
+ * has gone, so a slow side makes the other wait (its kernel queue or the
+ * LAN ring fills) instead of dropping here.  What is dropped
  * (no such station, too large, native, refused) is counted and printed when
  * the command stops. */
 #include <errno.h>
@@ -43,6 +50,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jet/ip.h"
 #include "link/tap.h"
 #include "rtnl.h"
 #include "util/parse.h"
@@ -72,34 +80,68 @@ struct bridge_counts {
     uint64_t unreach;   /* to a MAC that is no station of the LAN, or one not attached */
     uint64_t too_big;   /* longer than the other side takes */
     uint64_t native;    /* native Jetstream frames from the LAN */
-    uint64_t refused;   /* any other error of a tx_commit */
+    uint64_t refused;   /* any other error of a tx_commit or write */
     uint64_t sleeps;    /* times the loop slept */
+};
+
+/* Frames lent by one link (rx_burst), [i, n) not forwarded yet. */
+struct lent {
+    struct jet_frame f[BURST];
+    unsigned i, n;
 };
 
 struct bridge {
     struct jet_link *lan, *tap;
     uint32_t lan_max_eth; /* longest Ethernet frame the LAN carries */
-    /* Frames lent by each link, [i, n) not forwarded yet. */
-    struct jet_frame from_tap[BURST], from_lan[BURST];
-    unsigned ft_i, ft_n, fl_i, fl_n;
+    struct lent from_tap, from_lan;
+    bool tap_waits;       /* the kernel's next frame waits for room on the LAN */
     struct bridge_counts c;
 };
 
-/* Copies frames lent by the tap link onto the LAN.  Returns how many it
- * took (0 if none), or a negative errno when the LAN failed for good. */
+/* Takes a burst from l into s when s has nothing left: how many s holds
+ * now, or a negative errno. */
+static int take(struct jet_link *l, struct lent *s, struct jet_err *err)
+{
+    if (s->i == s->n) {
+        int n = jet_link_rx_burst(l, s->f, BURST);
+        if (n < 0)
+            return jet_err_set(err, n, "%s", jet_link_error(l));
+        s->i = 0;
+        s->n = (unsigned)n;
+    }
+    return (int)(s->n - s->i);
+}
+
+/* Books the outcome rc of sending a frame of len bytes one way (its
+ * frames and bytes counters): 0 sent, else why it was dropped. */
+static void count(struct bridge_counts *c, int rc, uint32_t len, uint64_t *frames,
+                  uint64_t *bytes)
+{
+    if (rc == 0) {
+        ++*frames;
+        *bytes += len;
+    } else if (rc == -EHOSTUNREACH) {
+        c->unreach++;
+    } else if (rc == -EMSGSIZE) {
+        c->too_big++;
+    } else if (rc == -EPROTONOSUPPORT) {
+        c->native++;
+    } else {
+        c->refused++;
+    }
+}
+
+/* Moves frames the kernel sent onto the LAN: each read straight into a LAN
+ * buffer (tap_link_read_into), or, when the tap link has frames it must
+ * lend itself (one too long for the buffer, segments of a GSO frame it
+ * cut), copied from those.  Returns how many it took (0 if none), or a
+ * negative errno when a link failed for good. */
 static int tap_to_lan(struct bridge *b, struct jet_err *err)
 {
-    if (b->ft_i == b->ft_n) {
-        int n = jet_link_rx_burst(b->tap, b->from_tap, BURST);
-        if (n < 0)
-            return jet_err_set(err, n, "%s", jet_link_error(b->tap));
-        b->ft_i = 0;
-        b->ft_n = (unsigned)n;
-    }
-    unsigned start = b->ft_i;
-    int rc = 0;
-    while (b->ft_i < b->ft_n) {
-        const struct jet_frame *f = &b->from_tap[b->ft_i];
+    struct lent *s = &b->from_tap;
+    int moved = 0, rc;
+    b->tap_waits = false;
+    while (moved < BURST) {
         struct jet_frame o;
         rc = jet_link_tx_alloc(b->lan, &o);
         if (rc == -EAGAIN) { /* its queue is full: push it out, then try again */
@@ -107,99 +149,69 @@ static int tap_to_lan(struct bridge *b, struct jet_err *err)
             rc = jet_link_tx_alloc(b->lan, &o);
         }
         if (rc == -EAGAIN || rc == -ENOBUFS) {
-            rc = 0;
-            break; /* hold the rest until the LAN has room */
-        }
-        if (rc < 0) {
-            rc = jet_err_set(err, rc, "%s", jet_link_error(b->lan));
+            b->tap_waits = true; /* the kernel's frames wait until the LAN has room */
             break;
         }
-        b->ft_i++;
-        if (f->len > o.cap || f->len > b->lan_max_eth) {
-            jet_link_tx_abort(b->lan, &o);
-            b->c.too_big++;
-            continue;
-        }
-        memcpy(o.data, f->data, f->len);
-        o.len = f->len;
-        o.encap = JET_ENCAP_ETH;
-        o.cls = 0;
-        rc = jet_link_tx_commit(b->lan, &o);
-        if (rc == 0) {
-            b->c.tap_frames++;
-            b->c.tap_bytes += f->len;
-        } else if (rc == -EHOSTUNREACH) {
-            b->c.unreach++;
-        } else if (rc == -EIO) {
-            rc = jet_err_set(err, rc, "%s", jet_link_error(b->lan)); /* the station is lost */
-            break;
+        if (rc < 0)
+            return jet_err_set(err, rc, "%s", jet_link_error(b->lan));
+        uint32_t cap = o.cap < b->lan_max_eth ? o.cap : b->lan_max_eth, len;
+        if (s->i < s->n) {
+            struct jet_frame *f = &s->f[s->i++];
+            len = f->len;
+            if (len <= cap)
+                memcpy(o.data, f->data, len);
+            jet_link_rx_release(b->tap, f, 1);
         } else {
-            b->c.refused++;
+            rc = tap_link_read_into(b->tap, o.data, cap, &len);
+            if (rc != 1) {
+                jet_link_tx_abort(b->lan, &o);
+                if (rc < 0)
+                    return jet_err_set(err, rc, "%s", jet_link_error(b->tap));
+                if (rc == TAP_READ_BURST && (rc = take(b->tap, s, err)) > 0)
+                    continue;
+                if (rc < 0)
+                    return rc;
+                break; /* the kernel sent nothing more */
+            }
         }
-        rc = 0;
+        if (len > cap) {
+            jet_link_tx_abort(b->lan, &o);
+            rc = -EMSGSIZE;
+        } else {
+            o.len = len;
+            o.encap = JET_ENCAP_ETH;
+            o.cls = 0;
+            rc = jet_link_tx_commit(b->lan, &o);
+            if (rc == -EIO) /* the station is lost */
+                return jet_err_set(err, rc, "%s", jet_link_error(b->lan));
+        }
+        count(&b->c, rc, len, &b->c.tap_frames, &b->c.tap_bytes);
+        moved++;
     }
-    if (b->ft_i > start)
-        jet_link_rx_release(b->tap, b->from_tap + start, b->ft_i - start);
-    return rc < 0 ? rc : (int)(b->ft_i - start);
+    return moved;
 }
 
-/* Writes the Ethernet frames the LAN delivered to the kernel. */
+/* Writes the Ethernet frames the LAN delivered to the kernel, each straight
+ * from the LAN's buffer (tap_link_write_from). */
 static int lan_to_tap(struct bridge *b, struct jet_err *err)
 {
-    if (b->fl_i == b->fl_n) {
-        int n = jet_link_rx_burst(b->lan, b->from_lan, BURST);
-        if (n < 0)
-            return jet_err_set(err, n, "%s", jet_link_error(b->lan));
-        b->fl_i = 0;
-        b->fl_n = (unsigned)n;
+    struct lent *s = &b->from_lan;
+    int rc = take(b->lan, s, err);
+    if (rc <= 0)
+        return rc;
+    unsigned start = s->i;
+    while (s->i < s->n) {
+        struct jet_frame *f = &s->f[s->i];
+        rc = f->encap == JET_ENCAP_ETH ? tap_link_write_from(b->tap, f->data, f->len)
+                                       : -EPROTONOSUPPORT; /* native: not the kernel's */
+        if (rc == -EAGAIN)
+            break; /* held until the kernel takes frames again */
+        s->i++;
+        count(&b->c, rc, f->len, &b->c.lan_frames, &b->c.lan_bytes);
     }
-    unsigned start = b->fl_i;
-    int rc = 0;
-    while (b->fl_i < b->fl_n) {
-        const struct jet_frame *f = &b->from_lan[b->fl_i];
-        if (f->encap != JET_ENCAP_ETH) {
-            b->fl_i++;
-            b->c.native++;
-            continue;
-        }
-        struct jet_frame o;
-        rc = jet_link_tx_alloc(b->tap, &o);
-        if (rc == -EAGAIN) { /* its queue is full: push it out, then try again */
-            jet_link_tx_flush(b->tap);
-            rc = jet_link_tx_alloc(b->tap, &o);
-        }
-        if (rc == -EAGAIN || rc == -ENOBUFS) {
-            rc = 0;
-            break;
-        }
-        if (rc < 0) {
-            rc = jet_err_set(err, rc, "%s", jet_link_error(b->tap));
-            break;
-        }
-        b->fl_i++;
-        if (f->len > o.cap) {
-            jet_link_tx_abort(b->tap, &o);
-            b->c.too_big++;
-            continue;
-        }
-        memcpy(o.data, f->data, f->len);
-        o.len = f->len;
-        o.encap = JET_ENCAP_ETH;
-        o.cls = 0;
-        rc = jet_link_tx_commit(b->tap, &o);
-        if (rc == 0) {
-            b->c.lan_frames++;
-            b->c.lan_bytes += f->len;
-        } else if (rc == -EMSGSIZE) {
-            b->c.too_big++;
-        } else {
-            b->c.refused++;
-        }
-        rc = 0;
-    }
-    if (b->fl_i > start)
-        jet_link_rx_release(b->lan, b->from_lan + start, b->fl_i - start);
-    return rc < 0 ? rc : (int)(b->fl_i - start);
+    if (s->i > start)
+        jet_link_rx_release(b->lan, s->f + start, s->i - start);
+    return (int)(s->i - start);
 }
 
 /* Arms l for sleeping: 1 if it has work now, 0 armed, negative on failure.
@@ -218,7 +230,8 @@ static int arm(struct jet_link *l)
  * nothing: frames wait for room at the far end) it sleeps briefly anyway. */
 static int bridge_sleep(struct bridge *b, int lan_fd, int tap_fd, bool brief)
 {
-    bool held_tap = b->ft_i < b->ft_n, held_lan = b->fl_i < b->fl_n;
+    bool held_tap = b->from_tap.i < b->from_tap.n || b->tap_waits,
+         held_lan = b->from_lan.i < b->from_lan.n;
     struct pollfd p[2];
     nfds_t n = 0;
     jet_link_tx_flush(b->lan);
@@ -268,9 +281,7 @@ static int bridge_run(struct bridge *b, struct jet_err *err)
         if (c < 0)
             return c;
         if (a)
-            jet_link_tx_flush(b->lan);
-        if (c)
-            jet_link_tx_flush(b->tap);
+            jet_link_tx_flush(b->lan); /* the tap link wrote its frames at once */
         if (a || c) {
             idle = 0;
             busy = false;
@@ -308,39 +319,6 @@ static void tap_help(FILE *f)
             "  --mtu N         interface MTU, 576 .. the LAN's MTU or 65521 (default: that)\n");
 }
 
-/* "a.b.c.d/plen" (or without /plen: 32) -> *addr in host order.  Written
- * out rather than inet_pton: cli.h's struct ip_opts meets glibc's of the same
- * name in <netinet/in.h>. */
-static int parse_cidr(const char *s, uint32_t *addr, uint8_t *plen)
-{
-    uint32_t a = 0;
-    for (int i = 0; i < 4; i++) {
-        if (*s < '0' || *s > '9')
-            return -EINVAL;
-        uint32_t v = 0;
-        int digits = 0;
-        while (*s >= '0' && *s <= '9') {
-            v = v * 10 + (uint32_t)(*s++ - '0');
-            if (++digits > 3 || v > 255)
-                return -EINVAL;
-        }
-        a = a << 8 | v;
-        if (i < 3 && *s++ != '.')
-            return -EINVAL;
-    }
-    *plen = 32;
-    if (*s == '/') {
-        uint64_t p;
-        if (!s[1] || jet_parse_u64(s + 1, &p) || p > 32)
-            return -EINVAL;
-        *plen = (uint8_t)p;
-    } else if (*s) {
-        return -EINVAL;
-    }
-    *addr = a;
-    return 0;
-}
-
 struct tap_args {
     const char *lan, *ifname, *netns, *ip;
     int station;
@@ -372,7 +350,7 @@ static int tap_parse(int argc, char **argv, struct tap_args *a)
                 return usage_error("lan", "bad --station '%s' (0..%d)", v, JET_LAN_MAX_STATIONS - 1);
             a->station = (int)u;
         } else if (!strcmp(o, "--ip")) {
-            if (parse_cidr(v, &a->addr, &a->plen))
+            if (jet_ip_parse(v, &a->addr, &a->plen))
                 return usage_error("lan", "bad --ip '%s' (ADDR/PLEN, e.g. 198.18.7.1/24)", v);
             a->ip = v;
         } else if (!strcmp(o, "--netns")) {
@@ -528,11 +506,11 @@ int lan_tap_main(int argc, char **argv)
     print_counts(&b);
     fflush(stdout);
     /* Frames still lent go back before the links close. */
-    if (b.ft_i < b.ft_n)
-        jet_link_rx_release(b.tap, b.from_tap + b.ft_i, b.ft_n - b.ft_i);
-    if (b.fl_i < b.fl_n)
-        jet_link_rx_release(b.lan, b.from_lan + b.fl_i, b.fl_n - b.fl_i);
-    b.ft_i = b.ft_n = b.fl_i = b.fl_n = 0;
+    if (b.from_tap.i < b.from_tap.n)
+        jet_link_rx_release(b.tap, b.from_tap.f + b.from_tap.i, b.from_tap.n - b.from_tap.i);
+    if (b.from_lan.i < b.from_lan.n)
+        jet_link_rx_release(b.lan, b.from_lan.f + b.from_lan.i, b.from_lan.n - b.from_lan.i);
+    b.from_tap.i = b.from_tap.n = b.from_lan.i = b.from_lan.n = 0;
 close_tap:
     jet_link_close(b.tap); /* a TAP we created goes with its descriptor */
 close_lan:

@@ -63,7 +63,7 @@ static void idle_until(struct jet_station *s, uint64_t until)
 
 int cmd_ping(int argc, char **argv)
 {
-    struct ip_opts o = {.station = -1};
+    struct host_ip_opts o = {.station = -1};
     const char *dest = NULL;
     uint64_t count = 5, size = 56, interval = 1000000000, wait_ns = 1000000000;
     for (int i = 1; i < argc; i++) {
