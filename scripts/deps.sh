@@ -18,6 +18,9 @@ have ping      || need+=(iputils-ping)
 have socat     || need+=(socat)
 have nc        || need+=(netcat-openbsd)
 have iperf3    || need+=(iperf3)
+# TCP's end-to-end tests read captures with tshark's expert analysis (its package asks a
+# debconf question about wireshark-common: DEBIAN_FRONTEND below keeps the default, no)
+have tshark    || need+=(tshark)
 [ -x /usr/bin/python3 ] || need+=(python3)
 # libFuzzer and the sanitizer runtimes for clang
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \

@@ -6,6 +6,7 @@
 
 const struct xp_cc_ops *const xp_cc_table[] = {
     &xp_cc_newreno,
+    &xp_cc_cubic,
     NULL,
 };
 

@@ -44,6 +44,15 @@ struct xp_cc {
         struct {
             uint64_t acc; /* bytes acked toward the next +1 MSS in congestion avoidance */
         } reno;
+        struct xp_cubic { /* xp_cc_cubic.c; windows in bytes, times in ns */
+            uint64_t w_max;      /* W_max: window before the last reduction */
+            uint64_t k_ns;       /* K of this epoch */
+            uint64_t t_epoch;    /* start of congestion avoidance, UINT64_MAX: none */
+            uint64_t w_est;      /* Reno-friendly estimate */
+            uint64_t cwnd_prior; /* cwnd before the last reduction (alpha -> 1) */
+            uint64_t min_rtt;    /* smallest RTT sample, UINT64_MAX: none */
+            uint64_t rem_cubic, rem_est; /* fractions of a byte carried between ACKs */
+        } cubic;
         uint64_t raw[8]; /* room for another algorithm's state */
     } u;
 };
@@ -51,11 +60,20 @@ struct xp_cc {
 #define XP_SSTHRESH_INIT (UINT64_MAX / 4)
 
 extern const struct xp_cc_ops xp_cc_newreno;
+extern const struct xp_cc_ops xp_cc_cubic;
 /* Every algorithm, the default (NewReno) first; NULL-terminated. */
 extern const struct xp_cc_ops *const xp_cc_table[];
 
 /* The algorithm called name, NULL if none; NULL or "" gives the default. */
 const struct xp_cc_ops *xp_cc_find(const char *name);
+
+/* CUBIC's curve (RFC 9438), exposed for tests; C in segments / s^3 (XP_CUBIC_C).
+ * K in ns for a window W_max reduced to cwnd_epoch (0 if not below it), and
+ * W_cubic(t) = C * mss * (t - K)^3 + W_max in bytes (t in ns since the epoch began). */
+#define XP_CUBIC_C 0.4
+#define XP_CUBIC_WND_MAX (1ull << 58) /* CUBIC's windows saturate here (bytes) */
+uint64_t xp_cubic_k_ns(uint64_t w_max, uint64_t cwnd_epoch, uint32_t mss, double c);
+uint64_t xp_cubic_window(uint64_t w_max, uint64_t k_ns, uint64_t t_ns, uint32_t mss, double c);
 
 /* NewReno's hooks, called directly for the default (see above). */
 void xp_newreno_on_ack(struct xp_cc *cc, uint64_t acked, uint64_t rtt_ns, uint64_t now);

@@ -21,6 +21,7 @@ int cmd_lan(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_iperf3_kernel_server(int argc, char **argv); /* iperf3_kernel.c, hidden */
 /* jet lan tap (lan_tap.c); argv[0] is "tap". */
 int lan_tap_main(int argc, char **argv);
 

@@ -12,6 +12,7 @@ static const struct jet_cmd cmds[] = {
     {"perf", cmd_perf, "measure throughput and round-trip time (like iperf3)"},
     {"ping", cmd_ping, "ICMP echo from an IPv4 host of its own on a link (like ping)"},
     {"stat", cmd_stat, "channels and counters of a station or a LAN"},
+    {"iperf3-kernel-server", cmd_iperf3_kernel_server, NULL}, /* hidden: engine test harness */
 };
 
 static void help(FILE *f)
@@ -20,7 +21,8 @@ static void help(FILE *f)
                "Jetstream: a user-space network stack with channels and single-copy receive.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+        if (cmds[i].summary)
+            fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(f, "\n'jet COMMAND --help' tells more.  Try: jet perf --proto raw -n 100000\n");
 }
 
