@@ -34,6 +34,9 @@ FIGS=(
 	"pingpong_64_p50_ratio#[.pingpong.pairs[].ratio_p50]#lower"
 	"rbs_tcp_bulk_ratio#[.rbs_vs_tcp.throughput.pairs[].ratio]#higher"
 	"rbs_tcp_rtt_p50_ratio#[.rbs_vs_tcp.pingpong.pairs[].ratio_p50]#lower"
+	"utcp_kernel_128k_ratio#[.tcp_vs_kernel.throughput[]? | select(.msg == 131072) | .pairs[].ratio]#higher"
+	"utcp_kernel_1k_ratio#[.tcp_vs_kernel.throughput[]? | select(.msg == 1024) | .pairs[].ratio]#higher"
+	"utcp_kernel_rtt_p50_ratio#[.tcp_vs_kernel.pingpong.pairs[]?.ratio_p50]#lower"
 	"demux_65536_ratio#[.other[] | select(.name == \"bench_chan\") | .output.demux.ratio.median]#lower"
 	"placement_ratio#[.other[] | select(.name == \"bench_chan\") | .output.placement.ratio.median]#higher"
 )
@@ -50,7 +53,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-printf '%-24s %10s %10s %8s   %s\n' figure "A median" "B median" "worse %" "values A | B"
+printf '%-26s %10s %10s %8s   %s\n' figure "A median" "B median" "worse %" "values A | B"
 for f in "${FIGS[@]}"; do
 	IFS='#' read -r name expr dir <<<"$f"
 	va=$(for ((r = 1; r <= ROUNDS; r++)); do jq -r "$expr | map(select(. != null))[]" "$out/A.$r.json"; done)
@@ -62,5 +65,6 @@ for f in "${FIGS[@]}"; do
 		w = (d == "higher") ? (a - b) / a * 100 : (b - a) / a * 100
 		printf "%.1f", w }')
 	short() { awk '{printf "%s%.3g", (NR > 1 ? " " : ""), $1}'; }
-	printf '%-24s %10.4g %10.4g %8s   %s | %s\n' "$name" "$ma" "$mb" "$worse" "$(short <<<"$va")" "$(short <<<"$vb")"
+	g() { [ "$1" = null ] && echo - || printf '%.4g' "$1"; } # a figure a build lacks: -
+	printf '%-26s %10s %10s %8s   %s | %s\n' "$name" "$(g "$ma")" "$(g "$mb")" "$worse" "$(short <<<"$va")" "$(short <<<"$vb")"
 done

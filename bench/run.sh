@@ -16,6 +16,13 @@
 #      (B, kernel TCP over loopback), in the same alternating pairs: ratio of
 #      Gb/s at 128 KiB messages, ratio of 1-byte ping-pong p50 and p99 (both
 #      sides busy-poll), and CPU ns per byte of each
+#   3b. user TCP vs kernel TCP: `jet perf --proto tcp` (A, the library's TCP
+#      between two stations of a private LAN, MTU 65536) against bench/tcp_ref
+#      (B), same pairs: Gb/s at 128 KiB messages (sent by reference and read
+#      in place, --zerocopy, as the RBS row does; BENCH_TCP_ZEROCOPY=0 copies)
+#      and at 1 KiB messages (copied: jet_tcp_send/recv against send/recv,
+#      small writes to be coalesced), CPU ns per byte of each, and 1-byte
+#      ping-pong p50/p99 (both sides busy-poll, no Nagle).  BENCH_TCP=0 skips it.
 #   4. kernel TCP across the LAN through two `jet lan tap` stations against
 #      kernel TCP over a veth pair (bench/lan_tap.sh, as root: its own
 #      interleaved pairs, median ratio of Gb/s, ping RTT of each path)
@@ -25,7 +32,8 @@
 #
 # Env:    BUILD (build), BENCH_REPS (5), BENCH_SECONDS (1),
 #         BENCH_PINGPONG_N (100000), BENCH_RBS_PINGPONG_N (20000),
-#         BENCH_TIMEOUT (120 s per program run)
+#         BENCH_TIMEOUT (120 s per program run), BENCH_TCP (1),
+#         BENCH_TCP_ZEROCOPY (1)
 # Output: tables on stdout, progress on stderr, raw results and medians in
 #         $BUILD/bench/results.json
 # Exit:   0 when every program ran (a missed target is reported, it is not a
@@ -53,6 +61,13 @@ RBS_MSG=131072      # RBS vs TCP message size (jet perf --proto rbs's default)
 RBS_PP_MSG=1        # RBS vs TCP ping-pong message size
 TARGET_RBS_TPUT=2.0 # median RBS/TCP Gb/s ratio at least this (issue 4)
 TARGET_RBS_RTT=0.25 # median RBS/TCP p50 RTT ratio at most this (issue 4)
+TCP_ON=${BENCH_TCP:-1}
+TCP_ZC=${BENCH_TCP_ZEROCOPY:-1}
+TCP_MSG=131072           # user TCP vs kernel TCP, large messages
+TCP_SMALL_MSG=1024       # and small ones
+TARGET_TCP_TPUT=3.0      # median user/kernel TCP Gb/s ratio at 128 KiB at least this (issue 12)
+TARGET_TCP_SMALL_TPUT=2.0 # the same at 1 KiB (issue 12)
+TARGET_TCP_RTT=0.2       # median user/kernel TCP 1-byte p50 RTT ratio at most this (issue 12)
 
 die() { echo "bench: $*" >&2; exit 1; }
 posint() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
@@ -158,7 +173,26 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	B=("$TCP" --pingpong -l "$RBS_PP_MSG" -n "$RBS_PP_N" --json)
 	pair rbs_pingpong "$RBS_PP_MSG" "$rep" .rtt_us.p50
 	A_NAME="jet perf" B_NAME=ring_ref
-	echo ' rbs-vs-tcp' >&2
+	printf ' rbs-vs-tcp' >&2
+
+	# User TCP (the library's, over the LAN) vs kernel TCP over loopback.
+	if [ "$TCP_ON" = 1 ]; then
+		A_NAME="jet perf --proto tcp" B_NAME=tcp_ref
+		zc=()
+		[ "$TCP_ZC" = 1 ] && zc=(--zerocopy)
+		A=("$JET" perf --proto tcp "${zc[@]}" -l "$TCP_MSG" -t "$SECS" --json)
+		B=("$TCP" -l "$TCP_MSG" -t "$SECS" --json)
+		pair utcp_throughput "$TCP_MSG" "$rep" .gbps
+		A=("$JET" perf --proto tcp -l "$TCP_SMALL_MSG" -t "$SECS" --json)
+		B=("$TCP" -l "$TCP_SMALL_MSG" -t "$SECS" --json)
+		pair utcp_throughput "$TCP_SMALL_MSG" "$rep" .gbps
+		A=("$JET" perf --proto tcp --pingpong -l 1 -n "$RBS_PP_N" --json)
+		B=("$TCP" --pingpong -l 1 -n "$RBS_PP_N" --json)
+		pair utcp_pingpong 1 "$rep" .rtt_us.p50
+		A_NAME="jet perf" B_NAME=ring_ref
+		printf ' tcp-vs-kernel' >&2
+	fi
+	echo >&2
 done
 
 read -r busy1 steal1 total1 < <(cpu_ticks)
@@ -225,6 +259,11 @@ jq -s \
 	--argjson target_rtt "$TARGET_RTT" \
 	--argjson rbs_msg "$RBS_MSG" --argjson rbs_pp_msg "$RBS_PP_MSG" --argjson rbs_pp_n "$RBS_PP_N" \
 	--argjson target_rbs_tput "$TARGET_RBS_TPUT" --argjson target_rbs_rtt "$TARGET_RBS_RTT" \
+	--argjson tcp_on "$([ "$TCP_ON" = 1 ] && echo true || echo false)" \
+	--argjson tcp_zc "$([ "$TCP_ZC" = 1 ] && echo true || echo false)" \
+	--argjson tcp_msg "$TCP_MSG" --argjson tcp_small_msg "$TCP_SMALL_MSG" \
+	--argjson target_tcp_tput "$TARGET_TCP_TPUT" --argjson target_tcp_small_tput "$TARGET_TCP_SMALL_TPUT" \
+	--argjson target_tcp_rtt "$TARGET_TCP_RTT" \
 	--arg cpu "$cpu_model" --argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
 	--argjson other_pct "$other_pct" --argjson steal_pct "$steal_pct" \
 	--arg commit "$commit" '
@@ -243,7 +282,25 @@ jq -s \
 		       jet: (map(select(.side == "jet"))[0].result),
 		       ref: (map(select(.side == "ref"))[0].result)});
 	. as $raw
-	| {
+	# User TCP (A) vs kernel TCP (B): one message size of bulk, and ping-pong.
+	| def utcp_bulk($msg; $target; $zc): $raw | pairs("utcp_throughput"; $msg)
+		| map({rep, user: .jet, kernel: .ref}
+			| . + {ratio: ratio(.user.gbps; .kernel.gbps),
+			       user_cpu_ns_per_byte: (.user | cpb),
+			       kernel_cpu_ns_per_byte: (.kernel | cpb)}
+			| . + {cpu_ratio: ratio(.user_cpu_ns_per_byte; .kernel_cpu_ns_per_byte)}) as $p
+		| {msg: $msg, zerocopy: $zc,
+		   user_gbps: ($p | map(.user.gbps) | stats),
+		   kernel_gbps: ($p | map(.kernel.gbps) | stats),
+		   ratio: ($p | map(.ratio) | stats),
+		   user_cpu_ns_per_byte: ($p | map(.user_cpu_ns_per_byte) | stats),
+		   kernel_cpu_ns_per_byte: ($p | map(.kernel_cpu_ns_per_byte) | stats),
+		   cpu_ratio: ($p | map(.cpu_ratio) | stats),
+		   user_retransmits: ($p | map(.user.retransmits) | stats),
+		   target: {ratio_at_least: $target},
+		   pairs: $p}
+		| . + {pass: (.ratio.median != null and .ratio.median >= $target)};
+	{
 		date: (now | todate),
 		commit: $commit,
 		machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
@@ -309,6 +366,26 @@ jq -s \
 				   pairs: $p}
 				| . + {pass: (.ratio_p50.median != null and .ratio_p50.median <= $target_rbs_rtt)})
 		},
+		# A = jet perf --proto tcp (the library TCP over the LAN), B = tcp_ref.
+		tcp_vs_kernel: (if $tcp_on | not then {skipped: "BENCH_TCP=0"} else {
+			throughput: [utcp_bulk($tcp_msg; $target_tcp_tput; $tcp_zc),
+			             utcp_bulk($tcp_small_msg; $target_tcp_small_tput; false)],
+			pingpong: ($raw | pairs("utcp_pingpong"; 1)
+				| map({rep, user: .jet, kernel: .ref}
+					| . + {ratio_p50: ratio(.user.rtt_us.p50; .kernel.rtt_us.p50),
+					       ratio_p99: ratio(.user.rtt_us.p99; .kernel.rtt_us.p99)}) as $p
+				| {msg: 1,
+				   roundtrips: $rbs_pp_n,
+				   user_p50_us: ($p | map(.user.rtt_us.p50) | stats),
+				   kernel_p50_us: ($p | map(.kernel.rtt_us.p50) | stats),
+				   user_p99_us: ($p | map(.user.rtt_us.p99) | stats),
+				   kernel_p99_us: ($p | map(.kernel.rtt_us.p99) | stats),
+				   ratio_p50: ($p | map(.ratio_p50) | stats),
+				   ratio_p99: ($p | map(.ratio_p99) | stats),
+				   target: {ratio_p50_at_most: $target_tcp_rtt},
+				   pairs: $p}
+				| . + {pass: (.ratio_p50.median != null and .ratio_p50.median <= $target_tcp_rtt)})
+		} end),
 		# kernel TCP through two TAP stations of a LAN / over a veth pair (bench/lan_tap.sh)
 		lan_tap: $lantap[0],
 		other: $extra
@@ -359,6 +436,29 @@ jq -r '.rbs_vs_tcp | (.throughput | ["Gb/s, \(.msg) B msgs", .rbs_gbps.median, .
 			"$(verdict "$pass")"
 	done
 echo "  (1-byte ping-pong, $RBS_PP_N round trips; both sides busy-poll; CPU is user+system of sender and receiver)"
+
+echo
+if jq -e '.tcp_vs_kernel.pingpong != null' "$OUT" >/dev/null 2>&1; then
+	echo "User TCP vs kernel TCP: jet perf --proto tcp (LAN, MTU 65536) / tcp_ref (127.0.0.1), median of $REPS paired runs"
+	printf '  %-26s  %10s  %10s  %-26s  %-8s  %s\n' "" user kernel "ratio median [min..max]" target result
+	jq -r '.tcp_vs_kernel | (.throughput[] | ["Gb/s, \(.msg) B msgs\(if .zerocopy then " (zc)" else "" end)",
+			.user_gbps.median, .kernel_gbps.median, .ratio.median, .ratio.min, .ratio.max,
+			">= \(.target.ratio_at_least)", .pass, 2],
+		["  CPU ns/byte, both ends", .user_cpu_ns_per_byte.median, .kernel_cpu_ns_per_byte.median,
+			.cpu_ratio.median, .cpu_ratio.min, .cpu_ratio.max, "-", null, 3]),
+		(.pingpong | ["ping-pong p50 us", .user_p50_us.median, .kernel_p50_us.median, .ratio_p50.median,
+			.ratio_p50.min, .ratio_p50.max, "<= \(.target.ratio_p50_at_most)", .pass, 3],
+		["ping-pong p99 us", .user_p99_us.median, .kernel_p99_us.median, .ratio_p99.median,
+			.ratio_p99.min, .ratio_p99.max, "-", null, 3]) | map(tostring) | @tsv' "$OUT" |
+		while IFS=$'\t' read -r what av bv rm rmin rmax tg pass dec; do
+			printf '  %-26s  %10s  %10s  %-26s  %-8s  %s\n' "$what" "$(num "$av" "$dec")" \
+				"$(num "$bv" "$dec")" "$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$tg" \
+				"$(verdict "$pass")"
+		done
+	echo "  (zc: sent by reference, read in place; 1 KiB: copied both sides; ping-pong: 1 byte, $RBS_PP_N round trips, busy-poll)"
+else
+	echo "User TCP vs kernel TCP: skipped (BENCH_TCP=0)"
+fi
 
 echo
 if jq -e '.lan_tap.ratio.median != null' "$OUT" >/dev/null 2>&1; then

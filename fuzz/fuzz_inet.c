@@ -43,7 +43,7 @@ static void must_rc(int rc, int want, int alt)
 
 /* The TCP options as jet/inet.h specifies them; seen[k] counts valid options of kind k
  * (later duplicates: which one wins is not specified, so those are not compared). */
-static int ref_tcp_opts(const uint8_t *o, size_t n, struct jet_tcp_opts *t, unsigned seen[9])
+static int ref_tcp_opts(const uint8_t *o, size_t n, struct jet_tcp_hdr_opts *t, unsigned seen[9])
 {
     memset(t, 0, sizeof *t);
     memset(seen, 0, 9 * sizeof seen[0]);
@@ -81,7 +81,7 @@ static int ref_tcp_opts(const uint8_t *o, size_t n, struct jet_tcp_opts *t, unsi
     return 0;
 }
 
-static void must_opts_eq(const struct jet_tcp_opts *a, const struct jet_tcp_opts *b,
+static void must_opts_eq(const struct jet_tcp_hdr_opts *a, const struct jet_tcp_hdr_opts *b,
                          const unsigned *seen)
 {
     MUST(a->nsack <= JET_TCP_SACK_MAX && b->nsack <= JET_TCP_SACK_MAX);
@@ -105,7 +105,7 @@ static void must_opts_eq(const struct jet_tcp_opts *a, const struct jet_tcp_opts
 }
 
 /* Option bytes the options need at the least (no padding). */
-static unsigned opts_min(const struct jet_tcp_opts *o)
+static unsigned opts_min(const struct jet_tcp_hdr_opts *o)
 {
     return (o->mss ? 4u : 0) + (o->has_wscale ? 3u : 0) + (o->sack_ok ? 2u : 0) +
            (o->has_ts ? 10u : 0) + (o->nsack ? 2u + 8u * o->nsack : 0);
@@ -223,7 +223,7 @@ static void tcp_reemit(const struct jet_tcp_hdr *h, const uint8_t *payload, size
     MUST(g.hdr_len == hl && g.flags == h->flags && g.win == h->win && g.urg == h->urg);
     MUST(g.csum == jet_load_be16(out2 + 16));
     MUST(memcmp(out2 + hl, payload, plen) == 0);
-    struct jet_tcp_opts w = h->opt;
+    struct jet_tcp_hdr_opts w = h->opt;
     if (w.has_wscale && w.wscale > JET_TCP_WSCALE_MAX)
         w.wscale = JET_TCP_WSCALE_MAX;
     must_opts_eq(&g.opt, &w, NULL);
@@ -232,7 +232,7 @@ static void tcp_reemit(const struct jet_tcp_hdr *h, const uint8_t *payload, size
 static void check_tcp(const uint8_t *p, size_t n, uint32_t src, uint32_t dst, unsigned flags)
 {
     struct jet_tcp_hdr h;
-    struct jet_tcp_opts want;
+    struct jet_tcp_hdr_opts want;
     unsigned seen[9];
     int rc = jet_tcp_parse(p, n, src, dst, &h, flags);
     if (n < JET_TCP_HDR_LEN || n > 0xFFFF) {
@@ -459,7 +459,7 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
     switch (i) {
     case 0:
         t.flags = JET_TCP_SYN;
-        t.opt = (struct jet_tcp_opts){.mss = 1460,
+        t.opt = (struct jet_tcp_hdr_opts){.mss = 1460,
                                       .sack_ok = true,
                                       .has_ts = true,
                                       .ts_val = 1,
@@ -473,7 +473,7 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
         ih.opt = ra;
         t.flags = JET_TCP_ACK | JET_TCP_PSH;
         t.ack = 5000;
-        t.opt = (struct jet_tcp_opts){.has_ts = true,
+        t.opt = (struct jet_tcp_hdr_opts){.has_ts = true,
                                       .ts_val = 9,
                                       .ts_ecr = 8,
                                       .nsack = 2,

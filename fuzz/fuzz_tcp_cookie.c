@@ -56,13 +56,13 @@ static bool opts_eq(const struct tcp_cookie_opts *a, const struct tcp_cookie_opt
 
 /* Rule 3 for one accepted segment. */
 static void must_be_issued(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t seq,
-                           uint32_t ack, const struct jet_tcp_opts *ao, uint64_t now,
+                           uint32_t ack, const struct jet_tcp_hdr_opts *ao, uint64_t now,
                            const struct tcp_cookie_opts *got, unsigned age)
 {
     uint64_t cur = now / TCP_COOKIE_TICK_NS;
     MUST(age < TCP_COOKIE_AGES && age <= cur);
     MUST(got->has_ts == (ao && ao->has_ts));
-    struct jet_tcp_opts syn = {.mss = got->mss,
+    struct jet_tcp_hdr_opts syn = {.mss = got->mss,
                                .has_ts = got->has_ts,
                                .has_wscale = got->has_wscale,
                                .wscale = got->wscale,
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t.lport = (uint16_t)take(&r, 2);
     t.rport = (uint16_t)take(&r, 2);
     uint32_t their_isn = (uint32_t)take(&r, 4);
-    struct jet_tcp_opts syn = {0};
+    struct jet_tcp_hdr_opts syn = {0};
     syn.mss = (uint16_t)take(&r, 2);
     syn.wscale = (uint8_t)take(&r, 1);
     unsigned fl = (unsigned)take(&r, 1);
@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* 2: the honest third segment. */
-    struct jet_tcp_opts ao = {.has_ts = c.opt.has_ts, .ts_val = 1, .ts_ecr = c.tsval};
+    struct jet_tcp_hdr_opts ao = {.has_ts = c.opt.has_ts, .ts_val = 1, .ts_ecr = c.tsval};
     uint32_t hseq = their_isn + 1, hack = c.isn + 1;
     struct tcp_cookie_opts got;
     unsigned age = 0;
@@ -161,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t s = (uint32_t)take(&r, 4), a = (uint32_t)take(&r, 4), e = (uint32_t)take(&r, 4);
         unsigned tb = (unsigned)take(&r, 1);
         struct tcp_tuple t2 = t;
-        struct jet_tcp_opts o2 = ao;
+        struct jet_tcp_hdr_opts o2 = ao;
         uint32_t seq = hseq ^ s, ack = hack ^ a;
         o2.ts_ecr ^= e;
         if (mode & 1) {

@@ -21,6 +21,10 @@ have iperf3    || need+=(iperf3)
 # TCP's end-to-end tests read captures with tshark's expert analysis (its package asks a
 # debconf question about wireshark-common: DEBIAN_FRONTEND below keeps the default, no)
 have tshark    || need+=(tshark)
+# jet host's TCP services: curl for HTTP, nftables for loss on the kernel side, hping3 for a SYN flood
+have curl      || need+=(curl)
+have nft       || need+=(nftables)
+have hping3    || need+=(hping3)
 [ -x /usr/bin/python3 ] || need+=(python3)
 # libFuzzer and the sanitizer runtimes for clang
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \

@@ -181,7 +181,7 @@ enum {
  * repeated option overrides the earlier one.  Parse reads every option on
  * any segment: "SYN only" below says where senders put them, and whether to
  * heed them outside a SYN is the protocol's decision. */
-struct jet_tcp_opts {
+struct jet_tcp_hdr_opts {
     uint16_t mss;    /* 0: absent (SYN only) */
     uint8_t wscale;  /* shift, valid when has_wscale (SYN only; over 14 is read as 14) */
     bool has_wscale;
@@ -201,7 +201,7 @@ struct jet_tcp_hdr {
     uint16_t win;    /* as on the wire (unscaled) */
     uint16_t csum;   /* parse: as received; emit: ignored (computed) */
     uint16_t urg;
-    struct jet_tcp_opts opt;
+    struct jet_tcp_hdr_opts opt;
 };
 /* Parses a TCP segment in an IPv4 payload of len bytes from src to dst (the
  * checksum covers it all; it is verified before the options are read).  The
@@ -216,7 +216,7 @@ int jet_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struc
  * timestamps and 3 SACK blocks.  -EINVAL over 60 (a set that would fit only
  * packed without alignment is refused too), for nsack over 4 or a window
  * scale over 14. */
-int jet_tcp_hdr_len(const struct jet_tcp_opts *o);
+int jet_tcp_hdr_len(const struct jet_tcp_hdr_opts *o);
 /* Writes the header (with options) in front of the payload_len bytes at
  * buf + jet_tcp_hdr_len(&h->opt), and the checksum over both.  Returns
  * header + payload bytes; -EINVAL if they and an IPv4 header would exceed

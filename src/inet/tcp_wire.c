@@ -28,7 +28,7 @@ enum {
     OPT_TS = 8,   /* len 10 */
 };
 
-static int parse_opts(const uint8_t *o, unsigned n, struct jet_tcp_opts *t)
+static int parse_opts(const uint8_t *o, unsigned n, struct jet_tcp_hdr_opts *t)
 {
     for (unsigned i = 0; i < n;) {
         uint8_t kind = o[i];
@@ -111,7 +111,7 @@ int jet_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst, struc
     return parse_opts(b + JET_TCP_HDR_LEN, hl - JET_TCP_HDR_LEN, &h->opt);
 }
 
-int jet_tcp_hdr_len(const struct jet_tcp_opts *o)
+int jet_tcp_hdr_len(const struct jet_tcp_hdr_opts *o)
 {
     if (o->nsack > JET_TCP_SACK_MAX || (o->has_wscale && o->wscale > JET_TCP_WSCALE_MAX))
         return -EINVAL;
@@ -134,7 +134,7 @@ int jet_tcp_emit(void *buf, size_t cap, const struct jet_tcp_hdr *h, uint32_t sr
                  size_t payload_len)
 {
     uint8_t *b = buf;
-    const struct jet_tcp_opts *o = &h->opt;
+    const struct jet_tcp_hdr_opts *o = &h->opt;
     int hl = jet_tcp_hdr_len(o);
     if (hl < 0)
         return hl;

@@ -51,6 +51,16 @@ static void drop_queue(struct ip_core *c, struct arp_entry *e)
     e->qlen = 0;
 }
 
+/* ARP gave up on e: TCP hears that each of its waiting segments could not go
+ * (-EHOSTUNREACH, as Linux's own host unreachable; a connection still opening fails).
+ * UDP is not told. */
+static void tell_tcp(struct ip_core *c, struct arp_entry *e, uint64_t now)
+{
+    for (struct ip_pkt *p = e->qhead; p; p = p->next)
+        if (p->proto == JET_IP_PROTO_TCP && p->len >= 4)
+            ip_l4_error(c, p->proto, p->dst, p->data, -EHOSTUNREACH, 0, now);
+}
+
 void arp_fini(struct ip_core *c)
 {
     for (unsigned i = 0; i < IP_ARP_ENTRIES; i++) {
@@ -257,6 +267,7 @@ void arp_timers(struct ip_core *c, uint64_t now)
                 e->state = ARP_FAILED;
                 e->due = now + IP_ARP_FAILED_NS;
                 c->st.arp_unresolved++;
+                tell_tcp(c, e, now);
                 drop_queue(c, e);
                 ip_ping_fail(c, e->ip, -EHOSTUNREACH);
             }

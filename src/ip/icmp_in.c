@@ -75,6 +75,18 @@ void icmp_send_error(struct ip_core *c, const struct ip_pkt_in *in, uint8_t type
         c->st.unreach_out++;
 }
 
+void ip_l4_error(struct ip_core *c, uint8_t proto, uint32_t dst, const uint8_t *l4, int err,
+                 uint32_t mtu, uint64_t now)
+{
+    const struct ip_port *p = ip_port_find(c, proto, jet_load_be16(l4));
+    int k = p ? -1 : ip_proto_find(c, proto);
+    if (p)
+        p->ops->error(p->sk, err, dst, jet_load_be16(l4 + 2), mtu, now);
+    else if (k >= 0)
+        c->protos[k].ops->error(c->protos[k].ctx, err, dst, jet_load_be16(l4),
+                                jet_load_be16(l4 + 2), mtu, now);
+}
+
 static int map_error(uint8_t type, uint8_t code)
 {
     if (type == JET_ICMP_DEST_UNREACH) {
@@ -116,10 +128,7 @@ static void error_input(struct ip_core *c, const struct ip_pkt_in *in, uint8_t t
     int err = map_error(type, code);
     const uint8_t *l4 = q + hl;
     if (proto == JET_IP_PROTO_UDP || proto == JET_IP_PROTO_TCP) {
-        const struct ip_port *p = ip_port_find(c, proto, jet_load_be16(l4));
-        if (p)
-            p->ops->error(p->sk, err, dst, jet_load_be16(l4 + 2),
-                          err == -EMSGSIZE ? (rest & 0xFFFF) : 0, now);
+        ip_l4_error(c, proto, dst, l4, err, err == -EMSGSIZE ? (rest & 0xFFFF) : 0, now);
     } else if (proto == JET_IP_PROTO_ICMP && l4[0] == JET_ICMP_ECHO) {
         uint32_t idseq = jet_load_be32(l4 + 4);
         if (c->ping_active && dst == c->ping_dst &&

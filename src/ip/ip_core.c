@@ -7,7 +7,8 @@
  * fragments to reasm_input, which hands back whole datagrams (in c->big) ->
  * dispatch by protocol: ICMP (icmp_in.c), UDP (checksum, then the bound
  * port's deliver or port unreachable), TCP (a bound port's deliver, else
- * protocol unreachable until TCP exists), others protocol unreachable.
+ * the protocol's handler, ip_proto_bind: TCP answers with an RST), others
+ * their protocol's handler or protocol unreachable.
  * ip_rx_check runs the same checks on a frame in shared memory for the
  * protocols that take their own channel's frames, reading the header once
  * into a stack copy. */
@@ -260,6 +261,37 @@ bool ip_port_bound(const struct ip_core *c, uint8_t proto, uint16_t port)
     return ip_port_find(c, proto, port) != NULL;
 }
 
+int ip_proto_find(const struct ip_core *c, uint8_t proto)
+{
+    for (int i = 0; i < IP_PROTO_HOOKS; i++)
+        if (c->protos[i].proto == proto && proto)
+            return i;
+    return -1;
+}
+
+int ip_proto_bind(struct ip_core *c, uint8_t proto, void *ctx, const struct ip_proto_ops *ops)
+{
+    if (!proto || !ops || !ops->deliver || !ops->error)
+        return -EINVAL;
+    if (ip_proto_find(c, proto) >= 0)
+        return -EADDRINUSE;
+    for (int i = 0; i < IP_PROTO_HOOKS; i++)
+        if (!c->protos[i].proto) {
+            c->protos[i].proto = proto;
+            c->protos[i].ctx = ctx;
+            c->protos[i].ops = ops;
+            return 0;
+        }
+    return -ENOSPC;
+}
+
+void ip_proto_unbind(struct ip_core *c, uint8_t proto)
+{
+    int i = ip_proto_find(c, proto);
+    if (i >= 0)
+        memset(&c->protos[i], 0, sizeof c->protos[i]);
+}
+
 /* ---- input ---- */
 
 static void udp_input(struct ip_core *c, struct ip_pkt_in *in, uint64_t now)
@@ -300,6 +332,11 @@ static void dispatch(struct ip_core *c, struct ip_pkt_in *in, uint64_t now)
         break;
     default:
         break;
+    }
+    int k = ip_proto_find(c, in->proto);
+    if (k >= 0) { /* the protocol answers itself (TCP: an RST) */
+        c->protos[k].ops->deliver(c->protos[k].ctx, in->src, in->dst, in->l4, in->l4_len, now);
+        return;
     }
     c->st.proto_unknown++;
     icmp_send_error(c, in, JET_ICMP_DEST_UNREACH, 2, now);

@@ -140,6 +140,23 @@ void ip_port_unbind(struct ip_core *c, uint8_t proto, uint16_t port);
 /* Whether proto/port is bound. */
 bool ip_port_bound(const struct ip_core *c, uint8_t proto, uint16_t port);
 
+/* A whole protocol (TCP): what no bound port takes comes to ops instead of the
+ * protocol unreachable the core would send. */
+struct ip_proto_ops {
+    /* A whole packet of the protocol that reached the core (no channel took it, or it
+     * was reassembled from fragments).  l4 (len bytes, checksum not verified) is core
+     * memory, valid during the call. */
+    void (*deliver)(void *ctx, uint32_t src, uint32_t dst, const uint8_t *l4, size_t len,
+                    uint64_t now);
+    /* An ICMP error about a packet of the protocol we sent from lport to remote:rport
+     * (err and mtu as for ip_l4_ops.error). */
+    void (*error)(void *ctx, int err, uint32_t remote, uint16_t lport, uint16_t rport,
+                  uint32_t mtu, uint64_t now);
+};
+/* -EADDRINUSE (the protocol has a handler already), -ENOSPC, -EINVAL. */
+int ip_proto_bind(struct ip_core *c, uint8_t proto, void *ctx, const struct ip_proto_ops *ops);
+void ip_proto_unbind(struct ip_core *c, uint8_t proto);
+
 /* ---- the checks of ip_input, for frames a protocol takes from its own channel ---- */
 
 struct ip_rx {

@@ -29,6 +29,7 @@ enum {
     IP_REASM_FRAGS = 2048,     /* fragments of one datagram (64 KiB in 32-byte pieces) */
     IP_ICMP_QUOTE = 576 - JET_IPV4_HDR_LEN - JET_ICMP_HDR_LEN, /* as Linux: errors stay <= 576 */
     IP_NIL = 0xFFFF,           /* no index */
+    IP_PROTO_HOOKS = 4,        /* whole protocols bound (ip_proto_bind) */
 };
 
 /* A datagram the core holds: waiting for ARP (on its entry's queue) or for
@@ -138,6 +139,11 @@ struct ip_core {
     struct ip_port ports[IP_PORTS_MAX];
     uint16_t port_bucket[IP_PORT_BUCKETS];
     uint16_t port_free;
+    struct {
+        uint8_t proto; /* 0: free */
+        void *ctx;
+        const struct ip_proto_ops *ops;
+    } protos[IP_PROTO_HOOKS];
 
     /* ping */
     uint16_t ping_id, ping_seq;
@@ -205,9 +211,15 @@ uint64_t reasm_next_due(const struct ip_core *c);
 void icmp_input(struct ip_core *c, struct ip_pkt_in *in, uint64_t now);
 void icmp_send_error(struct ip_core *c, const struct ip_pkt_in *in, uint8_t type, uint8_t code,
                      uint64_t now);
+/* Tells the port (or the protocol, ip_proto_bind) that sent the UDP or TCP packet to
+ * dst whose L4 header starts at l4 (at least 4 bytes) about err. */
+void ip_l4_error(struct ip_core *c, uint8_t proto, uint32_t dst, const uint8_t *l4, int err,
+                 uint32_t mtu, uint64_t now);
 
 /* ip_core.c */
 const struct ip_port *ip_port_find(const struct ip_core *c, uint8_t proto, uint16_t port);
+/* The handler ip_proto_bind gave proto, or -1. */
+int ip_proto_find(const struct ip_core *c, uint8_t proto);
 void ip_ping_fail(struct ip_core *c, uint32_t hop_or_dst, int err);
 
 #endif

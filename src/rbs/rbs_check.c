@@ -12,7 +12,8 @@ const char *rbs_invariant_violation(const struct rbs_conn *c)
     const struct xp_snd *s = &c->snd;
     if ((unsigned)c->state > RBS_LAST_ACK)
         return "state";
-    if (c->state == RBS_CLOSED && (s->rtx_at || c->persist_at || c->tw_at || s->tlp_at))
+    if (c->state == RBS_CLOSED &&
+        (s->rtx_at || c->persist_at || c->tw_at || s->tlp_at || s->rack_at))
         return "timer running while CLOSED";
     if (s->rtx_at && c->persist_at)
         return "retransmission and persist timers both running";

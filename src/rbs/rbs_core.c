@@ -13,7 +13,7 @@
  *              in SYN_RCVD: SYN-ACK again; else challenge ACK) -> timestamp echo ->
  *              ACK (beyond snd_nxt: ACK and drop; SYN_RCVD -> ESTABLISHED; then
  *              rbs_on_ack) -> our FIN acknowledged? -> data and FIN (rbs_rcv_data).
- * Timers (rbs_on_timeout): TIME_WAIT end, retransmission, tail loss probe, persist,
+ * Timers (rbs_on_timeout): TIME_WAIT end, retransmission, tail loss probe, RACK, persist,
  * delayed ACK, keepalive.  Each is an absolute time, 0 when off; rbs_next_timeout is their minimum. */
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +84,9 @@ int rbs_create(const struct rbs_cfg *cfg, struct rbs_conn **out)
         .rto_min_ns = k.rto_min_ns,
         .rto_max_ns = k.rto_max_ns,
         .ack_delay_ns = k.ack_delay_ns,
+        .rack = true,
+        .nodelay = true,  /* RBS never had Nagle: short segments go out at once */
+        .no_dsack = true, /* nor D-SACK */
     };
     if (xp_snd_init(&c->snd, &sk) ||
         xp_rcv_init(&c->rcv, k.rcvbuf_bytes, k.rcvbuf_external, k.mss, c->rcv_ws,
@@ -115,7 +118,8 @@ void rbs_enter(struct rbs_conn *c, enum rbs_state s, uint64_t now)
         c->snd.rtx_at = c->persist_at = 0;
     }
     if (s == RBS_CLOSED)
-        c->snd.rtx_at = c->persist_at = c->rcv.ack_at = c->tw_at = c->snd.tlp_at = 0;
+        c->snd.rtx_at = c->persist_at = c->rcv.ack_at = c->tw_at = c->snd.tlp_at =
+            c->snd.rack_at = 0;
 }
 
 /* Learn the peer from its SYN or SYN-ACK. */
@@ -449,6 +453,7 @@ uint64_t rbs_next_timeout(const struct rbs_conn *c)
     tmin(&m, c->tw_at);
     tmin(&m, c->snd.rtx_at);
     tmin(&m, c->snd.tlp_at);
+    tmin(&m, c->snd.rack_at);
     tmin(&m, c->persist_at);
     tmin(&m, c->rcv.ack_at);
     tmin(&m, ka_due(c));
@@ -474,6 +479,8 @@ int rbs_on_timeout(struct rbs_conn *c, uint64_t now)
         else
             c->snd.tlp_at = 0;
     }
+    if (c->snd.rack_at && now >= c->snd.rack_at)
+        xp_snd_rack_timeout(&c->snd, now);
     if (c->persist_at && now >= c->persist_at) {
         c->probe_due = true;
         c->st.persist_probes++;

@@ -65,7 +65,7 @@ static uint32_t cookie_field(uint64_t count, uint32_t mac, unsigned idx)
 }
 
 int tcp_cookie_make(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t their_isn,
-                    const struct jet_tcp_opts *syn, bool ecn_ok, uint16_t our_mss, uint32_t ts_now,
+                    const struct jet_tcp_hdr_opts *syn, bool ecn_ok, uint16_t our_mss, uint32_t ts_now,
                     uint64_t now, struct tcp_cookie *c)
 {
     unsigned mss = syn->mss ? syn->mss : MSS_DEFAULT;
@@ -104,7 +104,7 @@ int tcp_cookie_make(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t
 }
 
 int tcp_cookie_check(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t seq, uint32_t ack,
-                     const struct jet_tcp_opts *opt, uint64_t now, struct tcp_cookie_opts *out,
+                     const struct jet_tcp_hdr_opts *opt, uint64_t now, struct tcp_cookie_opts *out,
                      unsigned *age)
 {
     uint32_t their_isn = seq - 1;

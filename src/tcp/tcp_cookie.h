@@ -81,7 +81,7 @@ struct tcp_cookie {
  * Returns 0 and fills c, or -ERANGE when min(MSS, our_mss) is under TCP_COOKIE_MSS_MIN
  * (no table entry fits: drop the SYN). */
 int tcp_cookie_make(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t their_isn,
-                    const struct jet_tcp_opts *syn, bool ecn_ok, uint16_t our_mss, uint32_t ts_now,
+                    const struct jet_tcp_hdr_opts *syn, bool ecn_ok, uint16_t our_mss, uint32_t ts_now,
                     uint64_t now, struct tcp_cookie *c);
 
 /* Checks the segment that completes a cookie handshake: seq and ack are its sequence
@@ -94,7 +94,7 @@ int tcp_cookie_make(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t
  * (forged, wrong tuple or sequence number, options altered, timestamps added or
  * dropped).  out is written only on success. */
 int tcp_cookie_check(const struct tcp_key *k, const struct tcp_tuple *t, uint32_t seq, uint32_t ack,
-                     const struct jet_tcp_opts *opt, uint64_t now, struct tcp_cookie_opts *out,
+                     const struct jet_tcp_hdr_opts *opt, uint64_t now, struct tcp_cookie_opts *out,
                      unsigned *age);
 
 #endif

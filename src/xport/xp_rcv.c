@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jet/crc32c.h"
+#include "jet/inet.h"
 #include "xport/xp_rcv.h"
 
 /* Bound on out-of-order ranges for the window cap. */
@@ -35,6 +36,7 @@ int xp_rcv_init(struct xp_rcv *r, uint64_t cap, bool external, uint32_t mss, uin
         return -ENOMEM;
     r->buf = r->own;
     r->cap = r->buf ? cap : 0;
+    r->wnd = r->cap;
     ooo_bound(r);
     return 0;
 }
@@ -51,8 +53,8 @@ uint64_t xp_rcv_adv_wnd(const struct xp_rcv *r)
 {
     uint64_t e = xp_rcv_edge(r);
     uint64_t w = e > r->nxt ? e - r->nxt : 0;
-    if (w > r->cap) /* before the peer's SYN (nxt 0) */
-        w = r->cap;
+    if (w > r->wnd) /* before the peer's SYN (nxt 0) */
+        w = r->wnd;
     uint64_t max = (uint64_t)0xFFFF << r->ws;
     if (w > max)
         w = max;
@@ -97,17 +99,55 @@ static uint32_t cursor(const struct xp_rcv *r, uint64_t x)
     return r->ooo.n > 8 ? xp_ranges_lower(&r->ooo, x) : 0;
 }
 
-static inline uint32_t copy(bool check, uint32_t crc, uint8_t *d, const uint8_t *s, size_t n)
+enum { CK_NONE, CK_CRC, CK_INET };
+
+/* The Internet checksum's partial sum of n bytes that sit at byte offset `at` of the
+ * summed data: a piece at an odd offset is summed as if even and byte-swapped (RFC 1071
+ * 2(B)).  Returned folded to 16 bits, ready to add to an accumulator. */
+static inline uint32_t inet_piece(const uint8_t *p, size_t n, size_t at)
 {
-    if (check)
+    uint32_t s = jet_inet_sum(p, n, 0);
+    s = (s & 0xFFFF) + (s >> 16);
+    s = (s & 0xFFFF) + (s >> 16);
+    if (at & 1)
+        s = ((s & 0xFF) << 8) | (s >> 8);
+    return s;
+}
+
+/* Copies n bytes from s to d; with a check, chains the check of the bytes as stored
+ * (CRC32C: fused with the copy; Internet sum: over the copy, which is private memory
+ * still in cache).  at: offset of s[0] in the payload (Internet sum's byte order). */
+static inline __attribute__((always_inline)) uint32_t copy(int kind, uint32_t crc, uint8_t *d,
+                                                           const uint8_t *s, size_t n, size_t at)
+{
+    if (kind == CK_CRC)
         return jet_crc32c_copy(crc, d, s, n);
     memcpy(d, s, n);
+    if (kind == CK_INET) {
+        crc += inet_piece(d, n, at);
+        crc = (crc & 0xFFFF) + (crc >> 16);
+    }
     return crc;
 }
 
-uint32_t xp_rcv_stage(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *p, size_t len,
-                      bool check, uint32_t crc, struct xp_stage *sg)
+/* Chains the check of bytes read but not stored. */
+static inline __attribute__((always_inline)) uint32_t skip(int kind, uint32_t crc,
+                                                           const uint8_t *s, size_t n, size_t at)
 {
+    if (kind == CK_CRC)
+        return jet_crc32c(crc, s, n);
+    if (kind == CK_INET) {
+        crc += inet_piece(s, n, at);
+        crc = (crc & 0xFFFF) + (crc >> 16);
+    }
+    return crc;
+}
+
+static inline __attribute__((always_inline)) uint32_t
+stage(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *p, size_t len, int kind,
+      uint32_t crc, struct xp_stage *sg)
+{
+    bool check = kind != CK_NONE;
     /* The staging copy sits at the payload's alignment in a cache line, so that the
      * fused copy's loads and stores are aligned alike (a 64-byte vector copy whose loads
      * all straddle two lines costs about a tenth more). */
@@ -129,22 +169,38 @@ uint32_t xp_rcv_stage(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *
     while (data && lo < hi && next_hole(r, &k, &x, (uint64_t)hi, &hs, &he)) {
         size_t a = (size_t)(hs - pos), n = (size_t)(he - hs);
         if (check && a > done)
-            crc = jet_crc32c(crc, p + done, a - done);
+            crc = skip(kind, crc, p + done, a - done, done);
         if (r->sink) {
             if (check)
-                crc = jet_crc32c_copy(crc, st + a, p + a, n);
+                crc = copy(kind, crc, st + a, p + a, n, a);
         } else { /* hs - 1 is the stream offset; the ring may wrap within the stretch */
             uint64_t idx = (hs - 1 - r->base) % r->cap;
             size_t first = n < r->cap - idx ? n : (size_t)(r->cap - idx);
-            crc = copy(check, crc, r->buf + idx, p + a, first);
+            crc = copy(kind, crc, r->buf + idx, p + a, first, a);
             if (n > first)
-                crc = copy(check, crc, r->buf, p + a + first, n - first);
+                crc = copy(kind, crc, r->buf, p + a + first, n - first, a + first);
         }
         done = a + n;
     }
     if (check && done < len)
-        crc = jet_crc32c(crc, p + done, len - done);
+        crc = skip(kind, crc, p + done, len - done, done);
     return crc;
+}
+
+uint32_t xp_rcv_stage(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *p, size_t len,
+                      bool check, uint32_t crc, struct xp_stage *sg)
+{
+    if (check)
+        return stage(r, data, pos, p, len, CK_CRC, crc, sg);
+    return stage(r, data, pos, p, len, CK_NONE, crc, sg);
+}
+
+uint32_t xp_rcv_stage_inet(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *p,
+                           size_t len, bool check, struct xp_stage *sg)
+{
+    if (check)
+        return stage(r, data, pos, p, len, CK_INET, 0, sg);
+    return stage(r, data, pos, p, len, CK_NONE, 0, sg);
 }
 
 /* Places the new bytes of [pos, pos + len), staged by xp_rcv_stage: 0, or the sink's
@@ -308,8 +364,8 @@ int xp_rcv_consume(struct xp_rcv *r, size_t n, bool open)
     /* Window update when the window grew a lot from a small advertisement; the
      * sender's persist probes cover a lost update. */
     uint64_t w = xp_rcv_adv_wnd(r);
-    uint64_t step = r->cap / 2 < 2ull * r->mss ? r->cap / 2 : 2ull * r->mss;
-    if (open && r->fin == UINT64_MAX && r->last_adv_wnd < r->cap / 2 &&
+    uint64_t step = r->wnd / 2 < 2ull * r->mss ? r->wnd / 2 : 2ull * r->mss;
+    if (open && r->fin == UINT64_MAX && r->last_adv_wnd < r->wnd / 2 &&
         w >= r->last_adv_wnd + step && w > 0)
         r->ack_now = true;
     return 0;
@@ -323,6 +379,7 @@ int xp_rcv_register(struct xp_rcv *r, void *buf, size_t len)
         return -EBUSY;
     r->buf = buf;
     r->cap = len;
+    r->wnd = len;
     r->base = r->read;
     r->sink = NULL;
     ooo_bound(r);
@@ -342,6 +399,7 @@ int xp_rcv_set_sink(struct xp_rcv *r, xp_sink_fn fn, void *arg, uint64_t window)
     r->sink_base = r->read;
     r->buf = NULL;
     r->cap = window;
+    r->wnd = window;
     r->base = r->read;
     free(r->own); /* never used again: a later ring is the application's */
     r->own = NULL;
@@ -374,7 +432,7 @@ const char *xp_rcv_violation(const struct xp_rcv *r, bool opened)
         return "receive ring base";
     if (r->sink && (r->buf || r->read != (dend ? dend - 1 : 0) || r->read < r->sink_base))
         return "sink mode: in-order bytes not counted as read";
-    if (xp_rcv_adv_wnd(r) > r->cap)
+    if (xp_rcv_adv_wnd(r) > r->cap || r->wnd > r->cap)
         return "window larger than the ring";
     return NULL;
 }

@@ -65,6 +65,8 @@ struct xp_rcv_stats {
 struct xp_rcv {
     uint8_t *buf;           /* ring in use: internal or registered; NULL in sink mode */
     uint64_t cap;           /* ring size, or the sink's window */
+    uint64_t wnd;           /* window limit <= cap (receive-window auto-tuning: it
+                               only grows; = cap unless the owner lowered it at start) */
     uint64_t base;          /* stream offset stored at buf[0] */
     uint8_t *own;           /* the internal ring */
     xp_sink_fn sink;
@@ -97,7 +99,13 @@ void xp_rcv_fini(struct xp_rcv *r);
 /* Position after the last byte that fits. */
 static inline uint64_t xp_rcv_edge(const struct xp_rcv *r)
 {
-    return 1 + r->read + r->cap;
+    return 1 + r->read + r->wnd;
+}
+/* Sets the window limit (clamped to cap).  Never lowers the right edge once data
+ * arrived: call it at creation to start small, later only to grow. */
+static inline void xp_rcv_set_wnd(struct xp_rcv *r, uint64_t wnd)
+{
+    r->wnd = wnd < r->cap ? wnd : r->cap;
 }
 /* The window we would advertise, bytes (a multiple of 2^ws, at most 0xFFFF units). */
 uint64_t xp_rcv_adv_wnd(const struct xp_rcv *r);
@@ -106,6 +114,12 @@ uint64_t xp_rcv_adv_wnd(const struct xp_rcv *r);
  * sink mode with check.  Returns the CRC chained on crc (check), else crc. */
 uint32_t xp_rcv_stage(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *p, size_t len,
                       bool check, uint32_t crc, struct xp_stage *sg);
+/* The same with the Internet checksum (TCP): returns the ones'-complement partial sum of
+ * the payload (16-bit words folded into 32 bits, add to the header's and fold) when
+ * check, else 0.  The sum covers the bytes as stored in the ring or staging copy, and
+ * the rest as read from p: every byte read once. */
+uint32_t xp_rcv_stage_inet(struct xp_rcv *r, bool data, uint64_t pos, const uint8_t *p,
+                           size_t len, bool check, struct xp_stage *sg);
 enum { XP_RCV_FIN = 1 };
 /* An acceptable segment's payload at pos >= nxt (len bytes staged in sg; FIN after it if
  * fin).  Returns XP_RCV_FIN when the FIN was reached now (nxt moved past it), 0, or the

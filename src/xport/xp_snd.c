@@ -7,9 +7,22 @@
  * and every hole with 3 MSS SACKed above it (RFC 6675 IsLost); with no SACK at all the
  * first MSS at una; in RTO recovery every hole below recover.  Retransmissions made in
  * fast recovery are watched (rx[]): overtaken by later-sent SACKed data, they are lost
- * again (RACK's idea, by send order instead of time). */
+ * again (RACK's idea, by send order instead of time).
+ *
+ * With RACK (cfg.rack, RFC 8985; xp_rack.c) a hole is also lost once a segment sent
+ * after it was delivered and RACK.rtt + reo_wnd passed since it was sent (rk.lost_to;
+ * retransmissions are judged by their send time instead of by send order), and that
+ * alone starts fast recovery.  Once RACK saw reordering, the counting rules (3 MSS
+ * SACKed above a hole, 3 duplicate ACKs carrying SACK, early retransmit) stand down
+ * and time decides (RFC 8985 replaces DupThresh where SACK is used); a peer that never
+ * SACKs keeps NewReno's 3 duplicate ACKs.  RACK acts only once the peer sent a SACK
+ * block.
+ *
+ * The fast retransmit goes whatever pipe says (RFC 5681 3.2, RFC 6675 5 step 4.2), and
+ * without SACK so does a partial ACK's next hole (RFC 6582 3.2): fr_due. */
 #include <string.h>
 
+#include "xport/xp_rack.h"
 #include "xport/xp_snd.h"
 
 /* Scoreboard bound from the largest window the peer advertised: an honest receiver
@@ -18,6 +31,7 @@ static void sb_bound(struct xp_snd *s)
 {
     uint64_t m = XP_SB_PER_WND * (s->max_wnd / (s->mss ? s->mss : 1) + 1);
     xp_ranges_set_max(&s->sb, m > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)m);
+    xp_rack_bound(s);
 }
 
 void xp_snd_start(struct xp_snd *s, uint32_t mss, uint64_t wnd, uint64_t wl2)
@@ -41,6 +55,23 @@ static void sb_trim(struct xp_snd *s)
         s->sacked -= xp_ranges_clip(&s->sb, s->una);
 }
 
+/* Reneging (RFC 2018 8): the cumulative ACK stops at or inside a range the peer
+ * SACKed, so it discarded data it had reported (Linux prunes its out-of-order queue
+ * under memory pressure).  The scoreboard is forgotten: everything above una counts as
+ * not received again, and recovery resends it from una in full segments.  (Linux waits
+ * for the RTO to do the same; RBS's receiver never reneges.) */
+static void sb_reneged(struct xp_snd *s)
+{
+    uint32_t i = s->sb.n ? xp_ranges_lower(&s->sb, s->una + 1) : 0;
+    if (i >= s->sb.n || s->sb.r[i].s > s->una)
+        return;
+    xp_ranges_pop(&s->sb, s->sb.n);
+    s->sacked = 0;
+    s->st.sack_reneges++;
+    if (s->rec != XP_REC_NONE)
+        s->retx_next = s->una;
+}
+
 /* Lost bytes at or after `from`; *first gets the first such range (s == e if none). */
 static uint64_t lost_scan(const struct xp_snd *s, uint64_t from, struct xp_range *first)
 {
@@ -52,6 +83,8 @@ static uint64_t lost_scan(const struct xp_snd *s, uint64_t from, struct xp_range
         first->s = first->e = 0;
     if (s->rec == XP_REC_NONE)
         return 0;
+    bool counting = !(s->rack && s->rk.reord);
+    uint64_t rack_to = s->rack ? s->rk.lost_to : 0;
     for (uint32_t i = 0; i <= nsb; i++) {
         uint64_t hs = prev, he = i < nsb ? sb[i].s : s->nxt;
         bool lost;
@@ -59,10 +92,15 @@ static uint64_t lost_scan(const struct xp_snd *s, uint64_t from, struct xp_range
             lost = true;
             he = xp_min64(he, xp_max64(s->recover, hs));
         } else if (i < nsb) {
-            lost = i == 0 || above >= (uint64_t)XP_DUPTHRESH * s->mss;
+            lost = i == 0 || (counting && above >= (uint64_t)XP_DUPTHRESH * s->mss);
         } else {
             lost = nsb == 0;
             he = xp_min64(he, hs + s->mss);
+        }
+        if (rack_to > hs && s->rec == XP_REC_FAST) { /* RACK: overdue holes */
+            uint64_t re = xp_min64(i < nsb ? sb[i].s : s->nxt, rack_to);
+            he = lost ? xp_max64(he, re) : re;
+            lost = true;
         }
         uint64_t st = xp_max64(hs, from);
         if (lost && st < he) {
@@ -105,7 +143,8 @@ uint64_t xp_snd_pipe(const struct xp_snd *s)
  * overtaken by later-sent data. */
 static void retx_update(struct xp_snd *s)
 {
-    uint64_t top = s->sb.n ? s->sb.r[s->sb.n - 1].e : 0;
+    /* with RACK, xp_rack_detect judges them by time */
+    uint64_t top = s->sb.n && !s->rack ? s->sb.r[s->sb.n - 1].e : 0;
     uint32_t k = 0;
     for (uint32_t i = 0; i < s->nrx; i++) {
         struct xp_retx *r = &s->rx[i];
@@ -120,7 +159,7 @@ static void retx_update(struct xp_snd *s)
     s->nrx = k;
 }
 
-static void retx_note(struct xp_snd *s, uint64_t b, uint64_t e)
+static void retx_note(struct xp_snd *s, uint64_t b, uint64_t e, uint64_t now)
 {
     if (s->nrx == XP_RETX_MAX) { /* full: forget the oldest (the RTO still covers it) */
         memmove(&s->rx[0], &s->rx[1], (XP_RETX_MAX - 1) * sizeof s->rx[0]);
@@ -129,17 +168,25 @@ static void retx_note(struct xp_snd *s, uint64_t b, uint64_t e)
     s->rx[s->nrx].s = b;
     s->rx[s->nrx].e = e;
     s->rx[s->nrx].mark = s->nxt;
+    s->rx[s->nrx].ts = now;
     s->rx[s->nrx].lost = false;
     s->nrx++;
 }
 
 /* Tail loss probe (RFC 8985 section 7): when the ACK clock may have stopped (the last
- * segments or their ACKs lost), probe after 2 SRTT + the peer's ACK delay instead of
- * waiting for the RTO, so SACK feedback can start fast recovery. */
+ * segments or their ACKs lost), probe after the PTO instead of waiting for the RTO, so
+ * SACK feedback can start fast recovery.  PTO = 2 SRTT + the peer's delayed-ACK time.
+ * RFC 8985 7.2 adds that time only when one segment is in flight; Linux adds 2 ms
+ * otherwise.  Adding it always keeps a LAN's PTO (SRTT of tens of microseconds) above
+ * scheduling jitter: without it RBS's bulk transfer sent ~10x more spurious probes.
+ * Not armed in recovery, while a probe is out, before an RTT sample, or (RACK) while
+ * segments are SACKed: RACK's timer covers that.  No probe if the RTO comes first. */
 static void arm_tlp(struct xp_snd *s, uint64_t now)
 {
     s->tlp_at = 0;
     if (s->rec != XP_REC_NONE || s->tlp_out || !s->rtt.have || s->una >= s->nxt)
+        return;
+    if (s->rack && s->sb.n)
         return;
     uint64_t t = now + 2 * s->rtt.srtt + s->ack_delay_ns;
     if (!s->rtx_at || t < s->rtx_at)
@@ -181,12 +228,83 @@ static void enter_recovery(struct xp_snd *s, enum xp_recovery how, uint64_t now)
     else
         xp_cc_on_loss(&s->cc, flight, now);
     s->rec = how;
+    s->fr_due = how == XP_REC_FAST;
     s->recover = s->nxt;
     s->retx_next = s->una;
     s->dupacks = 0;
     s->nrx = 0;
     s->tlp_at = 0;
     s->tlp_due = false;
+    if (how == XP_REC_RTO) {
+        s->tlp_out = false;
+        s->rk.tlp_end = 0;
+    }
+}
+
+/* RFC 8985 7.4: the ACK covers a probe that resent the last segment and no D-SACK
+ * said the original arrived: the probe repaired a loss, and congestion control reacts
+ * as to any (as a recovery episode that is already over: cwnd = ssthresh, taken from
+ * cwnd as Linux does since the flight is gone).  A D-SACK reported right after
+ * (xp_snd_dsack) undoes it. */
+static void tlp_repaired(struct xp_snd *s, uint64_t now)
+{
+    s->rk.tlp_cc = s->cc;
+    s->rk.tlp_undo = true;
+    xp_cc_on_loss(&s->cc, s->cc.cwnd, now);
+    xp_cc_exit_recovery(&s->cc, false, now);
+    s->st.tlp_losses++;
+}
+
+/* Starts fast recovery when a loss rule fires: the 3rd duplicate ACK, 3 MSS SACKed
+ * above una, early retransmit, or RACK found a segment lost. */
+static void loss_check(struct xp_snd *s, bool rack_lost, uint64_t now)
+{
+    if (s->rec != XP_REC_NONE || s->una >= s->nxt || s->una < s->recover)
+        return;
+    /* Once RACK saw reordering, time decides where the peer SACKs. */
+    bool counting = !(s->rack && s->rk.reord);
+    /* Early retransmit (RFC 5827): with a small flight and nothing new to send, fewer
+     * than 3 segments can follow a loss; all but one segment SACKed is enough. */
+    uint64_t flight = s->nxt - s->una;
+    bool early = counting && s->sacked && flight - s->sacked <= s->mss &&
+                 flight <= 4ull * s->mss && !xp_snd_can_send_new(s);
+    if ((s->dupacks >= XP_DUPTHRESH && (counting || !s->sacked)) ||
+        (counting && s->sacked >= (uint64_t)XP_DUPTHRESH * s->mss) || early || rack_lost) {
+        enter_recovery(s, XP_REC_FAST, now);
+        s->st.fast_retransmits++;
+    }
+}
+
+void xp_snd_rack_timeout(struct xp_snd *s, uint64_t now)
+{
+    s->rack_at = 0;
+    if (!s->rack || s->una >= s->nxt)
+        return;
+    if (s->rec != XP_REC_NONE)
+        retx_update(s);
+    loss_check(s, xp_rack_detect(s, now) || s->rk.lost_to > s->una, now);
+}
+
+void xp_snd_set_nodelay(struct xp_snd *s, bool on)
+{
+    s->nodelay = on;
+}
+
+void xp_snd_set_rack(struct xp_snd *s, bool on)
+{
+    s->rack = on && s->rk.m;
+    if (!s->rack)
+        s->rack_at = 0;
+}
+
+uint64_t xp_snd_next_timer(const struct xp_snd *s)
+{
+    uint64_t m = s->rtx_at;
+    if (s->tlp_at && (!m || s->tlp_at < m))
+        m = s->tlp_at;
+    if (s->rack_at && (!m || s->rack_at < m))
+        m = s->rack_at;
+    return m;
 }
 
 void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
@@ -194,6 +312,7 @@ void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
                    uint64_t now)
 {
     bool wnd_changed = false;
+    s->rk.tlp_undo = false;
     if (seg > s->wl1 || (seg == s->wl1 && ack >= s->wl2)) {
         wnd_changed = ack + wnd != s->wnd_edge;
         s->wnd_edge = ack + wnd;
@@ -206,6 +325,8 @@ void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
     }
 
     uint64_t sacked_before = s->sacked;
+    uint64_t echo = rtt_ns != UINT64_MAX && rtt_ns <= now ? now - rtt_ns : UINT64_MAX;
+    s->rk.fack0 = s->rk.fack;
     for (unsigned i = 0; i < nsack; i++) {
         int64_t b = sack[i][0], e = sack[i][1];
         if (e <= (int64_t)ack || e > (int64_t)s->nxt || b >= e)
@@ -215,6 +336,10 @@ void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
         if (b >= e)
             continue;
         uint64_t added = 0;
+        if (s->rack) {
+            xp_rack_on_sack(s, (uint64_t)b, (uint64_t)e, now, echo);
+            s->rk.sack_seen = true;
+        }
         if (xp_ranges_add(&s->sb, (uint64_t)b, (uint64_t)e, &added) < 0)
             s->st.sack_dropped++; /* at the bound: forgotten (only slower) */
         s->sacked += added;
@@ -224,24 +349,41 @@ void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
         uint64_t acked = ack - s->una;
         if (rtt_ns != UINT64_MAX)
             xp_rtt_sample(&s->rtt, rtt_ns);
+        if (s->rack)
+            xp_rack_on_cum(s, ack, now, echo);
         s->una = ack;
         xp_snd_free_acked(s, ack);
+        sb_reneged(s);
         sb_trim(s);
         s->dupacks = 0;
         s->backoff = 0;
         if (s->rec != XP_REC_NONE && ack >= s->recover) {
             xp_cc_exit_recovery(&s->cc, s->rec == XP_REC_RTO, now);
             s->rec = XP_REC_NONE;
+            s->fr_due = false;
             s->nrx = 0;
+            if (s->rack)
+                xp_rack_exit_recovery(s);
         } else if (s->rec != XP_REC_NONE) {
             s->retx_next = xp_max64(s->retx_next, ack);
+            if (s->rec == XP_REC_FAST && !s->sb.n)
+                s->fr_due = true; /* NewReno: the next hole at once */
             if (s->rec == XP_REC_RTO)
                 grow_cwnd(s, acked, rtt_ns, now);
         } else {
             grow_cwnd(s, acked, rtt_ns, now);
         }
         s->rtx_at = s->una < s->nxt ? now + s->rtt.rto : 0;
-        s->tlp_out = false;
+        /* One probe per episode (RFC 8985 7.3): with RACK it ends when una passes the
+         * probe, where 7.4 judges it; without D-SACK there is no verdict to wait for
+         * and any progress ends it (as before RACK: RBS on a tail-dropping LAN). */
+        if (!s->rack || !s->rk.tlp_end || ack >= s->rk.tlp_end || s->no_dsack) {
+            if (s->rack && s->rk.tlp_end && ack >= s->rk.tlp_end && s->rk.tlp_retx &&
+                s->rec == XP_REC_NONE && !s->no_dsack)
+                tlp_repaired(s, now);
+            s->tlp_out = false;
+            s->rk.tlp_end = 0;
+        }
         arm_tlp(s, now);
     } else {
         sb_trim(s);
@@ -254,16 +396,14 @@ void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
 
     if (s->rec != XP_REC_NONE)
         retx_update(s);
-    /* Early retransmit (RFC 5827): with a small flight and nothing new to send, fewer
-     * than 3 segments can follow a loss; all but one segment SACKed is enough. */
-    uint64_t flight = s->nxt - s->una;
-    bool early = s->sacked && flight - s->sacked <= s->mss && flight <= 4ull * s->mss &&
-                 !xp_snd_can_send_new(s);
-    if (s->rec == XP_REC_NONE && s->una < s->nxt && s->una >= s->recover &&
-        (s->dupacks >= XP_DUPTHRESH || s->sacked >= (uint64_t)XP_DUPTHRESH * s->mss || early)) {
-        enter_recovery(s, XP_REC_FAST, now);
-        s->st.fast_retransmits++;
+    bool rack_lost = false;
+    if (s->rack) {
+        /* new verdicts, or holes judged lost above the episode that just ended */
+        rack_lost = xp_rack_detect(s, now) || s->rk.lost_to > s->una;
+        if (s->rack_at && s->tlp_at) /* RFC 8985 7.2: RACK's timer instead */
+            s->tlp_at = 0;
     }
+    loss_check(s, rack_lost, now);
 }
 
 void xp_snd_rto(struct xp_snd *s, uint64_t now)
@@ -276,7 +416,7 @@ void xp_snd_rto(struct xp_snd *s, uint64_t now)
 
 void xp_snd_stop(struct xp_snd *s)
 {
-    s->rtx_at = s->tlp_at = 0;
+    s->rtx_at = s->tlp_at = s->rack_at = 0;
     s->tlp_due = false;
 }
 
@@ -338,10 +478,22 @@ static uint64_t seg_len(const struct xp_seg *seg)
     return seg->dlen + seg->fin;
 }
 
-static void count_retx(struct xp_snd *s, uint64_t n)
+static void count_retx(struct xp_snd *s, const struct xp_seg *seg, uint64_t now)
 {
     s->st.retransmits++;
-    s->st.retrans_bytes += n;
+    s->st.retrans_bytes += seg_len(seg);
+    s->fr_due = false;
+    if (s->rack)
+        xp_rack_sent_retx(s, seg->pos, seg->pos + seg_len(seg), now);
+}
+
+/* New data [pos, pos + len) left: the sent map, Nagle's small-segment mark. */
+static void sent_new(struct xp_snd *s, const struct xp_seg *seg, uint64_t mss, uint64_t now)
+{
+    if (s->rack)
+        xp_rack_sent_new(s, s->nxt, now);
+    if (seg->dlen < mss)
+        s->sml_end = s->nxt;
 }
 
 bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov, int iovmax,
@@ -349,7 +501,7 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
 {
     uint64_t fin = xp_snd_fin_pos(s);
     *niov = 0;
-    if (s->rec != XP_REC_NONE && xp_snd_pipe(s) < s->cc.cwnd) {
+    if (s->rec != XP_REC_NONE && (s->fr_due || xp_snd_pipe(s) < s->cc.cwnd)) {
         for (uint32_t i = 0; i < s->nrx; i++) {
             struct xp_retx *x = &s->rx[i];
             if (!x->lost || x->e <= s->una)
@@ -361,7 +513,8 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
                 x->e = s0 + seg_len(seg);
                 x->lost = false;
                 x->mark = s->nxt;
-                count_retx(s, seg_len(seg));
+                x->ts = now;
+                count_retx(s, seg, now);
                 return true;
             }
         }
@@ -373,12 +526,13 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
             if (data_seg(s, now, r.s, len, iov, iovmax, niov, seg)) {
                 s->retx_next = r.s + seg_len(seg);
                 if (s->rec == XP_REC_FAST)
-                    retx_note(s, r.s, r.s + seg_len(seg));
-                count_retx(s, seg_len(seg));
+                    retx_note(s, r.s, r.s + seg_len(seg), now);
+                count_retx(s, seg, now);
                 return true;
             }
         }
     }
+    s->fr_due = false;
 
     uint64_t dend = xp_snd_data_end(s);
     if (s->tlp_due) {
@@ -388,12 +542,17 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
             uint64_t len = xp_min64(avail, mss);
             if (data_seg(s, now, s->nxt, len + (s->nxt + len == fin), iov, iovmax, niov, seg)) {
                 s->nxt += seg_len(seg);
+                s->rk.tlp_end = s->nxt;
+                s->rk.tlp_retx = false;
+                sent_new(s, seg, mss, now);
                 return true;
             }
         } else if (s->una < s->nxt) { /* else the last segment again */
             uint64_t s0 = s->nxt - xp_min64(s->nxt - s->una, mss);
             if (data_seg(s, now, s0, s->nxt - s0, iov, iovmax, niov, seg)) {
-                count_retx(s, seg_len(seg));
+                s->rk.tlp_end = s->nxt;
+                s->rk.tlp_retx = true;
+                count_retx(s, seg, now);
                 return true;
             }
         }
@@ -401,16 +560,31 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
     if (s->nxt < dend || s->nxt == fin) {
         uint64_t avail = dend - s->nxt;
         uint64_t pipe = xp_snd_pipe(s);
-        uint64_t croom = s->cc.cwnd > pipe ? s->cc.cwnd - pipe : 0;
+        uint64_t cwnd = s->cc.cwnd;
+        /* Limited transmit (RFC 3042): each of the first two duplicate ACKs lets one
+         * more segment out.  With SACK, pipe already fell by what they SACKed. */
+        if (s->dupacks && s->rec == XP_REC_NONE && !s->sacked)
+            cwnd += (uint64_t)xp_min64(s->dupacks, XP_DUPTHRESH - 1) * s->mss;
+        uint64_t croom = cwnd > pipe ? cwnd - pipe : 0;
         uint64_t len = xp_min64(xp_min64(avail, mss), xp_min64(xp_snd_wroom(s), croom));
-        /* Silly-window avoidance: a short segment only when it ends the data or
-         * nothing is in flight (otherwise an ACK will open more room). */
+        /* Silly-window avoidance (RFC 9293 3.8.6.2.1): a segment cut short by the
+         * window or cwnd only when nothing is in flight (otherwise an ACK will open
+         * more room). */
         if (len < xp_min64(avail, mss) && (len == 0 || s->nxt > s->una))
             len = 0;
-        uint64_t slen = len + (s->nxt + len == fin);
+        /* Nagle (RFC 9293 3.7.4) with Minshall's refinement, as Linux: unless nodelay,
+         * a short segment (the queued data ends below an MSS) waits while an earlier
+         * short one is unacknowledged; the FIN does not wait.  Small writes meanwhile
+         * join the same chunk and leave as full segments. */
+        bool fin_rides = s->nxt + len == fin;
+        if (!s->nodelay && len && len < mss && !fin_rides && s->sml_end > s->una &&
+            s->nxt > s->una)
+            len = 0;
+        uint64_t slen = len + (len || avail == 0 ? fin_rides : 0);
         if (slen && (len || avail == 0) &&
             data_seg(s, now, s->nxt, slen, iov, iovmax, niov, seg)) {
             s->nxt += seg_len(seg);
+            sent_new(s, seg, mss, now);
             if (!s->tlp_at)
                 arm_tlp(s, now);
             return true;
@@ -447,5 +621,9 @@ const char *xp_snd_violation(const struct xp_snd *s, bool open)
         return "rto outside [min, max]";
     if (s->tlp_at && (s->rec != XP_REC_NONE || s->una == s->nxt))
         return "tail loss probe armed in recovery or with nothing in flight";
+    if (s->rack_at && s->una == s->nxt)
+        return "RACK timer armed with nothing in flight";
+    if ((m = xp_rack_violation(s)))
+        return m;
     return xp_snd_queue_violation(s);
 }

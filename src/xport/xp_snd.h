@@ -16,16 +16,24 @@
  *                 leave or continue recovery, cwnd via the cc module, restart the RTO;
  *                 else count a duplicate ACK; lost retransmissions; enter recovery).
  *   timers:       rtx_at (xp_snd_rto after the protocol counted and checked its
- *                 retry limit) and tlp_at (xp_snd_tlp).  Both absolute, 0 = off.
+ *                 retry limit), tlp_at (xp_snd_tlp) and rack_at (xp_snd_rack_timeout,
+ *                 RACK's reordering timer).  All absolute, 0 = off.
  *   output:       xp_snd_next: a lost retransmission again, the next lost range
  *                 (pipe < cwnd), a tail loss probe, new data / FIN (window, cwnd,
- *                 sender silly-window avoidance).  The protocol sends RST, SYN, probes
- *                 and pure ACKs itself.
+ *                 sender silly-window avoidance, Nagle unless nodelay).  The protocol
+ *                 sends RST, SYN, probes and pure ACKs itself.
  *
  * Loss accounting follows RFC 6675 in spirit: pipe = outstanding - SACKed - lost
  * ranges not yet retransmitted; retx_next marks how far the lost ranges have been
- * retransmitted in this recovery episode.  The receiver never reneges on SACKed data,
- * so the scoreboard survives an RTO. */
+ * retransmitted in this recovery episode.  The scoreboard survives an RTO (as in
+ * Linux); a cumulative ACK that stops at or inside a SACKed range shows the peer
+ * reneged (RFC 2018 8), and the scoreboard is then forgotten.
+ *
+ * RACK (RFC 8985, cfg.rack; xp_rack.c): the sent map (struct xp_sent, one entry per
+ * data segment in position order with its last transmit time) gives each ACK the
+ * transmit time of the most recently sent segment it delivered; a hole sent more than
+ * RACK.rtt + reo_wnd before it is lost, by time instead of by count, and rack_at fires
+ * when the rest of the holes sent before it would be. */
 #ifndef JET_XP_SND_H
 #define JET_XP_SND_H
 
@@ -48,6 +56,11 @@ enum {
 
 enum xp_recovery { XP_REC_NONE = 0, XP_REC_FAST, XP_REC_RTO };
 
+enum {
+    XP_SENT_MIN = 64,          /* sent map entries allocated at least ... */
+    XP_RACK_PERSIST = 16,      /* RFC 8985 6.2: recoveries a widened reo_wnd lasts */
+};
+
 /* A run of queued data: in the internal ring or an application buffer. */
 struct xp_chunk {
     const uint8_t *p;
@@ -62,7 +75,41 @@ struct xp_chunk {
  * retransmission itself was lost and is sent again (`lost`). */
 struct xp_retx {
     uint64_t s, e, mark;
+    uint64_t ts; /* when it was sent (RACK) */
     bool lost;
+};
+
+/* Sent map entry (RACK): one data segment [previous entry's e (or una), e), when it
+ * was last sent, and whether that was a retransmission. */
+struct xp_sent {
+    uint64_t e, ts;
+    bool retx;
+};
+
+/* RACK state (RFC 8985 names in comments). */
+struct xp_rack {
+    struct xp_sent *m;   /* sent map ring: positions ascending from head */
+    uint32_t cap, head, n, max;  /* max: bound from the peer's window (growth stops) */
+    uint64_t xmit_ts;    /* RACK.xmit_ts: latest transmit time of delivered data */
+    uint64_t end;        /* RACK.end_seq */
+    bool is_retx;        /* that segment was a retransmission */
+    bool reord;          /* RACK.reordering_seen */
+    bool sack_seen;      /* the peer sent a SACK block: RACK judges (RFC 8985 needs
+                            SACK; before, a peer that never SACKs, NewReno alone) */
+    uint64_t rtt;        /* RACK.rtt */
+    uint64_t min_rtt;    /* RACK.min_RTT, UINT64_MAX: none */
+    uint64_t fack;       /* RACK.fack: highest end delivered */
+    uint64_t fack0;      /* RACK.fack before the ACK being processed */
+    uint64_t lost_to;    /* never-retransmitted holes below this are lost */
+    uint64_t retx_hi;    /* highest end of a retransmitted entry */
+    uint64_t dsack_round;/* RACK.dsack_round, 0: none */
+    uint32_t reo_mult;   /* RACK.reo_wnd_mult */
+    uint32_t reo_persist;/* RACK.reo_wnd_persist */
+    uint64_t tlp_end;    /* TLP.end_seq: the probe's end, 0: none out */
+    bool tlp_retx;       /* TLP.is_retrans: the probe resent the last segment */
+    bool tlp_undo;       /* this ACK cut cwnd for a loss the probe repaired: a D-SACK
+                            reported right after it (xp_snd_dsack) undoes the cut */
+    struct xp_cc tlp_cc; /* congestion state before that cut */
 };
 
 struct xp_snd_stats {
@@ -72,6 +119,11 @@ struct xp_snd_stats {
     uint64_t tlp_probes;
     uint64_t dup_acks;
     uint64_t sack_dropped; /* SACK blocks not recorded: scoreboard at its bound */
+    uint64_t rack_losses;  /* segments RACK marked lost (time-based) */
+    uint64_t rack_reorder; /* reordering RACK saw (RACK.reordering_seen set) */
+    uint64_t dsacks;       /* DSACKs reported by the protocol (xp_snd_dsack) */
+    uint64_t sack_reneges; /* the peer discarded data it had SACKed (scoreboard reset) */
+    uint64_t tlp_losses;   /* losses only a tail loss probe repaired (RFC 8985 7.4) */
 };
 
 struct xp_snd {
@@ -102,6 +154,9 @@ struct xp_snd {
     uint64_t recover;       /* nxt when recovery began */
     uint64_t retx_next;     /* in recovery: holes below this were retransmitted */
     uint32_t dupacks;
+    bool fr_due;            /* one retransmission goes whatever pipe says: the fast
+                               retransmit (RFC 5681 3.2, RFC 6675 5 step 4.2) and,
+                               without SACK, a partial ACK's (RFC 6582 3.2) */
     struct xp_retx rx[XP_RETX_MAX];
     uint32_t nrx;
 
@@ -111,7 +166,14 @@ struct xp_snd {
     uint64_t rtx_at;        /* retransmission timer, 0 = off */
     uint64_t tlp_at;        /* tail loss probe timer, 0 = off */
     bool tlp_due;           /* send a tail loss probe */
-    bool tlp_out;           /* a probe is out; no other until una advances */
+    bool tlp_out;           /* a probe is out; no other until una advances (RACK:
+                               until una passes its end, rack.tlp_end) */
+    bool rack;              /* RFC 8985 RACK-TLP (cfg.rack) */
+    bool nodelay;           /* no Nagle (cfg.nodelay, xp_snd_set_nodelay) */
+    bool no_dsack;          /* cfg.no_dsack */
+    uint64_t rack_at;       /* RACK reordering timer, 0 = off */
+    uint64_t sml_end;       /* Nagle (Minshall): end of the last short segment sent */
+    struct xp_rack rk;
 
     struct xp_snd_stats st;
 };
@@ -120,6 +182,10 @@ struct xp_snd_cfg {
     uint32_t sndbuf_bytes, max_refs, mss, init_segs;
     uint64_t rto_init_ns, rto_min_ns, rto_max_ns, ack_delay_ns;
     const struct xp_cc_ops *cc; /* NULL: the default */
+    bool rack;    /* RFC 8985 RACK-TLP loss detection (RBS and TCP turn it on) */
+    bool nodelay; /* false: Nagle's algorithm holds short segments (see xp_snd_next) */
+    bool no_dsack;/* the peer never reports duplicates by D-SACK (RBS): no RFC 8985 7.4
+                     (a repaired tail loss cannot be told from a late ACK) */
 };
 
 /* Allocates the ring and tables (the only allocation besides scoreboard growth).
@@ -172,6 +238,20 @@ void xp_snd_on_ack(struct xp_snd *s, uint64_t ack, uint64_t wnd, uint64_t seg,
 void xp_snd_rto(struct xp_snd *s, uint64_t now);
 /* The tail loss probe timer expired. */
 void xp_snd_tlp(struct xp_snd *s, uint64_t now);
+/* RACK's reordering timer (rack_at) expired: marks lost what is now overdue, may start
+ * fast recovery; the protocol then runs its output. */
+void xp_snd_rack_timeout(struct xp_snd *s, uint64_t now);
+/* The peer reported a DSACK (RFC 2883) in the ACK just given to xp_snd_on_ack (call
+ * it after that call): widens RACK's reordering window (RFC 8985 6.2 step 4), and if
+ * that ACK had taken a tail loss probe's repair as a loss (RFC 8985 7.4), the probe was
+ * only a duplicate: the congestion window cut is undone.  Optional. */
+void xp_snd_dsack(struct xp_snd *s);
+/* TCP_NODELAY: on, short segments go out at once; off, Nagle's algorithm. */
+void xp_snd_set_nodelay(struct xp_snd *s, bool on);
+/* RACK on or off (before data flows; off frees nothing, the map just stops). */
+void xp_snd_set_rack(struct xp_snd *s, bool on);
+/* RACK's reordering window now (ns; for tests and info). */
+uint64_t xp_snd_reo_wnd(const struct xp_snd *s);
 uint64_t xp_snd_pipe(const struct xp_snd *s);
 /* Whether a full-sized (or final) new segment could go out now. */
 bool xp_snd_can_send_new(const struct xp_snd *s);
@@ -188,6 +268,8 @@ struct xp_seg {
  * timers): the caller must then send it (it counts as sent).  true if one was picked. */
 bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov, int iovmax,
                  int *niov, struct xp_seg *seg);
+/* Earliest of rtx_at, tlp_at, rack_at (0 if none): for a protocol's next timeout. */
+uint64_t xp_snd_next_timer(const struct xp_snd *s);
 /* Stops the timers and forgets due probes (connection closed). */
 void xp_snd_stop(struct xp_snd *s);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xport/xp_rack.h"
 #include "xport/xp_snd.h"
 
 int xp_snd_init(struct xp_snd *s, const struct xp_snd_cfg *k)
@@ -19,8 +20,11 @@ int xp_snd_init(struct xp_snd *s, const struct xp_snd_cfg *k)
     s->ch = calloc(s->ch_cap, sizeof *s->ch);
     s->ck = calloc(k->max_refs ? k->max_refs : 1, sizeof *s->ck);
     s->ring = malloc(k->sndbuf_bytes ? k->sndbuf_bytes : 1);
-    if (!s->ch || !s->ck || !s->ring)
+    if (!s->ch || !s->ck || !s->ring || xp_rack_init(s))
         return -ENOMEM;
+    s->rack = k->rack;
+    s->nodelay = k->nodelay;
+    s->no_dsack = k->no_dsack;
     s->sr_cap = k->sndbuf_bytes;
     s->mss = k->mss;
     s->init_segs = k->init_segs;
@@ -38,6 +42,7 @@ void xp_snd_fini(struct xp_snd *s)
     s->ch = NULL;
     s->ck = NULL;
     s->ring = NULL;
+    xp_rack_fini(s);
     xp_ranges_fini(&s->sb);
 }
 

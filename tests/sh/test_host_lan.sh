@@ -18,7 +18,7 @@ HOST=$JETPID
 wait_grep "$TMPD/host.out" "services" 10 || { dump "$TMPD/host.out" "$TMPD/host.err"; fail "jet host did not start"; }
 grep -q "^address 198.18.6.2/24 gateway 198.18.6.1 on lan:$L\$" "$TMPD/host.out" || fail "no address line"
 grep -qE '^mac 02:4a:53:([0-9a-f]{2}:){2}[0-9a-f]{2}$' "$TMPD/host.out" || fail "no mac line"
-grep -q "^services echo udp/7, discard udp/9, daytime udp/13\$" "$TMPD/host.out" || fail "no services line"
+grep -q "^services echo udp/7, discard udp/9, daytime udp/13, echo tcp/7, discard tcp/9, daytime tcp/13\$" "$TMPD/host.out" || fail "no services line"
 ok "jet host prints its address, MAC and services"
 
 PING=("$JET" ping --link "lan:$L" --ip 198.18.6.3/24)
@@ -36,7 +36,7 @@ grep -q "Destination Net Unreachable" <<<"$OUT" || fail "no 'Net Unreachable'"
 
 check_err 2 "bad --ip" "usage: bad address" "$JET" host --link "lan:$L" --ip 198.18.6.300/24
 check_err 2 "--ip" "usage: no address" "$JET" ping --link "lan:$L" 198.18.6.2
-check_err 2 "unknown service" "usage: unknown service" "$JET" host --link "lan:$L" --ip 198.18.6.5/24 --services chargen
+check_err 2 "unknown service" "usage: unknown service" "$JET" host --link "lan:$L" --ip 198.18.6.5/24 --services gopher
 check_err 1 "cannot open lan:$L-nope" "setup: no such LAN" "$JET" host --link "lan:$L-nope" --ip 198.18.6.5/24
 check_err 1 "group address" "setup: group MAC" "$JET" host --link "lan:$L" --ip 198.18.6.5/24 --mac 03:00:00:00:00:01
 

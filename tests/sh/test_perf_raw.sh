@@ -184,7 +184,7 @@ kill -TERM "$RXJET"
 wait_exit "$RX" 5 || fail "receiver still running 5 s after SIGTERM"
 check_err '!0' "no LAN named" "--link lan:<unknown> -s" "${P[@]}" --link "lan:$LAN_PFX-nonexistent" -s
 check_err '!0' "no LAN named" "--link lan:<unknown> -c" "${P[@]}" --link "lan:$LAN_PFX-nonexistent" -c --to 1 -n 1
-check_err 2 "protocol 'tcp' is not available" "--proto tcp" "$JET" perf --proto tcp -n 10
+check_err 2 "protocol 'sctp' is not available" "--proto sctp" "$JET" perf --proto sctp -n 10
 check_err 2 "say which protocol" "no --proto" "$JET" perf -n 10
 check_err 2 "--frame must be" "--frame 10" "${P[@]}" --frame 10
 check_err 2 "-c needs --to" "-c without --to" "${P[@]}" -c --link "lan:$E"

@@ -442,7 +442,7 @@ static void test_udp(void)
 
 /* ---- TCP ------------------------------------------------------------------------------- */
 
-static void check_opts(const struct jet_tcp_opts *g, const struct jet_tcp_opts *w)
+static void check_opts(const struct jet_tcp_hdr_opts *g, const struct jet_tcp_hdr_opts *w)
 {
     CHECK(g->mss == w->mss && g->sack_ok == w->sack_ok);
     CHECK(g->has_wscale == w->has_wscale && (!w->has_wscale || g->wscale == w->wscale));
@@ -477,7 +477,7 @@ static bool opts_well_formed(const uint8_t *o, size_t n)
     return true;
 }
 
-static void tcp_roundtrip(uint8_t flags, const struct jet_tcp_opts *o, size_t plen, int want_hl)
+static void tcp_roundtrip(uint8_t flags, const struct jet_tcp_hdr_opts *o, size_t plen, int want_hl)
 {
     uint8_t b[60 + 256];
     struct jet_tcp_hdr p, h = {.flags = flags, .csum = 0xBEEF, .opt = *o};
@@ -522,7 +522,7 @@ static void test_tcp_emit(void)
         uint8_t flags;
         size_t plen;
         int hl;
-        struct jet_tcp_opts o;
+        struct jet_tcp_hdr_opts o;
     } rows[] = {
         /* clang-format off */
         /* the Linux SYN: MSS, SACK-permitted TS, NOP WS = 20 option bytes */
@@ -585,7 +585,7 @@ static void test_tcp_known(void)
         uint32_t seq, ack;
         uint8_t hl, flags;
         uint16_t win;
-        struct jet_tcp_opts o;
+        struct jet_tcp_hdr_opts o;
     } rows[] = {
         {syn, sizeof syn, 40000, 80, 0x01020304, 0, 40, JET_TCP_SYN, 64240,
          {.mss = 1460, .sack_ok = true, .has_ts = true, .ts_val = 0x11223344, .has_wscale = true,
@@ -629,7 +629,7 @@ static void test_tcp_opts(void)
         uint8_t flags, olen; /* olen: a multiple of 4 */
         uint8_t opt[40];
         int rc;
-        struct jet_tcp_opts want;
+        struct jet_tcp_hdr_opts want;
     } rows[] = {
         /* clang-format off */
         {"linux syn", JET_TCP_SYN, 20, {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7},
@@ -713,7 +713,7 @@ static void test_tcp_errors(void)
 {
     uint8_t b[80], q[40];
     struct jet_tcp_hdr p, h = {.sport = 1, .dport = 2, .seq = 3, .flags = JET_TCP_SYN, .win = 4};
-    h.opt = (struct jet_tcp_opts){.mss = 1460, .has_ts = true, .ts_val = 77};
+    h.opt = (struct jet_tcp_hdr_opts){.mss = 1460, .has_ts = true, .ts_val = 77};
     memset(b, 0, sizeof b);
     /* MSS at 20, NOP NOP TS at 24..35, 4 zero payload bytes at 36 */
     REQUIRE(jet_tcp_emit(b, sizeof b, &h, SRC, DST, 4) == 40);

@@ -574,7 +574,7 @@ static int take_frames(struct kp *k, struct rcv *r, uint32_t into_cap, struct je
 }
 
 static void send_tcp(struct kp *k, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                     uint8_t flags, const struct jet_tcp_opts *opt, uint32_t plen, uint64_t off)
+                     uint8_t flags, const struct jet_tcp_hdr_opts *opt, uint32_t plen, uint64_t off)
 {
     static uint8_t mem[14 + 65535];
     struct jet_frame f = k->direct ? (struct jet_frame){.data = mem} : alloc1(k);
@@ -618,7 +618,7 @@ static void rcv_frame(struct kp *k, struct rcv *r, struct jet_frame *f)
         r->kport = t.sport;
         r->rcv_nxt = t.seq + 1;
         r->iss = 1000;
-        struct jet_tcp_opts o = {.mss = 1460, .has_wscale = true, .wscale = 9};
+        struct jet_tcp_hdr_opts o = {.mss = 1460, .has_wscale = true, .wscale = 9};
         send_tcp(k, 5000, t.sport, r->iss, r->rcv_nxt, JET_TCP_SYN | JET_TCP_ACK, &o, 0, 0);
         r->synced = true;
         return;
@@ -735,7 +735,7 @@ static void t_tcp_tx(uint32_t seg, uint64_t total, bool bench, bool direct)
     sport++; /* a fresh connection each run */
     uint32_t iss = 7000, snd_una = iss + 1, snd_nxt = iss + 1, wnd = 0, irs = 0;
     uint8_t wscale = 0;
-    struct jet_tcp_opts o = {.mss = 1460, .has_wscale = true, .wscale = 7};
+    struct jet_tcp_hdr_opts o = {.mss = 1460, .has_wscale = true, .wscale = 7};
     send_tcp(&k, sport, 5001, iss, 0, JET_TCP_SYN, &o, 0, 0);
     jet_link_tx_flush(k.l);
     bool est = false;

@@ -31,9 +31,9 @@ static bool opts_eq(const struct tcp_cookie_opts *a, const struct tcp_cookie_opt
 }
 
 /* The third segment's options for a cookie: TSecr echoes the SYN-ACK's TSval. */
-static struct jet_tcp_opts ack_opts(const struct tcp_cookie *c)
+static struct jet_tcp_hdr_opts ack_opts(const struct tcp_cookie *c)
 {
-    struct jet_tcp_opts o = {0};
+    struct jet_tcp_hdr_opts o = {0};
     if (c->opt.has_ts) {
         o.has_ts = true;
         o.ts_val = 77;
@@ -43,14 +43,14 @@ static struct jet_tcp_opts ack_opts(const struct tcp_cookie *c)
 }
 
 /* make, then check the honest third segment at `later`; returns the check's rc. */
-static int round_trip(const struct tcp_tuple *t, uint32_t their_isn, const struct jet_tcp_opts *syn,
+static int round_trip(const struct tcp_tuple *t, uint32_t their_isn, const struct jet_tcp_hdr_opts *syn,
                       bool ecn, uint16_t our_mss, uint64_t now, uint64_t later,
                       struct tcp_cookie *c, struct tcp_cookie_opts *got)
 {
     int rc = tcp_cookie_make(&K, t, their_isn, syn, ecn, our_mss, 0x12345678, now, c);
     if (rc)
         return 1000 + rc;
-    struct jet_tcp_opts a = ack_opts(c);
+    struct jet_tcp_hdr_opts a = ack_opts(c);
     return tcp_cookie_check(&K, t, their_isn + 1, c->isn + 1, &a, later, got, NULL);
 }
 
@@ -66,7 +66,7 @@ static void test_mss(void)
         unsigned next = i + 1 < TCP_COOKIE_MSS_N ? tcp_cookie_mss_table[i + 1] : 65536;
         unsigned probe[] = {e, e + 1, (e + next) / 2, next - 1};
         for (int j = 0; j < 4; j++) {
-            struct jet_tcp_opts syn = {.mss = (uint16_t)probe[j]};
+            struct jet_tcp_hdr_opts syn = {.mss = (uint16_t)probe[j]};
             for (int ts = 0; ts < 2; ts++) {
                 syn.has_ts = ts;
                 struct tcp_cookie c;
@@ -83,7 +83,7 @@ static void test_mss(void)
     CHECK_EQ(bad, 0);
     struct tcp_cookie c;
     struct tcp_cookie_opts got;
-    struct jet_tcp_opts syn = {0}; /* no MSS option: 536 */
+    struct jet_tcp_hdr_opts syn = {0}; /* no MSS option: 536 */
     CHECK_EQ(round_trip(&T0, 1, &syn, false, 0, now, now, &c, &got), 0);
     CHECK_EQ(got.mss, 536);
     syn.mss = 9000; /* our MTU caps it */
@@ -111,7 +111,7 @@ static void test_options(void)
         for (int ws = -1; ws <= 15; ws++) /* -1: no window scale; 15: read as 14 */
             for (int sack = 0; sack < 2; sack++)
                 for (int ecn = 0; ecn < 2; ecn++) {
-                    struct jet_tcp_opts syn = {.mss = 1460,
+                    struct jet_tcp_hdr_opts syn = {.mss = 1460,
                                                .has_ts = ts,
                                                .ts_val = 99,
                                                .has_wscale = ws >= 0,
@@ -132,7 +132,7 @@ static void test_options(void)
                         want.sack_ok = sack;
                         want.ecn_ok = ecn;
                     }
-                    struct jet_tcp_opts a = ack_opts(&c);
+                    struct jet_tcp_hdr_opts a = ack_opts(&c);
                     int rc2 =
                         tcp_cookie_check(&K, &T0, isn + 1, c.isn + 1, &a, now + TICK, &got, NULL);
                     bool ok = rc == 0 && rc2 == 0 && opts_eq(&c.opt, &want) && opts_eq(&got, &want);
@@ -161,14 +161,14 @@ static void test_forged(void)
 {
     struct jet_rng r = {2024};
     const uint64_t now = 3000 * TICK + 12345;
-    struct jet_tcp_opts syn = {
+    struct jet_tcp_hdr_opts syn = {
         .mss = 1460, .has_ts = true, .has_wscale = true, .wscale = 7, .sack_ok = true};
     struct tcp_cookie c;
     REQUIRE(tcp_cookie_make(&K, &T0, 0xdeadbeef, &syn, false, 0, 1000, now, &c) == 0);
     enum { N = 1000000 };
     int acc1 = 0, stale1 = 0, acc2 = 0, stale2 = 0, acc_ages[TCP_COOKIE_AGES] = {0};
     for (int i = 0; i < N; i++) {
-        struct jet_tcp_opts a = ack_opts(&c);
+        struct jet_tcp_hdr_opts a = ack_opts(&c);
         uint32_t ack = (uint32_t)jet_rng_next(&r);
         if (ack == c.isn + 1)
             continue;
@@ -184,7 +184,7 @@ static void test_forged(void)
     }
     for (int i = 0; i < N; i++) {
         uint64_t x = jet_rng_next(&r), y = jet_rng_next(&r);
-        struct jet_tcp_opts a = {.has_ts = y & 1, .ts_ecr = (uint32_t)(y >> 32)};
+        struct jet_tcp_hdr_opts a = {.has_ts = y & 1, .ts_ecr = (uint32_t)(y >> 32)};
         struct tcp_cookie_opts got;
         int rc = tcp_cookie_check(&K, &T0, (uint32_t)x, (uint32_t)(x >> 32), &a, now, &got, NULL);
         acc2 += rc == 0;
@@ -200,7 +200,7 @@ static void test_forged(void)
     CHECK(stale1 <= 2 && stale2 <= 2);
 
     /* Every one-bit change of the real segment is refused. */
-    struct jet_tcp_opts a = ack_opts(&c);
+    struct jet_tcp_hdr_opts a = ack_opts(&c);
     struct tcp_cookie_opts got;
     REQUIRE(tcp_cookie_check(&K, &T0, 0xdeadbeef + 1, c.isn + 1, &a, now, &got, NULL) == 0);
     int accepted = 0, tried = 0;
@@ -211,7 +211,7 @@ static void test_forged(void)
                                      &got, NULL) == 0;
     }
     for (int b = 0; b < 6; b++, tried++) {
-        struct jet_tcp_opts m = a;
+        struct jet_tcp_hdr_opts m = a;
         m.ts_ecr ^= 1u << b;
         accepted += tcp_cookie_check(&K, &T0, 0xdeadbeef + 1, c.isn + 1, &m, now, &got, NULL) == 0;
     }
@@ -237,14 +237,14 @@ static void test_forged(void)
     fprintf(stderr, "forged: %d of %d altered segments accepted\n", accepted, tried + 2);
     CHECK_EQ(accepted, 0);
     /* The high TSecr bits are our clock, not the cookie: they may be anything. */
-    struct jet_tcp_opts m = a;
+    struct jet_tcp_hdr_opts m = a;
     m.ts_ecr ^= 0xFFFFFF00u;
     CHECK_EQ(tcp_cookie_check(&K, &T0, 0xdeadbeef + 1, c.isn + 1, &m, now, &got, NULL), 0);
 }
 
 static void test_expiry(void)
 {
-    struct jet_tcp_opts syn = {.mss = 1460};
+    struct jet_tcp_hdr_opts syn = {.mss = 1460};
     const uint64_t base = 777 * TICK; /* the first nanosecond of tick 777 */
     struct tcp_cookie c;
     REQUIRE(tcp_cookie_make(&K, &T0, 42, &syn, false, 0, 0, base + TICK - 1, &c) == 0);
@@ -278,7 +278,7 @@ static void test_expiry(void)
 static void test_wrap(void)
 {
     struct jet_rng r = {99};
-    struct jet_tcp_opts syn = {.mss = 1460, .has_ts = true, .sack_ok = true};
+    struct jet_tcp_hdr_opts syn = {.mss = 1460, .has_ts = true, .sack_ok = true};
     struct tcp_cookie c;
     struct tcp_cookie_opts got;
     /* Their ISN just below 2^32: the ACK's sequence number is 0 or 1. */
@@ -323,15 +323,15 @@ static void test_ts_mismatch(void)
     const uint64_t now = 9 * TICK;
     struct tcp_cookie c;
     struct tcp_cookie_opts got;
-    struct jet_tcp_opts syn = {.mss = 1460, .has_ts = true, .has_wscale = true, .wscale = 2};
+    struct jet_tcp_hdr_opts syn = {.mss = 1460, .has_ts = true, .has_wscale = true, .wscale = 2};
     REQUIRE(tcp_cookie_make(&K, &T0, 9, &syn, false, 0, 500, now, &c) == 0);
-    struct jet_tcp_opts none = {0};
+    struct jet_tcp_hdr_opts none = {0};
     CHECK_EQ(tcp_cookie_check(&K, &T0, 10, c.isn + 1, &none, now, &got, NULL), -EINVAL);
     CHECK_EQ(tcp_cookie_check(&K, &T0, 10, c.isn + 1, NULL, now, &got, NULL), -EINVAL);
     syn.has_ts = false;
     REQUIRE(tcp_cookie_make(&K, &T0, 9, &syn, false, 0, 500, now, &c) == 0);
     CHECK(!c.opt.has_wscale && !c.opt.sack_ok && !c.opt.ecn_ok);
-    struct jet_tcp_opts ts = {.has_ts = true, .ts_ecr = 15};
+    struct jet_tcp_hdr_opts ts = {.has_ts = true, .ts_ecr = 15};
     CHECK_EQ(tcp_cookie_check(&K, &T0, 10, c.isn + 1, &ts, now, &got, NULL), -EINVAL);
     CHECK_EQ(tcp_cookie_check(&K, &T0, 10, c.isn + 1, NULL, now, &got, NULL), 0);
     /* A later segment (data past the first byte) is not a cookie ACK. */
@@ -342,7 +342,7 @@ static void test_ts_mismatch(void)
 static void bench(void)
 {
     enum { N = 1000000 };
-    struct jet_tcp_opts syn = {.mss = 1460, .has_ts = true};
+    struct jet_tcp_hdr_opts syn = {.mss = 1460, .has_ts = true};
     struct tcp_cookie c;
     uint32_t acc = 0;
     uint64_t t0 = jet_now_ns();
@@ -352,7 +352,7 @@ static void bench(void)
     }
     uint64_t t1 = jet_now_ns();
     struct tcp_cookie_opts got;
-    struct jet_tcp_opts a = {.has_ts = true};
+    struct jet_tcp_hdr_opts a = {.has_ts = true};
     for (unsigned i = 0; i < N; i++)
         acc += tcp_cookie_check(&K, &T0, i, i * 2654435761u, &a, 100 * TICK, &got, NULL);
     uint64_t t2 = jet_now_ns();

@@ -49,6 +49,7 @@
 
 #include "cli.h"
 #include "jet/rbs.h"
+#include "tcp_cli.h"
 #include "util/clock.h"
 #include "util/parse.h"
 
@@ -83,7 +84,8 @@ static void cat_help(FILE *f)
 {
     fprintf(f,
             "usage: jet cat -l --link lan:NAME [--station K] [--chan C] [-v]\n"
-            "       jet cat --link lan:NAME [--station K] [--timeout SECS] [-v] STATION:CHAN\n\n"
+            "       jet cat --link lan:NAME [--station K] [--timeout SECS] [-v] STATION:CHAN\n"
+            "       jet cat --proto tcp ...: over TCP, see jet cat --proto tcp --help\n\n"
             "netcat over RBS, the Jetstream reliable byte stream: stdin goes to the peer, the\n"
             "peer's bytes go to stdout.  -l listens on channel C (default %d) and serves one\n"
             "connection; otherwise connects to the listener on STATION:CHAN.\n\n"
@@ -373,6 +375,9 @@ static bool same_file(int a, int b)
 
 int cmd_cat(int argc, char **argv)
 {
+    for (int i = 1; i + 1 < argc; i++) /* --proto tcp: cat_tcp.c; rbs: here */
+        if (!strcmp(argv[i], "--proto") && !strcmp(argv[i + 1], "tcp"))
+            return cmd_cat_tcp(argc, argv);
     const char *link = NULL, *target = NULL;
     bool listen = false, verbose = false;
     int station = -1;
@@ -391,6 +396,10 @@ int cmd_cat(int argc, char **argv)
             return usage_error("cat", "%s: unknown option or missing value", a);
         } else if (!strcmp(a, "--link")) {
             link = v, i++;
+        } else if (!strcmp(a, "--proto")) {
+            if (strcmp(v, "rbs"))
+                return usage_error("cat", "protocol '%s' is not available (rbs or tcp)", v);
+            i++;
         } else if (!strcmp(a, "--station")) {
             if (jet_parse_u64(v, &u) || u >= 65535)
                 return usage_error("cat", "bad --station '%s'", v);

@@ -5,14 +5,20 @@
  * Opens a station on LINK (lan:NAME, tap:IF, loop: is in-process only), gives
  * it IPv4 (jet_ip_attach: it answers ARP and ping from then on) and serves the
  * UDP services named (echo 7, discard 9, daytime 13), each on a socket of its
- * own.  It prints its address, MAC and services, one line each, then runs one
- * loop until SIGINT or SIGTERM:
- *   1. poll the station once (the IPv4 hook answers ARP and ICMP there);
+ * own, and the TCP services named (echo, discard, daytime, chargen 19, http 80,
+ * iperf3 5201: host_tcp.c, host_http.c, docs/host-services.md).  It prints its
+ * address, MAC and services, one line each, then runs one loop until SIGINT or
+ * SIGTERM:
+ *   1. poll the station once (the IPv4 hook answers ARP and ICMP there, TCP's
+ *      hook moves every connection's segments and timers);
  *   2. serve every datagram each service's socket has (jet_udp_pending, then
  *      jet_udp_recvfrom without waiting);
- *   3. when neither had anything, sleep in jet_station_wait, at most 100 ms
- *      (it wakes for frames and for IPv4's timers), so a signal is seen soon.
- * Then it closes the sockets and the station, prints what it did and exits 0.
+ *   3. accept and serve the TCP connections, without waiting (tcp_svc_run);
+ *   4. when none had anything, sleep in jet_station_wait, at most 100 ms and
+ *      no later than the TCP services' own next deadline (it wakes for frames,
+ *      link room and the protocols' timers), so a signal is seen soon.
+ * Then it closes the TCP connections (a second for the peers to take what was
+ * sent), the sockets and the station, prints what it did and exits 0.
  *
  * The option parsing and station setup here are shared with jet ping (ping.c,
  * through cli.h). */
@@ -24,12 +30,15 @@
 #include <time.h>
 
 #include "cli.h"
+#include "host_svc.h"
 #include "jet/ip.h"
+#include "jet/tcp.h"
 #include "jet/udp.h"
 #include "util/parse.h"
 
 #define NAP_NS   100000000ll /* longest sleep: a signal is seen this soon */
 #define REPLY_NS 100000000ll /* how long a reply may wait for the link */
+#define LINGER_NS 1000000000ll /* at exit: for TCP peers to take what was sent */
 
 /* ---- options shared with jet ping ---- */
 
@@ -141,6 +150,7 @@ struct host {
     uint64_t served[SVC_N];   /* datagrams answered (or discarded) */
     uint64_t send_fail;       /* replies the link or ARP did not take */
     uint8_t *buf;
+    struct tcp_svc *tcp;      /* NULL: no TCP service */
 };
 
 static volatile sig_atomic_t stop;
@@ -151,24 +161,36 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-/* "echo,discard" -> want[]; 0 or -1 (message printed). */
-static int parse_services(const char *list, bool want[SVC_N])
+/* "echo,http" -> want[] (UDP) and tcp[]: echo, discard and daytime are served on
+ * both, chargen, http and iperf3 on TCP; "all" is every one.  0 or -1 (message
+ * printed). */
+static int parse_services(const char *list, bool want[SVC_N], bool tcp[TSVC_N])
 {
     memset(want, 0, SVC_N * sizeof *want);
+    memset(tcp, 0, TSVC_N * sizeof *tcp);
     if (!strcmp(list, "none") || !list[0])
         return 0;
+    if (strlen(list) > 255) {
+        usage_error("host", "--services: list too long");
+        return -1;
+    }
     char b[256];
     snprintf(b, sizeof b, "%s", list);
     for (char *save = NULL, *t = strtok_r(b, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int k = -1;
+        bool all = !strcmp(t, "all"), found = all;
         for (int i = 0; i < SVC_N; i++)
-            if (!strcmp(t, svc_def[i].name))
-                k = i;
-        if (k < 0) {
-            usage_error("host", "unknown service '%s' (echo, discard, daytime, or none)", t);
+            if (all || !strcmp(t, svc_def[i].name))
+                want[i] = found = true;
+        for (int i = 0; i < TSVC_N; i++)
+            if (all || !strcmp(t, tsvc_def[i].name))
+                tcp[i] = found = true;
+        if (!found) {
+            usage_error("host",
+                        "unknown service '%s' (echo, discard, daytime, chargen, http, iperf3, "
+                        "all, or none)",
+                        t);
             return -1;
         }
-        want[k] = true;
     }
     return 0;
 }
@@ -217,11 +239,19 @@ static void host_help(FILE *f)
         "                [--services LIST] [--station K] [--json]\n\n"
         "Runs the stack as an IPv4 host on LINK: it answers ARP and ping (ICMP echo, up to\n"
         "64 KiB, fragmented and reassembled), sends port unreachable for closed UDP ports,\n"
-        "and serves the UDP services named.  It prints its address, MAC and services, one\n"
-        "line each, and runs until SIGINT or SIGTERM; then it says what it did and exits 0.\n\n"
+        "resets TCP connections to closed ports, and serves the services named.  It prints\n"
+        "its address, MAC and services, one line each, and runs until SIGINT or SIGTERM;\n"
+        "then it says what it did and exits 0.\n\n"
         "%s"
-        "  --services LIST   comma-separated: echo (UDP 7), discard (UDP 9), daytime (UDP 13),\n"
-        "                    or none (default: echo,discard,daytime)\n"
+        "  --services LIST   comma-separated (default: echo,discard,daytime):\n"
+        "                      echo     UDP and TCP 7 (RFC 862)\n"
+        "                      discard  UDP and TCP 9 (RFC 863)\n"
+        "                      daytime  UDP and TCP 13 (RFC 867)\n"
+        "                      chargen  TCP 19 (RFC 864)\n"
+        "                      http     TCP 80: the host's counters, HTML at /, JSON at\n"
+        "                               /stats.json\n"
+        "                      iperf3   TCP 5201: an iperf3 server (iperf3 -c, -R, -P, -J)\n"
+        "                    all: every one; none: no service\n"
         "  --json            the start lines and the final counters as JSON objects, one\n"
         "                    per line\n\n"
         "Example: jet lan create office; jet host --link lan:office --ip 198.18.0.2/24\n"
@@ -257,6 +287,14 @@ static void print_start(const struct host *h, const struct host_ip_opts *o, bool
                 json_u64(&j, "port", svc_def[k].port);
                 json_end_obj(&j);
             }
+        for (int k = 0; k < TSVC_N; k++)
+            if (h->tcp && h->tcp->on[k]) {
+                json_obj(&j, NULL);
+                json_str(&j, "name", tsvc_def[k].name);
+                json_str(&j, "proto", "tcp");
+                json_u64(&j, "port", tsvc_def[k].port);
+                json_end_obj(&j);
+            }
         json_end_arr(&j);
         json_end_obj(&j);
         json_finish(&j);
@@ -269,6 +307,9 @@ static void print_start(const struct host *h, const struct host_ip_opts *o, bool
         for (int k = 0; k < SVC_N; k++)
             if (h->u[k])
                 printf("%s %s udp/%u", n++ ? "," : "", svc_def[k].name, svc_def[k].port);
+        for (int k = 0; k < TSVC_N; k++)
+            if (h->tcp && h->tcp->on[k])
+                printf("%s %s tcp/%u", n++ ? "," : "", tsvc_def[k].name, tsvc_def[k].port);
         printf("%s\n", n ? "" : " none");
     }
     fflush(stdout);
@@ -303,6 +344,21 @@ static void print_end(const struct host *h, bool json)
         json_u64(&j, "udp_bad", st.udp_bad);
         json_u64(&j, "udp_no_port", st.udp_no_port);
         json_u64(&j, "udp_queue_drops", st.udp_queue_drops);
+        if (h->tcp) {
+            json_obj(&j, "tcp");
+            for (int k = 0; k < TSVC_N; k++)
+                if (h->tcp->on[k]) {
+                    const struct tcp_svc_counts *c = &h->tcp->n[k];
+                    json_obj(&j, tsvc_def[k].name);
+                    json_u64(&j, "connections", c->accepted);
+                    json_u64(&j, "aborted", c->aborted);
+                    json_u64(&j, "refused_full", c->refused_full);
+                    json_u64(&j, "bytes_in", c->bytes_in);
+                    json_u64(&j, "bytes_out", c->bytes_out);
+                    json_end_obj(&j);
+                }
+            json_end_obj(&j);
+        }
         json_end_obj(&j);
         json_finish(&j);
     } else {
@@ -311,6 +367,8 @@ static void print_end(const struct host *h, bool json)
                " to closed ports; %" PRIu64 " datagrams reassembled\n",
                st.echo_replies_out, st.arp_replies_out, st.udp_in, st.udp_out, st.udp_bad,
                st.udp_queue_drops, st.udp_no_port, st.reasm_ok);
+        if (h->tcp)
+            tcp_svc_print_end(h->tcp, stdout);
     }
     fflush(stdout);
 }
@@ -319,6 +377,7 @@ int cmd_host(int argc, char **argv)
 {
     struct host_ip_opts o = {.station = -1};
     bool want[SVC_N] = {true, true, true}, json = false;
+    bool tcp[TSVC_N] = {[TSVC_ECHO] = true, [TSVC_DISCARD] = true, [TSVC_DAYTIME] = true};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -332,7 +391,7 @@ int cmd_host(int argc, char **argv)
         if (!strcmp(a, "--services")) {
             if (!v)
                 return usage_error("host", "--services needs a value");
-            if (parse_services(v, want))
+            if (parse_services(v, want, tcp))
                 return 2;
             i++;
             continue;
@@ -344,6 +403,9 @@ int cmd_host(int argc, char **argv)
             return usage_error("host", "unknown option or argument '%s'", a);
         i++;
     }
+    bool any_tcp = false;
+    for (int k = 0; k < TSVC_N; k++)
+        any_tcp |= tcp[k];
     struct host h = {0};
     int rc = ip_station_open("host", &o, &h.s);
     if (rc)
@@ -367,6 +429,15 @@ int cmd_host(int argc, char **argv)
             goto out;
         }
     }
+    if (any_tcp) {
+        struct udp_svc_view uv[HOST_UDP_VIEWS];
+        _Static_assert((int)HOST_UDP_VIEWS == (int)SVC_N, "one view per UDP service");
+        for (int k = 0; k < SVC_N; k++)
+            uv[k] = (struct udp_svc_view){svc_def[k].name, svc_def[k].port, h.u[k] != NULL,
+                                          &h.served[k]};
+        if (tcp_svc_open(h.s, o.link, tcp, uv, &h.tcp))
+            goto out;
+    }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -378,12 +449,21 @@ int cmd_host(int argc, char **argv)
             goto out;
         }
         int did = serve(&h);
-        if (!n && !did && !stop)
-            jet_station_wait(h.s, NAP_NS);
+        if (h.tcp)
+            did |= tcp_svc_run(h.tcp);
+        if (!n && !did && !stop) {
+            int64_t nap = h.tcp ? tcp_svc_timeout(h.tcp) : -1;
+            jet_station_wait(h.s, nap >= 0 && nap < NAP_NS ? nap : NAP_NS);
+        }
     }
+    if (h.tcp)
+        tcp_svc_stop(h.tcp, LINGER_NS);
     print_end(&h, json);
     ret = 0;
 out:
+    tcp_svc_free(h.tcp);
+    if (any_tcp)
+        jet_tcp_station_fini(h.s, 0);
     for (int k = 0; k < SVC_N; k++)
         jet_udp_close(h.u[k]);
     jet_station_close(h.s);

@@ -1,7 +1,7 @@
 /* jet perf: the command line and the dispatcher.  --proto raw is a frame
  * blaster, ping-pong and latency timer over channels (include/jet/chan.h;
  * perf_send.c, perf_recv.c; see perf.h for the wire use); --proto rbs is
- * perf_rbs.c.  What they share is in perf_common.c.
+ * perf_rbs.c, --proto tcp perf_tcp.c.  What they share is in perf_common.c.
  *
  * Like iperf3: `-s` receives, `-c --to STATION` sends.  Without --link it
  * creates a private LAN, forks both ends, prints the result and cleans up. */
@@ -35,7 +35,8 @@ static void perf_help(FILE *f)
         "Measures frame throughput or round-trip time, like iperf3.  With --link, this process\n"
         "is one end (-s receives, -c sends); without it, jet creates a private LAN, runs both\n"
         "ends, prints the result and removes the LAN.\n\n"
-        "  --proto raw        raw Jetstream frames (--proto rbs: see jet perf --proto rbs --help)\n"
+        "  --proto raw        raw Jetstream frames (--proto rbs, --proto tcp: see\n"
+        "                     jet perf --proto rbs --help, jet perf --proto tcp --help)\n"
         "  -s, --server       receive (serves sessions until interrupted; -1 for one)\n"
         "  -c, --client       send\n"
         "  --to STATION       the receiver's station (with -c)\n"
@@ -83,7 +84,31 @@ static bool raw_only(const char *a)
     return false;
 }
 
-/* One parser for both protocols: -l is the frame size for raw and the
+/* --proto tcp's own options (tcp_cli.h, and --to HOST, --port): how many
+ * arguments it took, 0 if a is not one of them, -1 on a bad value. */
+static int tcp_option(const char *a, const char *v, struct perf_opts *o)
+{
+    uint64_t u;
+    if (!strcmp(a, "--to")) {
+        if (!v || tcp_cli_host(v, &o->to_addr))
+            return usage_error("perf", "bad --to '%s' (an IPv4 address, or a station number)",
+                               v ? v : ""),
+                   -1;
+        o->to = 0;
+        return 2;
+    }
+    if (!strcmp(a, "--port") || !strcmp(a, "-p")) {
+        if (!v || jet_parse_u64(v, &u) || u == 0 || u > 65535)
+            return usage_error("perf", "bad %s '%s' (1 to 65535)", a, v ? v : ""), -1;
+        o->chan = (uint32_t)u;
+        return 2;
+    }
+    if (!strcmp(a, "--chan"))
+        return usage_error("perf", "--proto tcp takes --port P, not --chan"), -1;
+    return tcp_cli_option("perf", a, v, &o->tcpo);
+}
+
+/* One parser for all protocols: -l is the frame size for raw and the
  * message size for rbs; -n counts frames for raw, bytes (or round trips
  * with --pingpong) for rbs. */
 static int parse_args(int argc, char **argv, struct perf_opts *o)
@@ -92,6 +117,9 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--proto") && !strcmp(argv[i + 1], "rbs"))
             o->rbs = true;
+        else if (!strcmp(argv[i], "--proto") && !strcmp(argv[i + 1], "tcp"))
+            o->rbs = o->tcp = true; /* -l, -n and the rest as for rbs */
+    o->tcpo.ip.station = -1;
     o->station = -1;
     o->chan = 5201;
     o->frame = 9000;
@@ -106,11 +134,17 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;
         double d;
+        int t;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            (o->rbs ? perf_rbs_help : perf_help)(stdout);
+            (o->tcp ? perf_tcp_help : o->rbs ? perf_rbs_help : perf_help)(stdout);
             exit(0);
         } else if (o->rbs && raw_only(a)) {
-            return usage_error("perf", "unknown option '%s' for --proto rbs", a);
+            return usage_error("perf", "unknown option '%s' for --proto %s", a,
+                               o->tcp ? "tcp" : "rbs");
+        } else if (o->tcp && (t = tcp_option(a, v, o)) != 0) {
+            if (t < 0)
+                return 2;
+            i += t - 1;
         } else if (!strcmp(a, "-s") || !strcmp(a, "--server")) {
             o->server = true;
         } else if (!strcmp(a, "-c") || !strcmp(a, "--client")) {
@@ -229,10 +263,10 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
         }
         (void)d;
     }
-    if (!proto || (strcmp(proto, "raw") && strcmp(proto, "rbs")))
+    if (!proto || (strcmp(proto, "raw") && strcmp(proto, "rbs") && strcmp(proto, "tcp")))
         return usage_error("perf",
-                           proto ? "protocol '%s' is not available (use --proto raw or rbs)"
-                                 : "say which protocol: --proto raw or --proto rbs%s",
+                           proto ? "protocol '%s' is not available (use --proto raw, rbs or tcp)"
+                                 : "say which protocol: --proto raw, rbs or tcp%s",
                            proto ? proto : "");
     if (o->server && o->client)
         return usage_error("perf", "-s and -c exclude each other");
@@ -245,7 +279,7 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
     if (o->link && jet_link_name_parse(o->link, &ln, &lerr)) /* any kind; opening tells the rest */
         return usage_error("perf", "--link: %s", lerr.msg);
     if (o->client && o->to == UINT32_MAX)
-        return usage_error("perf", "-c needs --to STATION");
+        return usage_error("perf", o->tcp ? "-c needs --to HOST" : "-c needs --to STATION");
     if (!o->rbs && (uint64_t)o->chan + o->channels + 1 >= UINT32_MAX)
         return usage_error("perf", "--chan %u leaves no room for %u data channels and the probe "
                                    "channel above it",
@@ -288,6 +322,8 @@ int cmd_perf(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
+    if (o.tcp)
+        return perf_tcp_main(&o);
     if (o.rbs)
         return perf_rbs_main(&o);
     struct sigaction sa = {.sa_handler = on_signal};

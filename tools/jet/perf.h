@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "jet/chan.h"
+#include "tcp_cli.h"
 
 enum { T_START = 1, T_START_ACK, T_DATA, T_END, T_RESULT, T_PING, T_PONG, T_PROBE };
 enum { PH = 24, CTL_PAYLOAD = 512 };
@@ -49,6 +50,11 @@ struct perf_opts {
     bool rbs;
     uint32_t msg;
     uint64_t bytes, count;
+    /* --proto tcp (perf_tcp.c): rbs is set too (-l, -n as for rbs); chan is the port */
+    bool tcp;
+    uint32_t to_addr; /* --to HOST */
+    bool tcp_private; /* the client of a private LAN: waits for the server to listen */
+    struct tcp_cli tcpo;
 };
 
 /* The receiver's report, in RESULT order (u64 each), then the latency table. */
@@ -141,5 +147,9 @@ int run_server(struct end *e);
 #define PERF_RBS_MAX_MSG (64u << 20)
 void perf_rbs_help(FILE *f);
 int perf_rbs_main(struct perf_opts *o);
+
+/* perf_tcp.c: jet perf --proto tcp, with the options perf.c parsed. */
+void perf_tcp_help(FILE *f);
+int perf_tcp_main(struct perf_opts *o);
 
 #endif
