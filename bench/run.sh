@@ -26,7 +26,11 @@
 #   4. kernel TCP across the LAN through two `jet lan tap` stations against
 #      kernel TCP over a veth pair (bench/lan_tap.sh, as root: its own
 #      interleaved pairs, median ratio of Gb/s, ping RTT of each path)
-#   5. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
+#   5. user TCP over a TAP device to a kernel peer (jet host's iperf3 server,
+#      the kernel's iperf3 client, forward and -R) against kernel TCP over a
+#      veth pair (bench/tap_tcp.sh, as root: interleaved pairs, median ratio of
+#      Gb/s in each direction)
+#   6. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
 #      results (channel layer: placement, demultiplexing, priority latency)
 #      get a section of their own
 #
@@ -222,6 +226,21 @@ else
 	tail -n 1 "$tmp/lan_tap.out" >"$tmp/lan_tap.json"
 fi
 
+# User TCP over a TAP device to a kernel peer against kernel TCP over a veth pair
+# (bench/tap_tcp.sh: its own interleaved A/B rounds, a median ratio per direction).
+echo "bench: tap_tcp.sh" >&2
+rc=0
+BUILD=$BUILD BENCH_REPS=$REPS BENCH_TIMEOUT=$TIMEOUT timeout --kill-after=5 600 \
+	"$(dirname "$0")/tap_tcp.sh" >"$tmp/tap_tcp.out" 2>"$tmp/stderr" || rc=$?
+if [ $rc -ne 0 ] || ! tail -n 1 "$tmp/tap_tcp.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
+	echo "bench: tap_tcp.sh failed (exit $rc)" >&2
+	sed 's/^/  | /' "$tmp/stderr" >&2
+	failed+=(tap_tcp.sh)
+	jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/tap_tcp.json"
+else
+	tail -n 1 "$tmp/tap_tcp.out" >"$tmp/tap_tcp.json"
+fi
+
 # Other benchmarks: each bench_* program once, with --json.  Their output is
 # kept as JSON when it parses (one document, or several that become an
 # array), as text otherwise.  A failure is reported and makes the exit code 1,
@@ -254,6 +273,7 @@ commit=$(git rev-parse -q --verify --short HEAD 2>/dev/null || echo none)
 jq -s \
 	--slurpfile extra "$extra" \
 	--slurpfile lantap "$tmp/lan_tap.json" \
+	--slurpfile taptcp "$tmp/tap_tcp.json" \
 	--argjson reps "$REPS" --argjson seconds "$SECS" --argjson pp_n "$PP_N" --argjson pp_frame "$PP_FRAME" \
 	--argjson target_frame "$TARGET_FRAME" --argjson target_tput "$TARGET_TPUT" \
 	--argjson target_rtt "$TARGET_RTT" \
@@ -388,6 +408,8 @@ jq -s \
 		} end),
 		# kernel TCP through two TAP stations of a LAN / over a veth pair (bench/lan_tap.sh)
 		lan_tap: $lantap[0],
+		# user TCP over a TAP device to the kernel / kernel TCP over a veth pair (bench/tap_tcp.sh)
+		tap_tcp: $taptcp[0],
 		other: $extra
 	}' "$raw" >"$tmp/results.json"
 mv "$tmp/results.json" "$OUT"
@@ -476,6 +498,23 @@ if jq -e '.lan_tap.ratio.median != null' "$OUT" >/dev/null 2>&1; then
 	jq -r '.lan_tap | "  (the two tap processes: \(.tap_cpu_ns_per_byte.median * 1000 | round / 1000) CPU ns per byte; MTU \(.mtu), LAN MTU \(.lan_mtu))"' "$OUT"
 else
 	echo "Kernel TCP across the LAN through TAP stations: $(jq -r '.lan_tap | .skipped // "failed"' "$OUT")"
+fi
+
+echo
+if jq -e '.tap_tcp.from_user.ratio.median != null' "$OUT" >/dev/null 2>&1; then
+	echo "User TCP over TAP to a kernel peer / kernel TCP over a veth pair (iperf3, MTU 1500), median of $REPS paired runs"
+	printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "" "user/tap" veth "ratio median [min..max]" target result
+	jq -r '.tap_tcp | (["to user (forward)", .to_user], ["from user (-R, TSO)", .from_user])
+		| [.[0], .[1].tap_gbps.median, .[1].veth_gbps.median, .[1].ratio.median, .[1].ratio.min,
+		   .[1].ratio.max, ">= 0.5", (.[1].ratio.median >= 0.5)] | map(tostring) | @tsv' "$OUT" |
+		while IFS=$'\t' read -r what av bv rm rmin rmax tg pass; do
+			printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "$what" "$(num "$av" 2)" \
+				"$(num "$bv" 2)" "$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" \
+				"$tg" "$(verdict "$pass")"
+		done
+	jq -r '.tap_tcp | "  (jet host: \(.to_user.host_cpu_ns_per_byte.median * 1000 | round / 1000) CPU ns per byte receiving, \(.from_user.host_cpu_ns_per_byte.median * 1000 | round / 1000) sending)"' "$OUT"
+else
+	echo "User TCP over TAP to a kernel peer: $(jq -r '.tap_tcp | .skipped // "failed"' "$OUT")"
 fi
 
 echo

@@ -220,6 +220,8 @@ ssize_t jet_chan_send(struct jet_chan *c, uint16_t dst_station, uint32_t dst_cha
 struct jet_txbuf {
     uint8_t *payload; /* where to write the payload (in the pool) */
     uint32_t cap;     /* at most this many bytes */
+    uint16_t gso_size; /* Ethernet frames on a link with caps.tso: jet_frame.gso_size
+                          (0 after alloc: an ordinary frame) */
     struct jet_frame f; /* private */
 };
 /* Zero-copy send: lends a pool buffer to fill in place. 0, -EAGAIN, -ENOBUFS. */

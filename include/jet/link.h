@@ -55,7 +55,7 @@ enum jet_encap {
     JET_ENCAP_ETH = 1,    /* an Ethernet II frame (any EtherType) */
 };
 
-/* A frame lent by a link.  24 bytes: bursts of them are arrays. */
+/* A frame lent by a link.  32 bytes: bursts of them are arrays. */
 struct jet_frame {
     uint8_t *data;  /* first byte of the frame */
     uint32_t len;   /* bytes in the frame */
@@ -67,6 +67,11 @@ struct jet_frame {
                        classes in strict priority.  A link never reads it from the
                        frame's bytes.  rx: 0. */
     uint16_t flags; /* link-private */
+    uint16_t gso_size; /* tx, on a link with caps.tso, an Ethernet IPv4 TCP frame: payload
+                          bytes per wire segment; the link completes the TCP checksum (the
+                          field may hold just the pseudo-header sum) and cuts a frame over
+                          the MTU into segments of this payload.  0: an ordinary frame.
+                          The link's tx_alloc sets it to 0; rx: 0. */
 };
 
 /* caps.addr of a link without native station addresses. */
@@ -87,6 +92,14 @@ struct jet_link_caps {
     bool zero_copy;    /* frames move between processes without copying */
     bool native;       /* carries JET_ENCAP_NATIVE frames */
     bool eth;          /* carries JET_ENCAP_ETH frames */
+    bool tso;          /* segments an IPv4 TCP frame longer than the MTU (up to
+                          max_frame) itself, by jet_frame.gso_size (TSO: tap:) */
+    bool csum;         /* a frame arrives as it was sent or not at all (a frame the
+                          medium damaged is dropped, as a NIC drops one whose FCS fails):
+                          transport checksums need no check on receive, and a TCP
+                          checksum may be left partial (the pseudo-header sum) on send,
+                          as on loopback; whatever takes a frame off this medium (jet lan
+                          tap) completes it (the LAN: docs/lan.md) */
 };
 
 /* A link's own counters (jet_link_stats). */

@@ -79,6 +79,10 @@ struct jet_rbs_opts {
     uint64_t keepalive_ns; /* idle time before keepalive probes [2 s]; UINT64_MAX: off */
     uint32_t backlog;      /* listener: SYNs waiting for accept [16] */
     bool busy_poll;        /* blocking calls spin instead of sleeping (lowest latency) */
+    bool nodelay;          /* no Nagle: every short write leaves at once [false: a short
+                              segment waits while an earlier short one is unacknowledged
+                              (Nagle, Minshall's form), so small writes coalesce into full
+                              segments; jet_rbs_set_nodelay] */
     void *ring;            /* connect: receive into this ring (ring_len bytes) from the
                               first byte on; see jet_rbs_recv_register */
     size_t ring_len;
@@ -240,6 +244,8 @@ int jet_rbs_errno(const struct jet_rbs_conn *c);
 const char *jet_rbs_error(const struct jet_rbs_conn *c);
 /* Blocking calls on c spin instead of sleeping (on), or sleep (off). */
 void jet_rbs_busy_poll(struct jet_rbs_conn *c, bool on);
+/* Nagle off (on) or back on for c, as opts.nodelay; applies to the next segment sent. */
+void jet_rbs_set_nodelay(struct jet_rbs_conn *c, bool on);
 /* The connection's station. */
 struct jet_station *jet_rbs_station(const struct jet_rbs_conn *c);
 

@@ -73,6 +73,8 @@ struct jet_tcp_opts {
                                beyond it SYNs are answered with SYN cookies [128] */
     bool busy_poll;         /* blocking calls spin instead of sleeping */
     bool no_sack, no_timestamps, no_wscale; /* do not offer these options */
+    bool no_tso;            /* on a link that segments (tap:), send one MSS per segment
+                               instead of up to 64 KiB segments the link cuts up */
     void *ring;             /* connect: receive into this ring from the first byte on */
     size_t ring_len;
     bool sink;              /* connect: receive into file sink_fd at sink_off */
@@ -103,11 +105,21 @@ ssize_t jet_tcp_send(struct jet_tcp_conn *c, const void *buf, size_t len, int64_
 int jet_tcp_send_ref(struct jet_tcp_conn *c, const void *buf, size_t len, uint64_t cookie);
 int jet_tcp_completed(struct jet_tcp_conn *c, uint64_t *cookies, int max, int64_t timeout_ns);
 uint64_t jet_tcp_send_pending(const struct jet_tcp_conn *c);
-/* Returns the count (>= 1), 0 at end of stream, -EAGAIN / -ETIMEDOUT, or the error. */
+/* Returns the count (>= 1), 0 at end of stream, -EAGAIN / -ETIMEDOUT, or the error.
+ * The error is the connection's, whatever found it (a timer too: keepalive, user
+ * timeout), with any timeout, 0 included; so for every data call. */
 ssize_t jet_tcp_recv(struct jet_tcp_conn *c, void *buf, size_t len, int64_t timeout_ns);
+/* Receive into the application's ring from now on.  Bytes that arrived before (an
+ * accepted connection may have some: TCP queues established connections) are copied
+ * into it at their offsets.  0, -EINVAL, -EBUSY (in sink mode, or the bytes buffered
+ * do not fit len), -ENOMEM (ring overlaps the one in use: they move through a copy). */
 int jet_tcp_recv_register(struct jet_tcp_conn *c, void *ring, size_t len);
 ssize_t jet_tcp_recv_ready(struct jet_tcp_conn *c, const uint8_t **p, int64_t timeout_ns);
 int jet_tcp_recv_consume(struct jet_tcp_conn *c, size_t n);
+/* Received bytes go to fd at file_off + their stream offset (pwrite) from now on;
+ * window: bytes beyond the in-order edge [rcvbuf].  Bytes that arrived before are
+ * written first (jet_tcp_recv_ready reports them).  0, -EBADF, -EINVAL (O_APPEND,
+ * offset), -ESPIPE, -EBUSY, or the write's errno (nothing changed then). */
 int jet_tcp_recv_sink(struct jet_tcp_conn *c, int fd, uint64_t file_off, size_t window);
 uint64_t jet_tcp_recv_placed(const struct jet_tcp_conn *c);
 

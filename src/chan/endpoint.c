@@ -1,7 +1,10 @@
 /* Endpoint glue shared by connection protocols (chan/endpoint.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "chan/chan_impl.h"
 #include "chan/endpoint.h"
@@ -100,6 +103,54 @@ int ep_drive_until(struct jet_station *s, bool (*done)(void *arg), void *arg, in
         uint64_t d = until - now;
         jet_station_wait(s, (int64_t)(d < EP_LOOK_NS ? d : EP_LOOK_NS));
     }
+}
+
+/* ---- sink files ---- */
+
+int ep_sink_check(int fd, uint64_t file_off)
+{
+    if (fd < 0)
+        return -EBADF;
+    if (file_off > INT64_MAX)
+        return -EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (fl & O_APPEND)
+        return -EINVAL; /* pwrite would append, whatever the offset */
+    if (lseek(fd, 0, SEEK_CUR) < 0)
+        return -errno; /* -ESPIPE: a pipe, socket or terminal cannot be written at offsets */
+    return 0;
+}
+
+int ep_sink_write(int fd, uint64_t at, const uint8_t *p, size_t len, uint64_t *bytes,
+                  uint64_t *writes, char *why, size_t whyn)
+{
+    if (fd < 0)
+        return 0; /* closed by the application: nobody wants the bytes */
+    while (len) {
+        int e = EFBIG; /* beyond what off_t can say */
+        if (at <= INT64_MAX - len) {
+            ssize_t w = pwrite(fd, p, len, (off_t)at);
+            if (w > 0) {
+                *bytes += (uint64_t)w;
+                p += w;
+                len -= (size_t)w;
+                at += (uint64_t)w;
+                continue;
+            }
+            e = w < 0 ? errno : ENOSPC; /* 0 bytes written: the file cannot grow */
+            if (e == EINTR)
+                continue;
+        }
+        snprintf(why, whyn,
+                 "writing received bytes into fd %d at offset %llu failed: %s (connection "
+                 "aborted)",
+                 fd, (unsigned long long)at, strerror(e));
+        return -e;
+    }
+    (*writes)++;
+    return 0;
 }
 
 /* ---- words ---- */

@@ -14,6 +14,8 @@
  *     (by every poll of its station) until its close ends or a deadline
  *     passes; ep_drive_until() lets closing endpoints finish before a
  *     protocol leaves the station;
+ *   - sink files: a received stream written at its offsets into the application's
+ *     file (pwrite from the core's checked staging copy), for every protocol alike;
  *   - words: a peer named in the link's own terms (error texts).
  *
  * One thread per station at a time, as everywhere. */
@@ -97,6 +99,27 @@ static inline uint64_t ep_linger_timer(const struct ep_linger *l, uint64_t t)
 /* Drives s (and sleeps between drives) until done(arg) or timeout_ns passes
  * (-1: no limit).  0 once done, else -ETIMEDOUT. */
 int ep_drive_until(struct jet_station *s, bool (*done)(void *arg), void *arg, int64_t timeout_ns);
+
+/* ---- sink files ---- */
+
+/* Whether fd can take a stream written at offsets from file_off: 0; -EBADF; -EINVAL
+ * (beyond what off_t can say, or O_APPEND: pwrite would append whatever the offset);
+ * -ESPIPE (a pipe, socket or terminal), or what fcntl / lseek said. */
+int ep_sink_check(int fd, uint64_t file_off);
+/* A protocol's sink hook: p[0..len) at offset at of fd, all of it (EINTR retried).
+ * fd < 0 (the application closed it): the bytes are dropped, 0.  *bytes counts what
+ * pwrite wrote, *writes the calls done whole.  0, or the negative errno with words
+ * ("... (connection aborted)": the core fails the connection) in why[0..whyn). */
+int ep_sink_write(int fd, uint64_t at, const uint8_t *p, size_t len, uint64_t *bytes,
+                  uint64_t *writes, char *why, size_t whyn);
+/* The bytes the core placed in the file since *told (placed: its count so far), for
+ * recv_ready's news; *told moves up to placed. */
+static inline uint64_t ep_sink_news(uint64_t placed, uint64_t *told)
+{
+    uint64_t n = placed > *told ? placed - *told : 0;
+    *told += n;
+    return n;
+}
 
 /* ---- words ---- */
 

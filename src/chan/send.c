@@ -216,10 +216,12 @@ int jet_chan_tx_alloc_eth(struct jet_chan *c, struct jet_txbuf *tb)
         return rc;
     tb->payload = tb->f.data;
     tb->cap = tb->f.cap;
+    tb->gso_size = 0;
     return 0;
 }
 
 int jet_chan_tx_commit_eth(struct jet_chan *c, struct jet_txbuf *tb, uint32_t len)
 {
+    tb->f.gso_size = c->s->link->caps.tso ? tb->gso_size : 0;
     return eth_commit(c, &tb->f, len);
 }

@@ -191,6 +191,15 @@ void arp_input(struct ip_core *c, const uint8_t *p, size_t n, uint64_t now)
         send_reply(c, &a);
 }
 
+int arp_peek(struct ip_core *c, uint32_t ip, uint8_t mac[6])
+{
+    const struct arp_entry *e = find(c, ip);
+    if (!e || e->state == ARP_INCOMPLETE || e->state == ARP_FAILED)
+        return -ENOENT;
+    memcpy(mac, e->mac, 6);
+    return 0;
+}
+
 int arp_resolve(struct ip_core *c, uint32_t ip, uint8_t mac[6], uint64_t now)
 {
     struct arp_entry *e = find(c, ip);

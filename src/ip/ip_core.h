@@ -72,6 +72,8 @@ struct ip_core_cfg {
     uint32_t mtu;         /* largest IPv4 packet the link carries (header included),
                              576..65535 */
     uint64_t seed;        /* IP ids, ephemeral choices (tests fix it) */
+    bool tso;             /* the link segments a TCP packet over the MTU itself
+                             (jet_link_caps.tso): ip_output_gso sends it whole */
 };
 
 /* 0; -EINVAL (a bad configuration, reason in err), -ENOMEM. */
@@ -114,6 +116,14 @@ uint64_t ip_next_timeout(const struct ip_core *c);
  * packet is dropped and counted). */
 int ip_output(struct ip_core *c, uint8_t proto, uint32_t dst, const struct iovec *iov, int iovcnt,
               size_t len, bool df, uint64_t now);
+/* ip_output for a TCP segment on a link that offloads (cfg.tso), gso the payload
+ * bytes per wire segment (not 0): the frame carries it (jet_txbuf.gso_size), the link
+ * completes the TCP checksum (the caller may leave the pseudo-header sum there) and
+ * cuts a packet over the MTU into segments of gso payload bytes.  Such a packet (DF,
+ * up to 65535 bytes) goes whole; without cfg.tso, or with gso 0, or for another
+ * protocol, exactly ip_output (-EMSGSIZE over the MTU with df). */
+int ip_output_gso(struct ip_core *c, uint8_t proto, uint32_t dst, const struct iovec *iov,
+                  int iovcnt, size_t len, bool df, uint16_t gso, uint64_t now);
 
 /* ---- ports bound by protocols above (UDP now, TCP later) ---- */
 

@@ -29,8 +29,12 @@
 
 #include "chan/chan_impl.h" /* the station's error and default channel */
 #include "ip/ip_glue.h"
+#include "ip/ip_impl.h" /* arp_peek, the prefix */
+#include "jet/frame.h"
+#include "jet/inet.h"
 #include "jet/stack.h"
 #include "util/clock.h"
+#include "wire/cursor.h"
 
 /* ---- the core's transmit ops: the default channel's buffers ---- */
 
@@ -43,7 +47,17 @@ static int tx_alloc(void *ctx, struct jet_txbuf *tb)
 static int tx_commit(void *ctx, struct jet_txbuf *tb, uint32_t len)
 {
     struct ip_host *h = ctx;
-    return jet_chan_tx_commit_eth(h->ch, tb, len);
+    const uint8_t *f = tb->payload;
+    uint32_t dst = len >= JET_ETH_HDR_LEN + JET_IPV4_HDR_LEN && f[12] == 0x08 && f[13] == 0
+                       ? jet_load_be32(f + JET_ETH_HDR_LEN + 16)
+                       : 0; /* read now: a refused frame goes back to the pool */
+    int rc = jet_chan_tx_commit_eth(h->ch, tb, len);
+    if (rc == -EHOSTUNREACH && dst) { /* no station has that MAC any more */
+        h->gone = true;
+        h->gone_addr = dst;
+        snprintf(h->gone_why, sizeof h->gone_why, "%s", jet_station_error(h->s));
+    }
+    return rc;
 }
 
 static void tx_abort(void *ctx, struct jet_txbuf *tb)
@@ -57,6 +71,30 @@ static const struct ip_tx_ops tx_ops = {
     .commit = tx_commit,
     .abort = tx_abort,
 };
+
+/* ---- neighbours that left the link ---- */
+
+void ipg_probe(struct ip_host *h, uint32_t addr, uint64_t now)
+{
+    h->probe_at = now + IPG_PROBE_NS;
+    struct ip_core *c = h->core;
+    uint32_t hop = ip_in_prefix(c, addr) ? addr : c->cfg.ip.gw;
+    uint8_t mac[6];
+    if (!hop || h->gone || arp_peek(c, hop, mac))
+        return;
+    /* The LAN's station MACs share their first five bytes (jet_lan_station_mac); the
+     * last is the station.  Only a link that can tell answers 0 (gone). */
+    const uint8_t *me = c->cfg.ip.mac;
+    if (memcmp(mac, me, 5) || mac[5] == me[5])
+        return;
+    struct jet_link *l = jet_station_link(h->s);
+    if (jet_link_peer_alive(l, mac[5]) != 0)
+        return;
+    h->gone = true;
+    h->gone_addr = addr;
+    snprintf(h->gone_why, sizeof h->gone_why,
+             "station %u of %s has no process any more (killed?)", mac[5], l->name);
+}
 
 /* ---- the protocol's hooks ---- */
 
@@ -163,6 +201,7 @@ int jet_ip_attach(struct jet_station *s, const struct jet_ip_cfg *cfg)
                            "link %s carries IPv4 packets of %llu bytes at most: IPv4 needs 576",
                            jet_station_link(s)->name, (unsigned long long)mtu);
     cc.mtu = (uint32_t)mtu;
+    cc.tso = caps->tso;
 
     struct ip_host *h = calloc(1, sizeof *h);
     if (!h)

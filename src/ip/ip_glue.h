@@ -44,7 +44,24 @@ struct ip_host {
     uint32_t mtu;          /* largest IPv4 packet on the link */
     struct jet_udp *socks; /* open sockets (closed with the station) */
     uint16_t eph_next;     /* next ephemeral port to try */
+    /* The link refused a frame for good (-EHOSTUNREACH on commit: on the emulated LAN,
+     * the station with that MAC left the link, its process gone): the packet's IPv4
+     * destination and the link's words, kept until TCP takes them (tcp_glue.c fails
+     * its connections to that address).  UDP does not look (docs/udp.md). */
+    bool gone;
+    uint32_t gone_addr;
+    char gone_why[200];
+    uint64_t probe_at; /* ipg_probe's next look (rate limit) */
 };
+
+/* At most this often ipg_probe asks the link (a system call on the LAN). */
+#define IPG_PROBE_NS 100000000ull
+
+/* A connection waits for an answer from addr that does not come (a retransmission
+ * timeout): asks the link whether the station holding addr's next hop's MAC is still
+ * there (jet_link_peer_alive: the LAN sees a killed process), at most once per
+ * IPG_PROBE_NS.  When it is gone, h->gone is set as for a refused frame. */
+void ipg_probe(struct ip_host *h, uint32_t addr, uint64_t now);
 
 /* IPv4 on s, or NULL. */
 struct ip_host *ipg_host(const struct jet_station *s);

@@ -40,6 +40,7 @@ struct ip_pkt {
     uint32_t len;      /* L4 bytes in data */
     uint32_t off;      /* bytes already sent (backlog) */
     uint16_t id;       /* IP id (valid once started) */
+    uint16_t gso;      /* ip_output_gso's segment size, 0: none */
     uint8_t proto;
     bool df, started;
     uint8_t mac[6];    /* next hop (backlog) */
@@ -179,7 +180,7 @@ extern const uint8_t ip_mac_bcast[6];
 /* ip_out.c */
 int ip_out_frame(struct ip_core *c, const uint8_t mac[6], uint16_t type, const void *p, size_t n);
 int ip_out_send(struct ip_core *c, const uint8_t mac[6], uint8_t proto, uint32_t dst, bool df,
-                const struct iovec *iov, int iovcnt, size_t len, uint64_t now);
+                uint16_t gso, const struct iovec *iov, int iovcnt, size_t len, uint64_t now);
 void ip_out_backlog_add(struct ip_core *c, struct ip_pkt *p);
 void ip_out_flush(struct ip_core *c);
 void ip_out_free_list(struct ip_pkt *p);
@@ -194,6 +195,9 @@ void arp_send_request(struct ip_core *c, uint32_t tpa, const uint8_t *dmac);
 /* The next hop's MAC into mac: 0; -EHOSTUNREACH (failed); or 1 when the
  * packet must wait (copied by arp_enqueue). */
 int arp_resolve(struct ip_core *c, uint32_t ip, uint8_t mac[6], uint64_t now);
+/* The MAC the cache holds for ip (resolved, stale or probing), without asking the
+ * network or changing the entry: 0, or -ENOENT. */
+int arp_peek(struct ip_core *c, uint32_t ip, uint8_t mac[6]);
 int arp_enqueue(struct ip_core *c, uint32_t hop, struct ip_pkt *p);
 void arp_timers(struct ip_core *c, uint64_t now);
 uint64_t arp_next_due(const struct ip_core *c);

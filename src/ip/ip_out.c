@@ -64,10 +64,13 @@ static void iov_copy(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t o
  * got); -EMSGSIZE when a frame cannot fit (df, or a link buffer under 28
  * bytes of IP). */
 static int send_frags(struct ip_core *c, const uint8_t mac[6], uint8_t proto, uint32_t dst,
-                      bool df, uint16_t id, const struct iovec *iov, int iovcnt, size_t len,
-                      uint32_t *off)
+                      bool df, uint16_t id, uint16_t gso, const struct iovec *iov, int iovcnt,
+                      size_t len, uint32_t *off)
 {
-    bool whole = *off == 0 && len + JET_IPV4_HDR_LEN <= c->cfg.mtu;
+    /* a TSO packet (gso: ip_output_gso let it through) may exceed the MTU: the link
+     * segments it */
+    uint32_t mtu = gso ? IP_MAX_DGRAM : c->cfg.mtu;
+    bool whole = *off == 0 && len + JET_IPV4_HDR_LEN <= mtu;
     do {
         struct jet_txbuf tb;
         int rc = c->tx->alloc(c->tx_ctx, &tb);
@@ -76,8 +79,8 @@ static int send_frags(struct ip_core *c, const uint8_t mac[6], uint8_t proto, ui
         size_t room = tb.cap > JET_ETH_HDR_LEN + JET_IPV4_HDR_LEN
                           ? tb.cap - JET_ETH_HDR_LEN - JET_IPV4_HDR_LEN
                           : 0;
-        if (room > c->cfg.mtu - JET_IPV4_HDR_LEN)
-            room = c->cfg.mtu - JET_IPV4_HDR_LEN;
+        if (room > mtu - JET_IPV4_HDR_LEN)
+            room = mtu - JET_IPV4_HDR_LEN;
         size_t left = len - *off;
         size_t n;
         bool more;
@@ -107,6 +110,7 @@ static int send_frags(struct ip_core *c, const uint8_t mac[6], uint8_t proto, ui
         };
         jet_ipv4_emit(b + JET_ETH_HDR_LEN, JET_IPV4_HDR_LEN, &h);
         iov_copy(b + JET_ETH_HDR_LEN + JET_IPV4_HDR_LEN, iov, iovcnt, *off, n);
+        tb.gso_size = gso;
         c->tx->commit(c->tx_ctx, &tb, (uint32_t)(JET_ETH_HDR_LEN + JET_IPV4_HDR_LEN + n));
         if (!whole)
             c->st.frag_out++;
@@ -165,7 +169,8 @@ void ip_out_flush(struct ip_core *c)
         }
         struct iovec v = {p->data, p->len};
         uint32_t off = p->off;
-        int rc = send_frags(c, p->mac, p->proto, p->dst, p->df, p->id, &v, 1, p->len, &off);
+        int rc = send_frags(c, p->mac, p->proto, p->dst, p->df, p->id, p->gso, &v, 1, p->len,
+                            &off);
         if ((off > p->off || rc == 0) && !p->started) {
             p->started = true;
             c->st.ip_out++;
@@ -185,7 +190,7 @@ void ip_out_flush(struct ip_core *c)
 }
 
 int ip_out_send(struct ip_core *c, const uint8_t mac[6], uint8_t proto, uint32_t dst, bool df,
-                const struct iovec *iov, int iovcnt, size_t len, uint64_t now)
+                uint16_t gso, const struct iovec *iov, int iovcnt, size_t len, uint64_t now)
 {
     (void)now;
     if (c->backlog)
@@ -194,7 +199,7 @@ int ip_out_send(struct ip_core *c, const uint8_t mac[6], uint8_t proto, uint32_t
         return -EAGAIN;
     uint16_t id = c->ip_id++;
     uint32_t off = 0;
-    int rc = send_frags(c, mac, proto, dst, df, id, iov, iovcnt, len, &off);
+    int rc = send_frags(c, mac, proto, dst, df, id, gso, iov, iovcnt, len, &off);
     if (rc && off == 0) {
         c->ip_id--;
         return rc;
@@ -206,6 +211,7 @@ int ip_out_send(struct ip_core *c, const uint8_t mac[6], uint8_t proto, uint32_t
         if (!p)
             return 0; /* the rest is lost, as on a lossy link */
         p->id = id;
+        p->gso = gso;
         p->started = true;
         p->off = off;
         memcpy(p->mac, mac, 6);
@@ -217,8 +223,19 @@ int ip_out_send(struct ip_core *c, const uint8_t mac[6], uint8_t proto, uint32_t
 int ip_output(struct ip_core *c, uint8_t proto, uint32_t dst, const struct iovec *iov, int iovcnt,
               size_t len, bool df, uint64_t now)
 {
-    if (len > IP_MAX_DGRAM - JET_IPV4_HDR_LEN || (df && len + JET_IPV4_HDR_LEN > c->cfg.mtu))
+    return ip_output_gso(c, proto, dst, iov, iovcnt, len, df, 0, now);
+}
+
+int ip_output_gso(struct ip_core *c, uint8_t proto, uint32_t dst, const struct iovec *iov,
+                  int iovcnt, size_t len, bool df, uint16_t gso, uint64_t now)
+{
+    if (!c->cfg.tso || proto != JET_IP_PROTO_TCP)
+        gso = 0; /* an ordinary packet */
+    if (len > IP_MAX_DGRAM - JET_IPV4_HDR_LEN ||
+        (df && !gso && len + JET_IPV4_HDR_LEN > c->cfg.mtu))
         return -EMSGSIZE;
+    if (gso && !df && len + JET_IPV4_HDR_LEN > c->cfg.mtu)
+        gso = 0; /* fragmented as asked (only a TSO packet with DF goes whole) */
     uint8_t mac[6];
     if (ip_is_bcast(c, dst)) {
         memcpy(mac, ip_mac_bcast, 6);
@@ -241,8 +258,9 @@ int ip_output(struct ip_core *c, uint8_t proto, uint32_t dst, const struct iovec
                 c->st.arp_queue_drops++;
                 return -ENOBUFS;
             }
+            p->gso = gso;
             return arp_enqueue(c, hop, p);
         }
     }
-    return ip_out_send(c, mac, proto, dst, df, iov, iovcnt, len, now);
+    return ip_out_send(c, mac, proto, dst, df, gso, iov, iovcnt, len, now);
 }

@@ -215,8 +215,15 @@ static int fault_tx_commit(struct jet_link *l, struct jet_frame *f)
         jet_link_tx_abort(k->inner, f);
         return 0;
     }
-    if (k->cfg.ber > 0 && fault_flip_bits(&v.rng, k->cfg.ber, f->data, f->len))
+    if (k->cfg.ber > 0 && fault_flip_bits(&v.rng, k->cfg.ber, f->data, f->len)) {
         k->c.corrupted++;
+        if (k->base.caps.csum && f->encap == JET_ENCAP_ETH) {
+            /* the medium promises frames intact or none (caps.csum: receivers trust
+             * transport checksums to it): damaged, it fails the FCS, as on the LAN */
+            jet_link_tx_abort(k->inner, f);
+            return 0;
+        }
+    }
     struct jet_frame dup;
     bool has_dup = false;
     if (v.dup && f->len <= k->base.caps.max_frame && jet_link_tx_alloc(k->inner, &dup) == 0) {
@@ -435,6 +442,7 @@ int fault_link_open(const char *s, const struct jet_link_name *n, const struct j
     k->clock = k->cfg.rate_bps || k->cfg.delay_ns || k->cfg.jitter_ns;
     k->base.ops = &fault_ops;
     k->base.caps = k->inner->caps;
+    k->base.caps.tso = false; /* faults act on wire frames, not on 64 KiB TSO frames */
     k->me = k->inner->caps.addr;
     if (k->cfg.rate_bps) {
         if (!k->base.caps.rate_bps || k->cfg.rate_bps < k->base.caps.rate_bps)

@@ -187,7 +187,8 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
                                           .burst = BURST,
                                           .zero_copy = true,
                                           .native = true,
-                                          .eth = true};
+                                          .eth = true,
+                                          .csum = true};
     jet_lan_station_mac(&k->base, k->me, k->base.caps.mac);
     snprintf(k->base.name, sizeof k->base.name, "lan:%s", name);
     *out = &k->base;

@@ -254,8 +254,17 @@ static void transmit(struct lan_link *k, struct txq_ent *e, uint64_t at)
             lan_buf_free(k, &e->idx, 1);
             return;
         }
-        if (k->cfg.ber > 0 && fault_flip_bits(&v.rng, k->cfg.ber, d, e->len))
+        if (k->cfg.ber > 0 && fault_flip_bits(&v.rng, k->cfg.ber, d, e->len)) {
             lan_cnt_add(&k->c->fault_corrupted, 1);
+            if (e->encap == JET_ENCAP_ETH) {
+                /* Its FCS fails: the receiver's NIC would drop it (caps.csum).  A native
+                 * frame goes on: its payload CRC tells (docs/frame-format.md). */
+                lan_buf_free(k, &e->idx, 1);
+                if (k->has_held && k->held.dst == e->dst)
+                    lan_release_held(k);
+                return;
+            }
+        }
         uint32_t dup = JET_POOL_NONE;
         if (v.dup && (dup = lan_mag_get(k)) != JET_POOL_NONE) {
             memcpy(lan_frame_data(k, dup), d, e->len);

@@ -153,12 +153,13 @@ static void tap_tx_abort(struct jet_link *l, struct jet_frame *f)
 
 /* Checks an Ethernet frame to send and decides its virtio-net header (which
  * may rewrite its TCP checksum field: tap_vnet_tx).  0, or an error set. */
-static int tx_header(struct tap *t, uint8_t *d, uint32_t len, struct virtio_net_hdr *h)
+static int tx_header(struct tap *t, uint8_t *d, uint32_t len, uint32_t gso,
+                     struct virtio_net_hdr *h)
 {
     if (len < 14 || len > MAX_FRAME)
         return jet_err_set(&t->base.err, len < 14 ? -EINVAL : -EMSGSIZE,
                            "Ethernet frame of %u bytes", len);
-    int rc = tap_vnet_tx(d, len, t->mtu, h);
+    int rc = tap_vnet_tx_gso(d, len, t->mtu, gso, h);
     if (rc == -EMSGSIZE)
         return jet_err_set(&t->base.err, rc,
                            "frame of %u bytes exceeds the MTU of %s (%u) and is not IPv4 TCP",
@@ -206,7 +207,7 @@ static int tap_tx_commit(struct jet_link *l, struct jet_frame *f)
             goto drop;
         }
     }
-    if ((rc = tx_header(t, f->data, f->len, &e->h)))
+    if ((rc = tx_header(t, f->data, f->len, f->gso_size, &e->h)))
         goto drop;
     e->buf = f->buf;
     e->len = f->len;
@@ -560,7 +561,8 @@ int tap_link_open(const char *ifname, const struct tap_opts *o, struct jet_link 
                                           .max_frame = MAX_FRAME,
                                           .burst = BURST,
                                           .buffers = BUFS,
-                                          .eth = true};
+                                          .eth = true,
+                                          .tso = true};
     if (o->has_mac) {
         memcpy(t->base.caps.mac, o->mac, 6);
     } else {
@@ -641,11 +643,16 @@ int tap_link_read_into(struct jet_link *l, uint8_t *buf, uint32_t cap, uint32_t 
 
 int tap_link_write_from(struct jet_link *l, uint8_t *data, uint32_t len)
 {
+    return tap_link_write_from_gso(l, data, len, 0);
+}
+
+int tap_link_write_from_gso(struct jet_link *l, uint8_t *data, uint32_t len, uint32_t gso)
+{
     struct tap *t = T(l);
     if (t->qn && (tap_flush(l), t->qn))
         return -EAGAIN; /* frames committed before go first */
     struct virtio_net_hdr h;
-    int rc = tx_header(t, data, len, &h);
+    int rc = tx_header(t, data, len, gso, &h);
     if (rc) {
         t->st.tx_dropped++;
         return rc;

@@ -16,9 +16,11 @@
  *       fixed up, as the kernel's own GSO does);
  *   tx  an IPv4 TCP frame longer than the interface's MTU (plus its Ethernet
  *       header) goes in one write as a GSO frame, segments of
- *       MTU - IP header - TCP header bytes; any other frame over it is
- *       refused with -EMSGSIZE.
- * caps: eth (Ethernet frames, JET_ENCAP_ETH), no native addresses, mtu the
+ *       MTU - IP header - TCP header bytes, or of jet_frame.gso_size when the
+ *       sender gave one (caps.tso: then the TCP checksum may be partial; the
+ *       link completes it in a frame that fits the MTU, the kernel in a GSO
+ *       frame); any other frame over it is refused with -EMSGSIZE.
+ * caps: eth (Ethernet frames, JET_ENCAP_ETH), tso, no native addresses, mtu the
  * interface's MTU (the largest IPv4 packet it carries), max_frame 14 + 65535,
  * has_mac with a MAC of this end (the one given, else a random locally
  * administered one): not the interface's, which is the kernel's end. */
@@ -75,5 +77,10 @@ int tap_link_read_into(struct jet_link *l, uint8_t *buf, uint32_t cap, uint32_t 
  * as tx_commit refuses; another negative errno (set) when the write failed.
  * Every error but -EAGAIN counts as tx_dropped. */
 int tap_link_write_from(struct jet_link *l, uint8_t *data, uint32_t len);
+/* The same with a segment size (as jet_frame.gso_size): an IPv4 TCP frame goes with
+ * NEEDS_CSUM, its checksum field rewritten to the pseudo-header sum, so the kernel
+ * need not check it (a frame from a medium with caps.csum, whose TCP checksum may be
+ * partial: `jet lan tap`); one over the MTU is cut into segments of at most gso. */
+int tap_link_write_from_gso(struct jet_link *l, uint8_t *data, uint32_t len, uint32_t gso);
 
 #endif

@@ -98,27 +98,45 @@ uint32_t tap_tcp4_seg(const uint8_t *f, const struct tap_tcp4 *t, uint32_t off, 
 
 int tap_vnet_tx(uint8_t *f, uint32_t len, uint32_t mtu, struct virtio_net_hdr *h)
 {
+    return tap_vnet_tx_gso(f, len, mtu, 0, h);
+}
+
+int tap_vnet_tx_gso(uint8_t *f, uint32_t len, uint32_t mtu, uint32_t gso,
+                    struct virtio_net_hdr *h)
+{
     memset(h, 0, sizeof *h);
-    if (len <= mtu + ETH)
+    if (len <= mtu + ETH && !gso)
         return 0;
     struct tap_tcp4 t;
-    if (len < ETH + 20 || rd16(f + 12) != 0x0800 || f[ETH + 9] != JET_IP_PROTO_TCP)
+    if (len < ETH + 20 || rd16(f + 12) != 0x0800 || f[ETH + 9] != JET_IP_PROTO_TCP) {
+        if (len <= mtu + ETH)
+            return 0; /* a hint on a frame that is not TCPv4: an ordinary frame */
         return len <= mtu + 18 ? 0 : -EMSGSIZE; /* not IPv4 TCP: up to a VLAN-tagged MTU */
+    }
     if (tap_tcp4_parse(f, len, &t))
-        return -EINVAL;
+        return len <= mtu + ETH ? 0 : -EINVAL;
     if (mtu <= t.ihl + t.thl)
         return -EMSGSIZE;
     uint8_t *ip = f + ETH, *th = ip + t.ihl;
     uint16_t tcp_len = (uint16_t)(len - ETH - t.ihl);
-    /* The kernel segments it and finishes each segment's checksum from the
+    /* The kernel finishes the checksum (each segment's, when it segments) from the
      * pseudo-header sum (over the whole TCP length) left in the field. */
     uint32_t ps = jet_inet_pseudo_sum(rd32(ip + 12), rd32(ip + 16), JET_IP_PROTO_TCP, tcp_len);
     wr16(th + 16, (uint16_t)~jet_inet_csum(ps));
+    if (len <= mtu + ETH) {
+        /* one segment: its checksum completed here, so that it is whole on the wire
+         * (and in a capture), as it was before TSO; the kernel verifies it */
+        return tap_csum_complete(f, len, ETH + t.ihl, 16);
+    }
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | (th[13] & TCP_CWR ? VIRTIO_NET_HDR_GSO_ECN : 0);
-    h->hdr_len = (uint16_t)t.hdr_len;
-    h->gso_size = (uint16_t)(mtu - t.ihl - t.thl);
     h->csum_start = (uint16_t)(ETH + t.ihl);
     h->csum_offset = 16;
+    /* segments of gso bytes, but never over the MTU */
+    uint32_t seg = mtu - t.ihl - t.thl;
+    if (gso && gso < seg)
+        seg = gso;
+    h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | (th[13] & TCP_CWR ? VIRTIO_NET_HDR_GSO_ECN : 0);
+    h->hdr_len = (uint16_t)t.hdr_len;
+    h->gso_size = (uint16_t)seg;
     return 0;
 }

@@ -10,7 +10,8 @@
  *   tx  tap_vnet_tx() decides the virtio-net header of a frame: none for
  *       one that fits the MTU, TCPv4 GSO (with the pseudo-header sum in the
  *       TCP checksum field, as the kernel expects of a partial checksum) for
- *       a larger IPv4 TCP frame, -EMSGSIZE for anything else too large. */
+ *       a larger IPv4 TCP frame, -EMSGSIZE for anything else too large;
+ *       tap_vnet_tx_gso() the same with the sender's segment size (TSO). */
 #ifndef JET_LINK_TAP_GSO_H
 #define JET_LINK_TAP_GSO_H
 
@@ -49,5 +50,14 @@ uint32_t tap_tcp4_seg(const uint8_t *f, const struct tap_tcp4 *t, uint32_t off, 
  * is rewritten to the pseudo-header sum).  0, -EMSGSIZE (too large and not
  * TCPv4, or segments would be empty), -EINVAL (malformed TCPv4 frame). */
 int tap_vnet_tx(uint8_t *f, uint32_t len, uint32_t mtu, struct virtio_net_hdr *h);
+/* The same for a frame sent with a segment size (jet_frame.gso_size, not 0), whose
+ * TCP checksum field may hold only the pseudo-header sum: an IPv4 TCP frame that fits
+ * the MTU gets its checksum completed here (no header flags: it goes as an ordinary
+ * frame, whole in a capture); one over the MTU goes as TCPv4 GSO of min(gso, mtu - IPv4
+ * header - TCP header) bytes per segment (NEEDS_CSUM, the field rewritten to the
+ * pseudo-header sum).  A frame that is not TCPv4 is treated as by tap_vnet_tx.  gso 0:
+ * tap_vnet_tx. */
+int tap_vnet_tx_gso(uint8_t *f, uint32_t len, uint32_t mtu, uint32_t gso,
+                    struct virtio_net_hdr *h);
 
 #endif

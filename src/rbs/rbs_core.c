@@ -85,7 +85,7 @@ int rbs_create(const struct rbs_cfg *cfg, struct rbs_conn **out)
         .rto_max_ns = k.rto_max_ns,
         .ack_delay_ns = k.ack_delay_ns,
         .rack = true,
-        .nodelay = true,  /* RBS never had Nagle: short segments go out at once */
+        .nodelay = k.nodelay, /* Nagle unless asked not to (docs/rbs.md) */
         .no_dsack = true, /* nor D-SACK */
     };
     if (xp_snd_init(&c->snd, &sk) ||
@@ -106,6 +106,12 @@ void rbs_destroy(struct rbs_conn *c)
     xp_snd_fini(&c->snd);
     xp_rcv_fini(&c->rcv);
     free(c);
+}
+
+void rbs_set_nodelay(struct rbs_conn *c, bool on)
+{
+    c->cfg.nodelay = on;
+    xp_snd_set_nodelay(&c->snd, on);
 }
 
 void rbs_enter(struct rbs_conn *c, enum rbs_state s, uint64_t now)

@@ -75,6 +75,9 @@ struct rbs_cfg {
     uint32_t init_cwnd_segs;/* initial congestion window in segments [10] */
     uint32_t isn;           /* initial sequence number: choose it at random */
     uint32_t local_chan;    /* our connection channel, sent in SYN / SYN-ACK (not 0) */
+    bool nodelay;           /* no Nagle: a short segment leaves at once even while an
+                               earlier short one is unacknowledged [false: Nagle with
+                               Minshall's refinement, the engine's; docs/rbs.md] */
 };
 
 enum rbs_state {
@@ -123,6 +126,8 @@ struct rbs_stats {
 int rbs_create(const struct rbs_cfg *cfg, struct rbs_conn **out);
 /* Frees everything; referenced send buffers are not touched. NULL is fine. */
 void rbs_destroy(struct rbs_conn *c);
+/* Turns Nagle off (on: cfg.nodelay) or back on; applies from the next rbs_output. */
+void rbs_set_nodelay(struct rbs_conn *c, bool on);
 
 /* Active open: queues a SYN.  0, or -EISCONN if not CLOSED/fresh. */
 int rbs_connect(struct rbs_conn *c, uint64_t now);

@@ -261,6 +261,7 @@ int rbsg_conn_new(struct rbs_host *h, const struct jet_rbs_opts *o, bool externa
         .syn_retries = syn_retries,
         .isn = ep_random32(),
         .local_chan = jet_chan_id(c->ch),
+        .nodelay = o->nodelay,
     };
     c->rcvbuf = rcvbuf;
     rc = rbs_create(&cfg, &c->core);
@@ -358,6 +359,17 @@ static int fail_code(struct jet_rbs_conn *c, int rc)
     return e && rc != -EPIPE ? e : rc;
 }
 
+/* A blocking data call could do nothing: the connection's error (the glue's or the
+ * core's, whatever found it: every data call reports it alike), or else wait (0: try
+ * again; -EAGAIN with timeout 0, -ETIMEDOUT). */
+static int fail_or_wait(struct jet_rbs_conn *c, struct ep_wait *w)
+{
+    int e = rbsg_conn_err(c);
+    if (e)
+        return fail_code(c, e);
+    return ep_wait_more(c->h->s, w);
+}
+
 ssize_t jet_rbs_send(struct jet_rbs_conn *c, const void *buf, size_t len, int64_t timeout_ns)
 {
     struct ep_wait w;
@@ -398,10 +410,7 @@ int jet_rbs_completed(struct jet_rbs_conn *c, uint64_t *cookies, int max, int64_
         int n = rbs_completed(c->core, cookies, max);
         if (n > 0 || max <= 0)
             return n;
-        int e = rbsg_conn_err(c);
-        if (e)
-            return fail_code(c, e);
-        int rc = ep_wait_more(c->h->s, &w);
+        int rc = fail_or_wait(c, &w);
         if (rc)
             return rc;
     }
@@ -428,9 +437,7 @@ ssize_t jet_rbs_recv(struct jet_rbs_conn *c, void *buf, size_t len, int64_t time
             return 0;
         if (n != -EAGAIN)
             return fail_code(c, (int)n);
-        if (c->err)
-            return fail_code(c, c->err);
-        int rc = ep_wait_more(c->h->s, &w);
+        int rc = fail_or_wait(c, &w);
         if (rc)
             return rc;
     }
@@ -449,53 +456,29 @@ int jet_rbs_recv_register(struct jet_rbs_conn *c, void *ring, size_t len)
 static int sink_write(void *arg, uint64_t off, const uint8_t *p, size_t len)
 {
     struct jet_rbs_conn *c = arg;
-    if (c->sink_fd < 0)
-        return 0; /* closed by the application: nobody wants the bytes */
-    uint64_t at = c->sink_off + off;
-    while (len) {
-        int e = EFBIG; /* beyond what off_t can say */
-        if (at <= INT64_MAX - len) {
-            ssize_t w = pwrite(c->sink_fd, p, len, (off_t)at);
-            if (w > 0) {
-                c->sink_bytes += (uint64_t)w;
-                p += w;
-                len -= (size_t)w;
-                at += (uint64_t)w;
-                continue;
-            }
-            e = w < 0 ? errno : ENOSPC; /* 0 bytes written: the file cannot grow */
-            if (e == EINTR)
-                continue;
-        }
-        snprintf(c->why, sizeof c->why,
-                 "writing received bytes into fd %d at offset %llu failed: %s (connection "
-                 "aborted)",
-                 c->sink_fd, (unsigned long long)at, strerror(e));
-        return -e;
-    }
-    c->sink_writes++;
-    return 0;
+    return ep_sink_write(c->sink_fd, c->sink_off + off, p, len, &c->sink_bytes, &c->sink_writes,
+                         c->why, sizeof c->why);
 }
 
 int jet_rbs_recv_sink(struct jet_rbs_conn *c, int fd, uint64_t file_off, size_t window)
 {
-    if (fd < 0)
-        return -EBADF;
-    if (file_off > INT64_MAX)
-        return -EINVAL;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -errno;
-    if (fl & O_APPEND)
-        return -EINVAL; /* pwrite would append, whatever the offset */
-    if (lseek(fd, 0, SEEK_CUR) < 0)
-        return -errno; /* -ESPIPE: a pipe, socket or terminal cannot be written at offsets */
-    int rc = rbs_recv_sink(c->core, sink_write, c, window ? window : c->rcvbuf);
+    int rc = ep_sink_check(fd, file_off);
     if (rc)
         return rc;
-    c->sink = true;
+    /* Bytes that came before are written first, by the hook: it needs the file. */
+    int fd0 = c->sink_fd;
+    uint64_t off0 = c->sink_off;
     c->sink_fd = fd;
     c->sink_off = file_off;
+    rc = rbs_recv_sink(c->core, sink_write, c, window ? window : c->rcvbuf);
+    if (rc) {
+        c->sink_fd = fd0;
+        c->sink_off = off0;
+        if (!rbsg_conn_err(c))
+            c->why[0] = 0; /* the hook's words: the connection did not fail */
+        return rc;
+    }
+    c->sink = true;
     c->sink_told = 0;
     return 0;
 }
@@ -512,22 +495,16 @@ ssize_t jet_rbs_recv_ready(struct jet_rbs_conn *c, const uint8_t **p, int64_t ti
     for (;;) {
         if (c->sink) { /* news of the file, not bytes in memory */
             *p = NULL;
-            uint64_t done = rbs_recv_placed(c->core);
-            if (done > c->sink_told) {
-                ssize_t n = (ssize_t)(done - c->sink_told);
-                c->sink_told = done;
-                return n;
-            }
+            uint64_t n = ep_sink_news(rbs_recv_placed(c->core), &c->sink_told);
+            if (n)
+                return (ssize_t)n;
         }
         size_t n = rbs_recv_peek(c->core, p);
         if (n)
             return (ssize_t)n;
         if (rbs_recv_eof(c->core))
             return 0;
-        int e = rbsg_conn_err(c);
-        if (e)
-            return fail_code(c, e);
-        int rc = ep_wait_more(c->h->s, &w);
+        int rc = fail_or_wait(c, &w);
         if (rc)
             return rc;
     }
@@ -662,6 +639,11 @@ const char *jet_rbs_error(const struct jet_rbs_conn *c)
 void jet_rbs_busy_poll(struct jet_rbs_conn *c, bool on)
 {
     c->busy_poll = on;
+}
+
+void jet_rbs_set_nodelay(struct jet_rbs_conn *c, bool on)
+{
+    rbs_set_nodelay(c->core, on);
 }
 
 struct jet_station *jet_rbs_station(const struct jet_rbs_conn *c)

@@ -71,18 +71,7 @@ int rbs_recv_consume(struct rbs_conn *c, size_t n)
 
 ssize_t rbs_recv(struct rbs_conn *c, void *buf, size_t len)
 {
-    size_t got = 0;
-    while (got < len) {
-        const uint8_t *p;
-        size_t n = xp_rcv_peek(&c->rcv, &p);
-        if (!n)
-            break;
-        if (n > len - got)
-            n = len - got;
-        memcpy((uint8_t *)buf + got, p, n);
-        rbs_recv_consume(c, n);
-        got += n;
-    }
+    size_t got = xp_rcv_read(&c->rcv, buf, len, rbs_synced(c));
     if (got || !len)
         return (ssize_t)got;
     if (xp_rcv_eof(&c->rcv))

@@ -94,6 +94,7 @@ int tcp_create(const struct tcp_cfg *cfg, struct tcp_conn **out)
     }
     if (!k.rcvbuf_external)
         xp_rcv_set_wnd(&c->rcv, k.rcvbuf_init);
+    c->rcv.move_held = true; /* an accepted connection may have bytes before a ring/sink */
     c->iss = k.isn;
     c->pmtu_mss = k.mss;
     c->peer_mss = TCP_MSS_DEFAULT;
@@ -368,18 +369,7 @@ int tcp_recv_consume(struct tcp_conn *c, size_t n)
 
 ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len)
 {
-    size_t got = 0;
-    while (got < len) {
-        const uint8_t *p;
-        size_t n = xp_rcv_peek(&c->rcv, &p);
-        if (!n)
-            break;
-        if (n > len - got)
-            n = len - got;
-        memcpy((uint8_t *)buf + got, p, n);
-        tcp_recv_consume(c, n);
-        got += n;
-    }
+    size_t got = xp_rcv_read(&c->rcv, buf, len, tcp_synced(c) && c->state != TCP_TIME_WAIT);
     if (got || !len)
         return (ssize_t)got;
     if (xp_rcv_eof(&c->rcv))

@@ -229,6 +229,17 @@ int tcp_shutdown(struct tcp_conn *c, uint64_t now);
  * -ECONNABORTED. */
 int tcp_abort(struct tcp_conn *c, uint64_t now);
 
+/* TSO, for a link that segments (jet_link_caps.tso): a data segment may then carry up
+ * to max_bytes of payload (whole multiples of the wire segment's payload, the send MSS
+ * minus the options; never more than an IPv4 packet holds), which the link cuts into
+ * wire segments of tcp_out_seg_size bytes, each with the same header and options.
+ * 0: off (the default), one MSS per segment.  Retransmissions and probes stay one MSS.
+ * Takes effect at the next output. */
+void tcp_set_tso(struct tcp_conn *c, uint32_t max_bytes);
+/* Payload bytes per wire segment of the segment tcp_output / tcp_output_iov last
+ * returned (the link's gso_size); 0 when it was no data segment (it fits one). */
+uint32_t tcp_out_seg_size(const struct tcp_conn *c);
+
 /* Options that may change on an open connection. */
 void tcp_set_nodelay(struct tcp_conn *c, bool on);
 void tcp_set_keepalive(struct tcp_conn *c, uint64_t idle_ns, uint64_t intvl_ns, uint32_t probes);

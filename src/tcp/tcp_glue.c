@@ -16,7 +16,10 @@
  * from the pool with flags 0: the core copies the header out and the payload once, to
  * its place in the receive ring (or through the sink hook into the application's file),
  * and verifies the checksum over exactly the bytes it copied (the pool is shared with
- * other processes).  Then due timers, then output.
+ * other processes); on a link with caps.csum (the LAN: frames arrive intact or not at
+ * all) with TCP_IN_CSUM_OK instead, and output leaves checksums partial.  Every
+ * TCPG_ACK_BATCH segments of a backlog, output runs (the ACK due goes out while the
+ * rest is placed).  Then due timers, then output.
  *
  * Output: tcp_output_iov writes the header into a stack buffer and points at the
  * payload in the send ring or a referenced buffer; ip_output copies both once into the
@@ -110,12 +113,36 @@ static void fail_unreachable(struct jet_tcp_conn *c, int rc, uint64_t now)
     tcpg_explain(c);
 }
 
-/* Sends n bytes of segment (the iovec) through IPv4.  0 sent (or queued for ARP),
- * -EAGAIN the link had no room, else the error (the segment is lost). */
-static int seg_send(struct jet_tcp_conn *c, const struct iovec *iov, int niov, size_t n,
-                    uint64_t now)
+/* The link refused a frame to h->ip->gone_addr for good (ip_glue.c tx_commit: on the
+ * LAN, that station left the link, its process gone): every connection to that address
+ * fails now with -EHOSTUNREACH and the link's words, rather than after its timeouts. */
+static void conns_gone(struct tcp_host *h, uint64_t now)
 {
-    int rc = ip_output(c->h->ip->core, JET_IP_PROTO_TCP, c->t.raddr, iov, niov, n, true, now);
+    struct ip_host *ip = h->ip;
+    ip->gone = false;
+    for (struct jet_tcp_conn *k = h->conns; k; k = k->next) {
+        enum tcp_state st = tcp_state(k->core);
+        if (k->t.raddr != ip->gone_addr || tcpg_conn_err(k) || st == TCP_CLOSED ||
+            st == TCP_TIME_WAIT)
+            continue;
+        char p[32];
+        k->err = -EHOSTUNREACH;
+        tcp_abort(k->core, now);
+        snprintf(k->why, sizeof k->why, "%s left the link: %s", peer_text(k, p, sizeof p),
+                 ip->gone_why);
+    }
+}
+
+/* Sends n bytes of segment (the iovec) through IPv4, with the link's segment size gso
+ * when it segments (c->tso; then the checksum is partial).  0 sent (or queued for
+ * ARP), -EAGAIN the link had no room, else the error (the segment is lost). */
+static int seg_send(struct jet_tcp_conn *c, const struct iovec *iov, int niov, size_t n,
+                    uint16_t gso, uint64_t now)
+{
+    int rc = ip_output_gso(c->h->ip->core, JET_IP_PROTO_TCP, c->t.raddr, iov, niov, n, true,
+                           gso, now);
+    if (c->h->ip->gone)
+        conns_gone(c->h, now);
     if (rc == 0 || rc == -EAGAIN)
         return rc;
     c->tx_refused++;
@@ -130,17 +157,22 @@ void tcpg_conn_output(struct jet_tcp_conn *c, uint64_t now)
 {
     if (c->held_len) {
         struct iovec v = {c->held, c->held_len};
-        if (seg_send(c, &v, 1, c->held_len, now) == -EAGAIN)
+        if (seg_send(c, &v, 1, c->held_len, c->held_seg, now) == -EAGAIN)
             return;
         c->held_len = 0;
     }
-    size_t maxpayload = c->h->mtu - 20 - JET_TCP_HDR_LEN;
+    /* TSO: up to 64 KiB segments the link cuts into wire segments of the core's
+     * tcp_out_seg_size (or, for a segment that fits one, any non-zero size: the link
+     * then completes the checksum only), checksums left partial for the link */
+    size_t wire = c->h->mtu - 20 - JET_TCP_HDR_LEN;
+    size_t maxpayload = c->tso ? TCPG_TSO_MAX : wire;
+    unsigned oflags = c->tso || c->h->link_csum ? TCP_OUT_CSUM_PARTIAL : 0;
     for (;;) {
         uint8_t hdr[TCP_OUT_HDR_MAX];
         struct iovec iov[1 + TCP_IOV_MAX];
         int niov = 0;
         int n = tcp_output_iov(c->core, now, hdr, sizeof hdr, maxpayload, iov + 1, TCP_IOV_MAX,
-                               &niov, 0);
+                               &niov, oflags);
         if (n <= 0)
             return;
         size_t plen = 0;
@@ -148,7 +180,12 @@ void tcpg_conn_output(struct jet_tcp_conn *c, uint64_t now)
             plen += iov[1 + i].iov_len;
         iov[0].iov_base = hdr;
         iov[0].iov_len = (size_t)n - plen;
-        int rc = seg_send(c, iov, 1 + niov, (size_t)n, now);
+        uint16_t gso = 0;
+        if (c->tso) {
+            uint32_t g = tcp_out_seg_size(c->core);
+            gso = (uint16_t)(g ? g : wire);
+        }
+        int rc = seg_send(c, iov, 1 + niov, (size_t)n, gso, now);
         if (rc != -EAGAIN)
             continue;
         /* No room on the link: keep a copy, sent before anything else next time. */
@@ -164,6 +201,7 @@ void tcpg_conn_output(struct jet_tcp_conn *c, uint64_t now)
             p += iov[i].iov_len;
         }
         c->held_len = (uint32_t)n;
+        c->held_seg = gso;
         return;
     }
 }
@@ -191,7 +229,8 @@ static bool time_wait_syn(struct jet_tcp_conn *c, const struct jet_rx *rx, const
         jet_rx_read(rx, ir->l4_off, h->seg, ir->l4_len))
         return false;
     struct jet_tcp_hdr th;
-    if (jet_tcp_parse(h->seg, ir->l4_len, ir->src, ir->dst, &th, 0) ||
+    if (jet_tcp_parse(h->seg, ir->l4_len, ir->src, ir->dst, &th,
+                      h->link_csum ? JET_INET_NO_CSUM : 0) ||
         (th.flags & (JET_TCP_SYN | JET_TCP_ACK | JET_TCP_RST)) != JET_TCP_SYN)
         return false;
     c->reborn = ir->l4_len;
@@ -203,6 +242,7 @@ static int conn_input(struct jet_tcp_conn *c, uint64_t now)
 {
     struct ip_core *ipc = c->h->ip->core;
     bool tw = tcp_state(c->core) == TCP_TIME_WAIT;
+    unsigned fl = c->h->link_csum ? TCP_IN_CSUM_OK : 0; /* the LAN vouches for it */
     int n = 0;
     struct jet_rx rx;
     /* only what is queued: the station was polled just before */
@@ -217,10 +257,16 @@ static int conn_input(struct jet_tcp_conn *c, uint64_t now)
                 jet_chan_release(c->ch, &rx);
                 return n + 1; /* the rest goes with the connection */
             } else
-                tcp_input(c->core, rx.payload + ir.l4_off, ir.l4_len, 0, now);
+                tcp_input(c->core, rx.payload + ir.l4_off, ir.l4_len, fl, now);
             n++;
         }
         jet_chan_release(c->ch, &rx);
+        /* A long backlog (a whole window of large segments takes a millisecond or
+         * more to place) is ACKed as it drains, not once at its end: the peer's ACK
+         * clock keeps running and its RTT samples stay those of the path, so its
+         * tail-loss probe and RTO do not fire for data already here. */
+        if (!(n % TCPG_ACK_BATCH))
+            tcpg_conn_output(c, now);
     }
     return n;
 }
@@ -235,8 +281,14 @@ int tcpg_conn_drive(struct jet_tcp_conn *c, uint64_t now)
         if (r)
             tcp_recv_consume(c->core, r);
     }
-    if (now >= tcp_next_timeout(c->core))
+    if (now >= tcp_next_timeout(c->core)) {
         tcp_on_timeout(c->core, now);
+        /* data unacknowledged past a timer: is the peer's station still there? */
+        if (now >= c->h->ip->probe_at && tcp_send_pending(c->core) && !tcpg_conn_err(c))
+            ipg_probe(c->h->ip, c->t.raddr, now);
+        if (c->h->ip->gone)
+            conns_gone(c->h, now);
+    }
     tcpg_conn_output(c, now);
     if (!c->established) {
         enum tcp_state s = tcp_state(c->core);
@@ -374,6 +426,10 @@ int tcpg_conn_new(struct tcp_host *h, const struct tcp_tuple *t, const struct je
         free(c);
         return rc;
     }
+    if (ip_core_cfg(h->ip->core)->tso && !o->no_tso) { /* the link segments (tap:) */
+        c->tso = true;
+        tcp_set_tso(c->core, TCPG_TSO_MAX);
+    }
     c->next = h->conns;
     h->conns = c;
     *out = c;
@@ -465,6 +521,17 @@ static int fail_code(struct jet_tcp_conn *c, int rc)
     return e && rc != -EPIPE ? e : rc;
 }
 
+/* A blocking data call could do nothing: the connection's error (the glue's or the
+ * core's, whatever found it: every data call reports it alike), or else wait (0: try
+ * again; -EAGAIN with timeout 0, -ETIMEDOUT). */
+static int fail_or_wait(struct jet_tcp_conn *c, struct ep_wait *w)
+{
+    int e = tcpg_conn_err(c);
+    if (e)
+        return fail_code(c, e);
+    return ep_wait_more(c->h->s, w);
+}
+
 ssize_t jet_tcp_send(struct jet_tcp_conn *c, const void *buf, size_t len, int64_t timeout_ns)
 {
     struct ep_wait w;
@@ -507,10 +574,7 @@ int jet_tcp_completed(struct jet_tcp_conn *c, uint64_t *cookies, int max, int64_
         int n = tcp_completed(c->core, cookies, max);
         if (n > 0 || max <= 0)
             return n;
-        int e = tcpg_conn_err(c);
-        if (e)
-            return fail_code(c, e);
-        int rc = ep_wait_more(c->h->s, &w);
+        int rc = fail_or_wait(c, &w);
         if (rc)
             return rc;
     }
@@ -537,9 +601,7 @@ ssize_t jet_tcp_recv(struct jet_tcp_conn *c, void *buf, size_t len, int64_t time
             return 0;
         if (n != -EAGAIN && n != -ENOTCONN)
             return fail_code(c, (int)n);
-        if (c->err)
-            return fail_code(c, c->err);
-        int rc = ep_wait_more(c->h->s, &w);
+        int rc = fail_or_wait(c, &w);
         if (rc)
             return rc;
     }
@@ -558,53 +620,30 @@ int jet_tcp_recv_register(struct jet_tcp_conn *c, void *ring, size_t len)
 static int sink_write(void *arg, uint64_t off, const uint8_t *p, size_t len)
 {
     struct jet_tcp_conn *c = arg;
-    if (c->sink_fd < 0)
-        return 0; /* closed by the application: nobody wants the bytes */
-    uint64_t at = c->sink_off + off;
-    while (len) {
-        int e = EFBIG; /* beyond what off_t can say */
-        if (at <= INT64_MAX - len) {
-            ssize_t w = pwrite(c->sink_fd, p, len, (off_t)at);
-            if (w > 0) {
-                c->sink_bytes += (uint64_t)w;
-                p += w;
-                len -= (size_t)w;
-                at += (uint64_t)w;
-                continue;
-            }
-            e = w < 0 ? errno : ENOSPC; /* 0 bytes written: the file cannot grow */
-            if (e == EINTR)
-                continue;
-        }
-        snprintf(c->why, sizeof c->why,
-                 "writing received bytes into fd %d at offset %llu failed: %s (connection "
-                 "aborted)",
-                 c->sink_fd, (unsigned long long)at, strerror(e));
-        return -e;
-    }
-    c->sink_writes++;
-    return 0;
+    return ep_sink_write(c->sink_fd, c->sink_off + off, p, len, &c->sink_bytes, &c->sink_writes,
+                         c->why, sizeof c->why);
 }
 
 int jet_tcp_recv_sink(struct jet_tcp_conn *c, int fd, uint64_t file_off, size_t window)
 {
-    if (fd < 0)
-        return -EBADF;
-    if (file_off > INT64_MAX)
-        return -EINVAL;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -errno;
-    if (fl & O_APPEND)
-        return -EINVAL; /* pwrite would append, whatever the offset */
-    if (lseek(fd, 0, SEEK_CUR) < 0)
-        return -errno; /* -ESPIPE: a pipe, socket or terminal cannot be written at offsets */
-    int rc = tcp_recv_sink(c->core, sink_write, c, window ? window : c->rcvbuf);
+    int rc = ep_sink_check(fd, file_off);
     if (rc)
         return rc;
-    c->sink = true;
+    /* Bytes that came before (an accepted connection's) are written first, by the
+     * hook: it needs the file already. */
+    int fd0 = c->sink_fd;
+    uint64_t off0 = c->sink_off;
     c->sink_fd = fd;
     c->sink_off = file_off;
+    rc = tcp_recv_sink(c->core, sink_write, c, window ? window : c->rcvbuf);
+    if (rc) {
+        c->sink_fd = fd0;
+        c->sink_off = off0;
+        if (!tcpg_conn_err(c))
+            c->why[0] = 0; /* the hook's words: the connection did not fail */
+        return rc;
+    }
+    c->sink = true;
     c->sink_told = 0;
     return 0;
 }
@@ -621,12 +660,9 @@ ssize_t jet_tcp_recv_ready(struct jet_tcp_conn *c, const uint8_t **p, int64_t ti
     for (;;) {
         if (c->sink) { /* news of the file, not bytes in memory */
             *p = NULL;
-            uint64_t done = tcp_recv_placed(c->core);
-            if (done > c->sink_told) {
-                ssize_t n = (ssize_t)(done - c->sink_told);
-                c->sink_told = done;
-                return n;
-            }
+            uint64_t n = ep_sink_news(tcp_recv_placed(c->core), &c->sink_told);
+            if (n)
+                return (ssize_t)n;
         } else {
             size_t n = tcp_recv_peek(c->core, p);
             if (n)
@@ -634,10 +670,7 @@ ssize_t jet_tcp_recv_ready(struct jet_tcp_conn *c, const uint8_t **p, int64_t ti
         }
         if (tcp_recv_eof(c->core))
             return 0;
-        int e = tcpg_conn_err(c);
-        if (e)
-            return fail_code(c, e);
-        int rc = ep_wait_more(c->h->s, &w);
+        int rc = fail_or_wait(c, &w);
         if (rc)
             return rc;
     }

@@ -37,6 +37,8 @@ enum {
     TCPG_EPH_FIRST = 32768, /* ephemeral ports, Linux's default range */
     TCPG_EPH_LAST = 60999,
     TCPG_SEG_BUF = 65536, /* a whole segment copied out of the pool */
+    TCPG_ACK_BATCH = 8,   /* input: output (the ACK due) after every this many segments */
+    TCPG_TSO_MAX = 65535 - 20 - TCP_OUT_HDR_MAX, /* payload of a TSO segment, at most */
 };
 #define TCPG_LINGER_NS 75000000000ull /* a closed connection is freed by then at the latest
                                          (TIME_WAIT's 60 s and some) */
@@ -51,6 +53,8 @@ struct tcp_host {
     struct ip_host *ip;
     uint32_t addr;   /* the station's IPv4 address */
     uint32_t mtu;    /* largest IPv4 packet on the link */
+    bool link_csum;  /* the link's caps.csum: checksums not checked on receive, left
+                        partial on send (the LAN) */
     struct tcp_key key; /* ISNs, timestamp offsets, SYN cookies: once per station */
     struct ep_ids ids;  /* channel ids */
     uint16_t eph_next;
@@ -104,6 +108,8 @@ struct jet_tcp_conn {
     uint32_t reborn;         /* TIME_WAIT met a new SYN (its length, in h->seg) */
     uint8_t *held;           /* a segment the link had no room for, sent first next time */
     uint32_t held_len;
+    uint16_t held_seg;       /* its gso_size (tso) */
+    bool tso;                /* the link segments: TSO segments with partial checksums */
     const char *cc;
     char why[400];
     struct jet_tcp_conn *next;

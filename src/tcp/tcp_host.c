@@ -138,7 +138,7 @@ static void host_deliver(void *ctx, uint32_t src, uint32_t dst, const uint8_t *l
 {
     struct tcp_host *h = ctx;
     struct jet_tcp_hdr th;
-    int rc = jet_tcp_parse(l4, len, src, dst, &th, 0);
+    int rc = jet_tcp_parse(l4, len, src, dst, &th, h->link_csum ? JET_INET_NO_CSUM : 0);
     if (rc == -EBADMSG) {
         h->st.csum_bad++;
         return;
@@ -213,6 +213,7 @@ int tcpg_host_attach(struct jet_station *s, struct tcp_host **out)
     h->ip = ip;
     h->addr = ip_core_cfg(ip->core)->ip.addr;
     h->mtu = ip->mtu;
+    h->link_csum = jet_station_link(s)->caps.csum;
     ep_ids_init(&h->ids, TCPG_CHAN_FIRST, TCPG_CHAN_LAST);
     h->eph_next = (uint16_t)(TCPG_EPH_FIRST + ep_random32() % (TCPG_EPH_LAST - TCPG_EPH_FIRST + 1));
     rc = ip_proto_bind(ip->core, JET_IP_PROTO_TCP, h, &tcp_ip_ops);

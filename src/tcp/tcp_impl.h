@@ -62,6 +62,11 @@ struct tcp_conn {
     struct xp_snd snd;        /* send side (S positions) */
     struct xp_rcv rcv;        /* receive side (R positions, offsets = R - 1) */
 
+    /* TSO (tcp_set_tso): most payload bytes per data segment, 0 off; the wire
+     * segment payload of the last data segment out (tcp_out_seg_size) */
+    uint32_t tso_max;
+    uint32_t out_seg;
+
     /* output flags */
     bool syn_due;             /* (re)send SYN or SYN-ACK */
     bool probe_due;           /* send a zero-window or keepalive probe */

@@ -191,7 +191,8 @@ static void listener_frame(struct jet_tcp_listener *l, const struct jet_rx *rx, 
     if (jet_rx_read(rx, ir.l4_off, h->seg, len))
         return;
     struct jet_tcp_hdr th;
-    int rc = jet_tcp_parse(h->seg, len, ir.src, ir.dst, &th, 0); /* over our copy */
+    int rc = jet_tcp_parse(h->seg, len, ir.src, ir.dst, &th, /* over our copy */
+                           h->link_csum ? JET_INET_NO_CSUM : 0);
     if (rc) {
         if (rc == -EBADMSG)
             h->st.csum_bad++;

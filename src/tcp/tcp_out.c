@@ -260,6 +260,7 @@ int tcp_emit(struct tcp_conn *c, uint64_t now, uint8_t *hdr, size_t hcap, size_t
              struct iovec *iov, int iovmax, int *niov, unsigned oflags)
 {
     *niov = 0;
+    c->out_seg = 0;
     if (hcap < TCP_OUT_HDR_MAX || iovmax < 1)
         return -ENOSPC;
     if (c->rst_due)
@@ -296,10 +297,17 @@ int tcp_emit(struct tcp_conn *c, uint64_t now, uint8_t *hdr, size_t hcap, size_t
         mss = TCP_SEG_MAX - TCP_OUT_HDR_MAX;
     if (!mss)
         return -ENOSPC;
+    /* TSO: whole multiples of mss, within maxpayload and one IPv4 packet */
+    uint64_t big = mss;
+    if (c->tso_max > mss) {
+        big = xp_min64(xp_min64(c->tso_max, maxpayload), TCP_SEG_MAX - TCP_OUT_HDR_MAX);
+        big = xp_max64(big - big % mss, mss);
+    }
     /* Nagle (Minshall's form, as Linux) is the engine's: xp_snd_cfg.nodelay */
     uint64_t dend = xp_snd_data_end(s), nxt0 = s->nxt;
     struct xp_seg seg;
-    if (xp_snd_next(s, now, mss, iov, iovmax, niov, &seg)) {
+    if (xp_snd_next_tso(s, now, mss, big, iov, iovmax, niov, &seg)) {
+        c->out_seg = (uint32_t)mss;
         if (!c->ts_ok) { /* Karn: time one new segment, never a retransmission */
             if (seg.pos >= nxt0)
                 xp_rtt_time_start(&s->rtt, seg.pos + seg.dlen + seg.fin, now);
@@ -323,6 +331,16 @@ int tcp_emit(struct tcp_conn *c, uint64_t now, uint8_t *hdr, size_t hcap, size_t
     if (c->rcv.ack_now)
         return build(c, now, JET_TCP_ACK, s->nxt, 0, hdr, hcap, NULL, 0, oflags, 40);
     return 0;
+}
+
+void tcp_set_tso(struct tcp_conn *c, uint32_t max_bytes)
+{
+    c->tso_max = max_bytes;
+}
+
+uint32_t tcp_out_seg_size(const struct tcp_conn *c)
+{
+    return c->out_seg;
 }
 
 int tcp_output_iov(struct tcp_conn *c, uint64_t now, uint8_t *hdr, size_t hcap,

@@ -354,6 +354,23 @@ size_t xp_rcv_peek(const struct xp_rcv *r, const uint8_t **p)
     return n < r->cap - idx ? n : (size_t)(r->cap - idx);
 }
 
+size_t xp_rcv_read(struct xp_rcv *r, void *buf, size_t len, bool open)
+{
+    size_t got = 0;
+    while (got < len) {
+        const uint8_t *p;
+        size_t n = xp_rcv_peek(r, &p);
+        if (!n)
+            break;
+        if (n > len - got)
+            n = len - got;
+        memcpy((uint8_t *)buf + got, p, n);
+        xp_rcv_consume(r, n, open);
+        got += n;
+    }
+    return got;
+}
+
 int xp_rcv_consume(struct xp_rcv *r, size_t n, bool open)
 {
     if (n > xp_rcv_ready(r))
@@ -371,12 +388,72 @@ int xp_rcv_consume(struct xp_rcv *r, size_t n, bool open)
     return 0;
 }
 
+/* Stream offset after the last byte received: readable, or held out of order. */
+static uint64_t held_end(const struct xp_rcv *r)
+{
+    uint64_t e = readable_end(r);
+    if (r->ooo.n && r->ooo.r[r->ooo.n - 1].e - 1 > e)
+        e = r->ooo.r[r->ooo.n - 1].e - 1;
+    return e;
+}
+
+/* The bytes the ring holds (the readable ones, then each out-of-order range) to
+ * to(arg, offset from read, p, n), piece by piece where the ring wraps.  0 or to's
+ * error.  Only when the application changes where the stream goes, never per segment. */
+static int held_each(const struct xp_rcv *r, xp_sink_fn to, void *arg)
+{
+    for (uint32_t k = 0; k <= r->ooo.n; k++) {
+        uint64_t s = k ? r->ooo.r[k - 1].s - 1 : r->read;
+        uint64_t e = k ? r->ooo.r[k - 1].e - 1 : readable_end(r);
+        while (s < e) {
+            uint64_t idx = (s - r->base) % r->cap;
+            uint64_t n = e - s < r->cap - idx ? e - s : r->cap - idx;
+            int rc = to(arg, s - r->read, r->buf + idx, (size_t)n);
+            if (rc)
+                return rc;
+            s += n;
+        }
+    }
+    return 0;
+}
+
+static int copy_to(void *arg, uint64_t off, const uint8_t *p, size_t len)
+{
+    memcpy((uint8_t *)arg + off, p, len);
+    return 0;
+}
+
+/* Whether the bytes received so far (all in the ring, none in a sink) can move: the ring
+ * holds them; at most ooo ranges fit the bound a window of cap bytes sets. */
+static bool held_movable(const struct xp_rcv *r, uint64_t span, uint64_t cap)
+{
+    if (r->sink || !r->move_held)
+        return !xp_rcv_ready(r) && !r->ooo.n; /* sink: in the file already */
+    uint64_t m = cap / (r->mss ? r->mss : 1) + 1;
+    return (r->buf || held_end(r) == r->read) && held_end(r) - r->read <= span &&
+           r->ooo.n <= (m < XP_RANGES_INLINE ? XP_RANGES_INLINE : m);
+}
+
 int xp_rcv_register(struct xp_rcv *r, void *buf, size_t len)
 {
     if (!buf || !len)
         return -EINVAL;
-    if (xp_rcv_ready(r) || r->ooo.n)
+    if (!held_movable(r, len, len))
         return -EBUSY;
+    uint64_t held = r->sink || !r->move_held ? 0 : held_end(r) - r->read;
+    if (held) { /* same offsets from read, in the new ring */
+        uint8_t *b = buf, *old = r->buf;
+        if (b < old + r->cap && old < b + len) { /* the same memory (re-registered) */
+            uint8_t *tmp = malloc(held);
+            if (!tmp)
+                return -ENOMEM;
+            held_each(r, copy_to, tmp);
+            memcpy(b, tmp, held);
+            free(tmp);
+        } else {
+            held_each(r, copy_to, b);
+        }
+    }
     r->buf = buf;
     r->cap = len;
     r->wnd = len;
@@ -390,13 +467,20 @@ int xp_rcv_set_sink(struct xp_rcv *r, xp_sink_fn fn, void *arg, uint64_t window)
 {
     if (!fn || !window || window > XP_WND_LIMIT || window < (1ull << r->ws))
         return -EINVAL;
-    if (xp_rcv_ready(r) || r->ooo.n)
+    uint64_t end = readable_end(r);
+    if (!held_movable(r, end - r->read + window, window))
         return -EBUSY;
     if (!r->stage && !(r->stage = aligned_alloc(64, XP_STAGE_BYTES)))
         return -ENOMEM;
+    if (!r->sink && r->move_held) { /* bytes received already go to the hook first */
+        int rc = held_each(r, fn, arg);
+        if (rc)
+            return rc;
+    }
     r->sink = fn;
     r->sink_arg = arg;
     r->sink_base = r->read;
+    r->read = end; /* sink mode: read follows nxt */
     r->buf = NULL;
     r->cap = window;
     r->wnd = window;

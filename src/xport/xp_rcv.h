@@ -73,6 +73,8 @@ struct xp_rcv {
     void *sink_arg;
     uint8_t *stage;         /* sink mode: XP_STAGE_BYTES, 64-aligned */
     uint64_t sink_base;     /* stream offset handed to the hook as 0 */
+    bool move_held;         /* xp_rcv_register / set_sink move bytes received already
+                               (TCP: accepted connections may have some); else -EBUSY */
     uint64_t nxt;           /* next position expected (0 before the SYN) */
     uint64_t read;          /* stream offset of the next byte the application reads */
     uint64_t fin;           /* position of the peer's FIN, UINT64_MAX if unknown */
@@ -146,9 +148,20 @@ size_t xp_rcv_peek(const struct xp_rcv *r, const uint8_t **p);
 /* Frees n read bytes (-EINVAL beyond ready); may make a window update due (open: the
  * connection is synchronized). */
 int xp_rcv_consume(struct xp_rcv *r, size_t n, bool open);
-/* Places the stream into buf[0..len) from the read position on.  -EBUSY if bytes wait. */
+/* Copies up to len readable bytes into buf and frees them (xp_rcv_consume with open, the
+ * wrap of the ring taken care of): the bytes copied (0: none ready). */
+size_t xp_rcv_read(struct xp_rcv *r, void *buf, size_t len, bool open);
+/* Places the stream into buf[0..len) from the read position on.  With move_held, bytes
+ * received already (readable or out of order: at most a window) are copied into buf at
+ * their offsets from the read position.  -EINVAL; -EBUSY if bytes wait (without
+ * move_held), if they do not fit len, or if out-of-order bytes are in a sink's file;
+ * -ENOMEM (buf overlaps the ring in use: the bytes go through a copy). */
 int xp_rcv_register(struct xp_rcv *r, void *buf, size_t len);
-/* Sink mode (window bytes beyond the in-order edge).  -EINVAL, -EBUSY, -ENOMEM. */
+/* Sink mode (window bytes beyond the in-order edge).  With move_held, bytes received
+ * already go to fn first, at their offsets from the read position (the readable ones
+ * are then placed: xp_rcv_placed counts them); fn's error is returned and nothing
+ * changes.  -EINVAL, -EBUSY (bytes wait without move_held, out-of-order bytes beyond
+ * the window or in a sink already), -ENOMEM. */
 int xp_rcv_set_sink(struct xp_rcv *r, xp_sink_fn fn, void *arg, uint64_t window);
 uint64_t xp_rcv_placed(const struct xp_rcv *r);
 

@@ -487,17 +487,45 @@ static void count_retx(struct xp_snd *s, const struct xp_seg *seg, uint64_t now)
         xp_rack_sent_retx(s, seg->pos, seg->pos + seg_len(seg), now);
 }
 
-/* New data [pos, pos + len) left: the sent map, Nagle's small-segment mark. */
+/* New data [pos, pos + len) left: the sent map (one entry per mss: a TSO segment is
+ * k wire segments), Nagle's small-segment mark (a short wire segment: the segment, or
+ * a TSO segment's tail). */
 static void sent_new(struct xp_snd *s, const struct xp_seg *seg, uint64_t mss, uint64_t now)
 {
-    if (s->rack)
+    if (s->rack) {
+        if (seg->dlen > mss)
+            for (uint64_t e = seg->pos + mss; e < s->nxt; e += mss)
+                xp_rack_sent_new(s, e, now);
         xp_rack_sent_new(s, s->nxt, now);
-    if (seg->dlen < mss)
+    }
+    if (seg->dlen < mss || (seg->dlen > mss && seg->dlen % mss))
         s->sml_end = s->nxt;
+}
+
+/* A TSO segment the iovec cut short (application buffers by reference): whole wire
+ * segments only, so that no short one goes out in the middle of the stream. */
+static void tso_trim(struct xp_seg *seg, uint64_t mss, struct iovec *iov, int *niov)
+{
+    size_t cut = (size_t)(seg->dlen % mss);
+    seg->dlen -= cut;
+    while (cut && *niov > 0) {
+        struct iovec *v = &iov[*niov - 1];
+        size_t k = v->iov_len < cut ? v->iov_len : cut;
+        v->iov_len -= k;
+        cut -= k;
+        if (!v->iov_len)
+            (*niov)--;
+    }
 }
 
 bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov, int iovmax,
                  int *niov, struct xp_seg *seg)
+{
+    return xp_snd_next_tso(s, now, mss, mss, iov, iovmax, niov, seg);
+}
+
+bool xp_snd_next_tso(struct xp_snd *s, uint64_t now, uint64_t mss, uint64_t max,
+                     struct iovec *iov, int iovmax, int *niov, struct xp_seg *seg)
 {
     uint64_t fin = xp_snd_fin_pos(s);
     *niov = 0;
@@ -566,12 +594,21 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
         if (s->dupacks && s->rec == XP_REC_NONE && !s->sacked)
             cwnd += (uint64_t)xp_min64(s->dupacks, XP_DUPTHRESH - 1) * s->mss;
         uint64_t croom = cwnd > pipe ? cwnd - pipe : 0;
-        uint64_t len = xp_min64(xp_min64(avail, mss), xp_min64(xp_snd_wroom(s), croom));
+        uint64_t room = xp_min64(xp_snd_wroom(s), croom);
+        uint64_t len = xp_min64(xp_min64(avail, mss), room);
         /* Silly-window avoidance (RFC 9293 3.8.6.2.1): a segment cut short by the
          * window or cwnd only when nothing is in flight (otherwise an ACK will open
          * more room). */
         if (len < xp_min64(avail, mss) && (len == 0 || s->nxt > s->una))
             len = 0;
+        if (max > mss && len == mss && avail > mss && room > mss) {
+            /* TSO: as many whole wire segments as fit, the tail of the queued data
+             * too unless Nagle would hold it as a short segment */
+            len = xp_min64(xp_min64(avail, max), room);
+            if (len < avail || (!s->nodelay && s->sml_end > s->una && s->nxt > s->una &&
+                                s->nxt + len != fin))
+                len -= len % mss;
+        }
         /* Nagle (RFC 9293 3.7.4) with Minshall's refinement, as Linux: unless nodelay,
          * a short segment (the queued data ends below an MSS) waits while an earlier
          * short one is unacknowledged; the FIN does not wait.  Small writes meanwhile
@@ -583,6 +620,8 @@ bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov
         uint64_t slen = len + (len || avail == 0 ? fin_rides : 0);
         if (slen && (len || avail == 0) &&
             data_seg(s, now, s->nxt, slen, iov, iovmax, niov, seg)) {
+            if (seg->dlen > mss && seg->dlen < len)
+                tso_trim(seg, mss, iov, niov); /* the iovec held less */
             s->nxt += seg_len(seg);
             sent_new(s, seg, mss, now);
             if (!s->tlp_at)

@@ -268,6 +268,14 @@ struct xp_seg {
  * timers): the caller must then send it (it counts as sent).  true if one was picked. */
 bool xp_snd_next(struct xp_snd *s, uint64_t now, uint64_t mss, struct iovec *iov, int iovmax,
                  int *niov, struct xp_seg *seg);
+/* The same for a link that segments (TSO): new data may leave as one segment of up to
+ * max payload bytes (max >= mss; cut by the window and cwnd to whole multiples of mss,
+ * a short tail only at the end of the queued data where Nagle allows a short segment),
+ * which the link cuts into segments of mss.  Everything else is as xp_snd_next with
+ * mss: retransmissions and tail loss probes are one mss, the RACK sent map gets one
+ * entry per mss, Nagle and silly-window avoidance judge by mss. */
+bool xp_snd_next_tso(struct xp_snd *s, uint64_t now, uint64_t mss, uint64_t max,
+                     struct iovec *iov, int iovmax, int *niov, struct xp_seg *seg);
 /* Earliest of rtx_at, tlp_at, rack_at (0 if none): for a protocol's next timeout. */
 uint64_t xp_snd_next_timer(const struct xp_snd *s);
 /* Stops the timers and forgets due probes (connection closed). */

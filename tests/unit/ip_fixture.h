@@ -41,6 +41,7 @@ static const uint8_t MAC_BC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 struct fx_frame {
     uint8_t *b;
     uint32_t len;
+    uint16_t gso; /* jet_txbuf.gso_size at commit */
 };
 
 struct fx {
@@ -78,6 +79,7 @@ static inline int fx_commit(void *ctx, struct jet_txbuf *tb, uint32_t len)
     }
     f->out[f->nout].b = tb->payload;
     f->out[f->nout].len = len;
+    f->out[f->nout].gso = tb->gso_size;
     f->nout++;
     f->lent--;
     return 0;

@@ -216,7 +216,10 @@ static int open2(const char *na, const char *nb, struct jet_link **a, struct jet
 }
 
 /* The LAN's own seeded faults give what they gave before fault.c existed:
- * figures from build-base (the build before issue 10) on this same run. */
+ * figures from build-base (the build before issue 10) on this same run, but for the
+ * Ethernet frames (every fifth) that --ber damaged: since issue 12 the LAN drops those
+ * as a failed FCS (docs/lan.md, caps.csum), so they, their duplicates and their
+ * reorderings are not delivered (the draws, lost and corrupted, are the same). */
 static void test_lan_fixed(void)
 {
     struct jet_link *a, *b;
@@ -235,14 +238,14 @@ static void test_lan_fixed(void)
             (unsigned long long)s.tx_frames, (unsigned long long)r.rx, (unsigned long long)r.sum);
     CHECK_EQ(s.fault_lost, 925);
     CHECK_EQ(s.fault_corrupted, 1142);
-    CHECK_EQ(s.fault_duplicated, 601);
-    CHECK_EQ(s.fault_reordered, 762);
-    CHECK_EQ(s.tx_frames, 19676);
-    CHECK_EQ(r.rx, 19676);
-    CHECK(r.sum == 0x26cf1e4b92c55176ull);
+    CHECK_EQ(s.fault_duplicated, 591);
+    CHECK_EQ(s.fault_reordered, 749);
+    CHECK_EQ(s.tx_frames, 19434);
+    CHECK_EQ(r.rx, 19434);
+    CHECK(r.sum == 0x3f17ee2bc30cd352ull);
     struct jet_link_stats ls;
     CHECK_EQ(jet_link_stats(a, &ls), 0);
-    CHECK_EQ(ls.faults, 925 + 1142 + 601 + 762);
+    CHECK_EQ(ls.faults, 925 + 1142 + 591 + 749);
     jet_link_close(a);
     jet_link_close(b);
 }

@@ -824,6 +824,74 @@ static void test_eth(void)
     fx_done(&f);
 }
 
+/* ip_output_gso: on a link that segments (cfg.tso) a TCP packet with DF over the MTU
+ * goes whole with its segment size; anywhere else, or for UDP, as ip_output
+ * (-EMSGSIZE).  The size rides along through the ARP queue too. */
+static void test_tso(void)
+{
+    for (size_t k = 0; k < 10000; k++)
+        pl[k] = (uint8_t)(k * 7);
+    struct iovec v = {pl, 10000};
+    struct fx a;
+    struct ip_core_cfg cfg = fx_cfg(ME, MAC_ME, GW, 1500);
+    cfg.tso = true;
+    fx_init_cfg(&a, &cfg);
+    a.cap = 14 + 65535;
+    fx_learn(&a, PEER, MAC_PEER);
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_TCP, PEER, &v, 1, 10000, true, 988, a.now), 0);
+    struct jet_ipv4_hdr h;
+    const uint8_t *p;
+    REQUIRE(a.nout == 1 && fx_out_ip(&a, 0, &h, &p));
+    CHECK_EQ(h.total_len, 10020);
+    CHECK(h.frag & JET_IPV4_DF);
+    CHECK_EQ(a.out[0].gso, 988);
+    CHECK(memcmp(p, pl, 10000) == 0);
+    /* one that fits carries the size too (the link completes its checksum) */
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_TCP, PEER, &v, 1, 1000, true, 988, a.now), 0);
+    CHECK_EQ(a.out[1].gso, 988);
+    /* never over 65535 */
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_TCP, PEER, &v, 1, 65516, true, 988, a.now),
+             -EMSGSIZE);
+    /* not TCP, or no size: ip_output's rules */
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_UDP, PEER, &v, 1, 10000, true, 988, a.now),
+             -EMSGSIZE);
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_TCP, PEER, &v, 1, 10000, true, 0, a.now),
+             -EMSGSIZE);
+    CHECK_EQ(ip_output(a.c, JET_IP_PROTO_TCP, PEER, &v, 1, 10000, true, a.now), -EMSGSIZE);
+    CHECK_EQ(a.nout, 2);
+    /* the link lends no buffer now: nothing sent or kept (one frame, no backlog) */
+    a.budget = 0;
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_TCP, PEER, &v, 1, 4000, true, 1448, a.now),
+             -EAGAIN);
+    /* through the ARP queue */
+    a.budget = -1;
+    CHECK_EQ(ip_output_gso(a.c, JET_IP_PROTO_TCP, PEER + 1, &v, 1, 4000, true, 1448, a.now),
+             0);
+    unsigned n0 = a.nout; /* the ARP request */
+    uint8_t mac2[6] = {2, 0, 0, 0, 0, 0x77}, arp[64];
+    fx_in(&a, arp, fx_arp(arp, MAC_ME, JET_ARP_REPLY, mac2, PEER + 1, MAC_ME, ME));
+    ip_poll(a.c, a.now);
+    bool found = false;
+    for (unsigned i = n0; i < a.nout; i++)
+        if (fx_out_ip(&a, i, &h, &p) && h.total_len == 4020) {
+            found = true;
+            CHECK_EQ(a.out[i].gso, 1448);
+        }
+    CHECK(found);
+    fx_done(&a);
+    /* without tso: refused over the MTU with DF, fragmented without */
+    struct fx b;
+    fx_init(&b);
+    fx_learn(&b, PEER, MAC_PEER);
+    CHECK_EQ(ip_output_gso(b.c, JET_IP_PROTO_TCP, PEER, &v, 1, 10000, true, 988, b.now),
+             -EMSGSIZE);
+    CHECK_EQ(ip_output_gso(b.c, JET_IP_PROTO_TCP, PEER, &v, 1, 3000, false, 988, b.now), 0);
+    CHECK_EQ(b.nout, 3);
+    for (unsigned i = 0; i < b.nout; i++)
+        CHECK_EQ(b.out[i].gso, 0);
+    fx_done(&b);
+}
+
 int main(void)
 {
     test_cfg();
@@ -839,5 +907,6 @@ int main(void)
     test_udp_deliver();
     test_ping();
     test_eth();
+    test_tso();
     return check_done("test_ip_core");
 }

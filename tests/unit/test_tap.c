@@ -272,6 +272,32 @@ static void t_vnet_tx(void)
     t.flags = JET_TCP_ACK;
     len = put_tcp(f, MAC_A, MAC_B, sip, dip, &t, 3000, 0);
     CHECK_EQ(tap_vnet_tx(f, len + 10, 1500, &h), -EINVAL);
+
+    /* with the sender's segment size (TSO, jet_frame.gso_size): the connection's wire
+     * payload, e.g. 988 for a peer MSS of 1000 with timestamps on an MTU 1500 link */
+    len = put_tcp(f, MAC_A, MAC_B, sip, dip, &t, 60000, 0);
+    CHECK_EQ(tap_vnet_tx_gso(f, len, 1500, 988, &h), 0);
+    CHECK_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    CHECK_EQ(h.gso_size, 988);
+    CHECK_EQ(h.hdr_len, 14 + 20 + 32);
+    CHECK_EQ(tap_csum_complete(f, len, h.csum_start, h.csum_offset), 0);
+    CHECK(sums_ok(f, len));
+    /* never over the MTU, whatever the sender says */
+    CHECK_EQ(tap_vnet_tx_gso(f, len, 1500, 9000, &h), 0);
+    CHECK_EQ(h.gso_size, 1500 - 20 - 32);
+    /* one that fits: its checksum completed by the link (the sender may have left the
+     * pseudo-header sum, or anything: it is replaced), an ordinary frame */
+    len = put_tcp(f, MAC_A, MAC_B, sip, dip, &t, 988, 0);
+    f[14 + 20 + 16] ^= 0x5a;
+    CHECK(!sums_ok(f, len));
+    CHECK_EQ(tap_vnet_tx_gso(f, len, 1500, 988, &h), 0);
+    CHECK(h.flags == 0 && h.gso_type == VIRTIO_NET_HDR_GSO_NONE);
+    CHECK(sums_ok(f, len));
+    /* not TCP: as without a segment size */
+    len = put_ip(f, MAC_A, MAC_B, JET_IP_PROTO_UDP, sip, dip, 1000, 1);
+    CHECK_EQ(tap_vnet_tx_gso(f, len, 1500, 988, &h), 0);
+    CHECK(h.flags == 0 && h.gso_type == VIRTIO_NET_HDR_GSO_NONE);
 }
 
 /* ---- with the kernel ---- */

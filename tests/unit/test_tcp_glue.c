@@ -10,6 +10,8 @@
  *       a listener with backlog 1 and several connects at once: SYN cookies answer
  *       those beyond it, and every connection still opens and carries data;
  *       orderly close both sides, host stats; close with unread bytes resets;
+ *       bytes that arrived before accept, then a ring or a sink file registered;
+ *       a keepalive failure reported by recv with timeout 0 (and the other data calls);
  *   - blocking calls: a server thread (accept and echo, blocking) and the main thread
  *     (connect, send, recv with timeouts);
  *   - TCP segments in IPv4 fragments (a raw third station): reassembled, they reach the
@@ -94,6 +96,16 @@ static void pump(struct jet_station *a, struct jet_station *b)
             pump(a, b);                                                                            \
         (bool)(cond);                                                                              \
     })
+
+/* Closes l, ends TCP on a and b (a second for lingering connections), closes both. */
+static void stations_down(struct jet_station *a, struct jet_station *b, struct jet_tcp_listener *l)
+{
+    jet_tcp_listener_close(l);
+    jet_tcp_station_fini(a, (int64_t)SEC);
+    jet_tcp_station_fini(b, (int64_t)SEC);
+    jet_station_close(a);
+    jet_station_close(b);
+}
 
 /* Opens a connection from a to b:port (listener l on b) by pumping both. */
 static void pair_open(struct jet_station *a, struct jet_station *b, struct jet_tcp_listener *l,
@@ -436,11 +448,20 @@ static void test_basic(int lan)
     CHECK_EQ(jet_tcp_recv(x, buf, sizeof buf, 0), -ECONNRESET);
     CHECK_EQ(jet_tcp_close(x, 0), -ECONNRESET);
 
-    jet_tcp_listener_close(l);
-    jet_tcp_station_fini(a, (int64_t)SEC);
-    jet_tcp_station_fini(b, (int64_t)SEC);
-    jet_station_close(a);
-    jet_station_close(b);
+    stations_down(a, b, l);
+}
+
+/* The file holds stream `id`'s first n bytes at offset off. */
+static void check_file(int fd, uint64_t off, uint32_t id, uint64_t n)
+{
+    uint8_t *got = malloc(n);
+    REQUIRE(got);
+    CHECK_EQ(pread(fd, got, n, (off_t)off), (ssize_t)n);
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < n; i++)
+        bad += got[i] != pat(id, i);
+    CHECK_EQ(bad, 0);
+    free(got);
 }
 
 /* Ring, sink file and send by reference. */
@@ -487,15 +508,9 @@ static void test_modes(int lan)
     jet_tcp_info(x, &ix);
     CHECK_EQ(ix.sink_bytes, ty.total);
     CHECK(ix.sink_writes > 0);
-    uint8_t *got = malloc(ty.total);
-    REQUIRE(got);
-    CHECK_EQ(pread(fd, got, ty.total, 100), (ssize_t)ty.total);
-    uint64_t bad = 0;
-    for (uint64_t i = 0; i < ty.total; i++)
-        bad += got[i] != pat(10, i);
-    CHECK_EQ(bad, 0);
+    check_file(fd, 100, 10, ty.total);
+    char got[10];
     CHECK_EQ(jet_tcp_recv(x, got, 10, 0), -EINVAL); /* the bytes go to the file */
-    free(got);
     pair_close(a, b, x, y);
     close(fd);
 
@@ -509,11 +524,134 @@ static void test_modes(int lan)
 
     free(ring);
     free(ref);
-    jet_tcp_listener_close(l);
-    jet_tcp_station_fini(a, (int64_t)SEC);
-    jet_tcp_station_fini(b, (int64_t)SEC);
-    jet_station_close(a);
-    jet_station_close(b);
+    stations_down(a, b, l);
+}
+
+/* Connects x on a to the listener (port) and sends n bytes of pattern id before anyone
+ * on b accepts: pumps until they are all acknowledged (in y's internal ring), then
+ * accepts y. */
+static void open_sent_early(struct jet_station *a, struct jet_station *b,
+                            struct jet_tcp_listener *l, uint16_t port, uint32_t id, uint64_t n,
+                            struct jet_tcp_conn **x, struct jet_tcp_conn **y)
+{
+    REQUIRE(jet_tcp_connect(a, IP_B, port, NULL, x, 0) == -EINPROGRESS);
+    REQUIRE(PUMP_UNTIL(a, b, jet_tcp_connected(*x) == 1));
+    uint8_t buf[4096];
+    for (uint64_t sent = 0; sent < n;) {
+        size_t k = n - sent < sizeof buf ? (size_t)(n - sent) : sizeof buf;
+        for (size_t i = 0; i < k; i++)
+            buf[i] = pat(id, sent + i);
+        ssize_t r = jet_tcp_send(*x, buf, k, 0);
+        if (r > 0)
+            sent += (uint64_t)r;
+        else
+            pump(a, b);
+    }
+    REQUIRE(PUMP_UNTIL(a, b, jet_tcp_send_pending(*x) == 0));
+    REQUIRE(jet_tcp_accept(l, y, 0) == 0);
+}
+
+/* Bytes that arrived before accept (TCP queues established connections): registering a
+ * ring, or a sink file, after accept still works and the stream is byte-exact. */
+static void test_early(int lan)
+{
+    struct jet_station *a = host(lan, 0, IP_A), *b = host(lan, 1, IP_B);
+    struct jet_tcp_listener *l = NULL;
+    CHECK_EQ(jet_tcp_listen(b, IP_B, 6000, NULL, &l), 0);
+    const uint64_t early = 30000;
+    struct jet_tcp_conn *x, *y;
+
+    /* a ring: too short for what waits, then long enough */
+    open_sent_early(a, b, l, 6000, 21, early, &x, &y);
+    CHECK_EQ(jet_tcp_events(y) & JET_TCP_IN, JET_TCP_IN);
+    size_t ring_len = 1 << 20;
+    uint8_t *ring = malloc(ring_len), small[4096];
+    REQUIRE(ring);
+    CHECK_EQ(jet_tcp_recv_register(y, small, sizeof small), -EBUSY);
+    CHECK_EQ(jet_tcp_recv_register(y, ring, ring_len), 0);
+    const uint8_t *p;
+    ssize_t r = jet_tcp_recv_ready(y, &p, 0);
+    CHECK(r > 0 && p == ring); /* the ring's start: the next byte is at offset 0 */
+    struct side sx = {.c = x, .id = 21, .sent = early, .total = early + 2 * MB};
+    struct side sy = {.c = y, .id = 22, .total = 10, .mode_rx = MODE_RING};
+    transfer(a, b, &sx, &sy);
+    fprintf(stderr, "early: %llu bytes before accept, then a ring: %llu bytes byte-exact\n",
+            (unsigned long long)early, (unsigned long long)sy.rcvd);
+    pair_close(a, b, x, y);
+
+    /* a sink file */
+    char path[] = "/tmp/t-tcpg-early-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    unlink(path);
+    open_sent_early(a, b, l, 6000, 23, early, &x, &y);
+    CHECK_EQ(jet_tcp_recv_sink(y, fd, 100, 0), 0);
+    CHECK_EQ(jet_tcp_recv_placed(y), early); /* written at once */
+    r = jet_tcp_recv_ready(y, &p, 0);
+    CHECK_EQ(r, (ssize_t)early); /* news of them */
+    CHECK(p == NULL);
+    struct side tx = {.c = x, .id = 23, .sent = early, .total = early + 3 * MB + 7};
+    struct side ty = {.c = y, .id = 24, .total = 10, .mode_rx = MODE_SINK, .rcvd = early};
+    transfer(a, b, &tx, &ty);
+    CHECK_EQ(jet_tcp_recv_placed(y), tx.total);
+    struct jet_tcp_info iy;
+    jet_tcp_info(y, &iy);
+    CHECK_EQ(iy.sink_bytes, tx.total);
+    check_file(fd, 100, 23, tx.total);
+    pair_close(a, b, x, y);
+    close(fd);
+
+    /* a sink that cannot take the early bytes: the error, and the connection goes on */
+    open_sent_early(a, b, l, 6000, 25, 5000, &x, &y);
+    int pfd[2];
+    REQUIRE(pipe(pfd) == 0);
+    CHECK_EQ(jet_tcp_recv_sink(y, pfd[1], 0, 0), -ESPIPE);
+    close(pfd[0]);
+    close(pfd[1]);
+    CHECK_EQ(jet_tcp_errno(y), 0);
+    CHECK_EQ(jet_tcp_recv(y, small, sizeof small, 0), (ssize_t)sizeof small);
+    CHECK_EQ(small[0], pat(25, 0));
+    jet_tcp_abort(x);
+    jet_tcp_abort(y);
+
+    free(ring);
+    stations_down(a, b, l);
+}
+
+/* A failure a timer finds (keepalive: the peer went silent) is what every data call
+ * reports, with timeout 0 too: nothing but jet_tcp_recv(.., 0) drives a. */
+static void test_timer_err(int lan)
+{
+    struct jet_station *a = host(lan, 0, IP_A), *b = host(lan, 1, IP_B);
+    struct jet_tcp_listener *l = NULL;
+    CHECK_EQ(jet_tcp_listen(b, IP_B, 7000, NULL, &l), 0);
+    struct jet_tcp_opts o = {
+        .keepalive_ns = 100000000, .keepalive_intvl_ns = 50000000, .keepalive_probes = 2};
+    struct jet_tcp_conn *x, *y;
+    pair_open(a, b, l, 7000, &o, &x, &y);
+    for (int i = 0; i < 20; i++)
+        pump(a, b);
+    /* b is never polled again: silent */
+    char buf[64];
+    ssize_t r = -EAGAIN;
+    uint64_t until = now_ns() + 5 * SEC;
+    while (r == -EAGAIN && now_ns() < until) {
+        r = jet_tcp_recv(x, buf, sizeof buf, 0);
+        if (r == -EAGAIN)
+            usleep(1000);
+    }
+    fprintf(stderr, "timer error: recv %zd: %s\n", r, jet_tcp_error(x));
+    CHECK_EQ(r, -ETIMEDOUT);
+    CHECK_EQ(jet_tcp_errno(x), -ETIMEDOUT);
+    const uint8_t *p;
+    CHECK_EQ(jet_tcp_recv_ready(x, &p, 0), -ETIMEDOUT);
+    CHECK_EQ(jet_tcp_send(x, "x", 1, 0), -ETIMEDOUT);
+    uint64_t ck;
+    CHECK_EQ(jet_tcp_completed(x, &ck, 1, 0), -ETIMEDOUT);
+    CHECK(strstr(jet_tcp_error(x), "stopped answering") != NULL);
+    jet_tcp_abort(x);
+    jet_tcp_abort(y);
+    stations_down(a, b, l);
 }
 
 /* Backlog 1: the connections beyond it are answered with SYN cookies and still open. */
@@ -588,11 +726,7 @@ static void test_cookies(int lan)
         CHECK(secs < 2);
         pair_close(a, b, x[i], peer);
     }
-    jet_tcp_listener_close(l);
-    jet_tcp_station_fini(a, (int64_t)SEC);
-    jet_tcp_station_fini(b, (int64_t)SEC);
-    jet_station_close(a);
-    jet_station_close(b);
+    stations_down(a, b, l);
 }
 
 /* ---- blocking calls: an echo server in a thread ---- */
@@ -844,37 +978,26 @@ int main(void)
     main_pid = getpid();
     atexit(cleanup_lans);
     alarm(150);
-    if (want("basic")) {
-        int lan = mklan("basic", tweak_big);
-        test_basic(lan);
-        rmlan(lan);
-        lan = mklan("basic1500", tweak_eth);
-        test_basic(lan);
-        rmlan(lan);
-    }
-    if (want("modes")) {
-        int lan = mklan("modes", tweak_big);
-        test_modes(lan);
-        rmlan(lan);
-    }
-    if (want("cookies")) {
-        int lan = mklan("cookies", tweak_eth);
-        test_cookies(lan);
-        rmlan(lan);
-    }
-    if (want("blocking")) {
-        int lan = mklan("blocking", NULL);
-        test_blocking(lan);
-        rmlan(lan);
-    }
-    if (want("frag")) {
-        int lan = mklan("frag", tweak_eth);
-        test_frag(lan);
-        rmlan(lan);
-    }
-    if (want("fini")) {
-        int lan = mklan("fini", NULL);
-        test_fini(lan);
+    static const struct {
+        const char *name, *lan; /* TCPG_ONLY=name runs it */
+        void (*tweak)(struct jet_lan_config *);
+        void (*run)(int lan);
+    } cases[] = {
+        {"basic", "basic", tweak_big, test_basic},
+        {"basic", "basic1500", tweak_eth, test_basic},
+        {"modes", "modes", tweak_big, test_modes},
+        {"early", "early", tweak_eth, test_early},
+        {"timer_err", "timer_err", tweak_eth, test_timer_err},
+        {"cookies", "cookies", tweak_eth, test_cookies},
+        {"blocking", "blocking", NULL, test_blocking},
+        {"frag", "frag", tweak_eth, test_frag},
+        {"fini", "fini", NULL, test_fini},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!want(cases[i].name))
+            continue;
+        int lan = mklan(cases[i].lan, cases[i].tweak);
+        cases[i].run(lan);
         rmlan(lan);
     }
     return check_done("test_tcp_glue");

@@ -11,12 +11,24 @@
  *   refused  a kernel connect to a port of ours nobody listens on: ECONNREFUSED (our RST)
  *   reuse    a kernel client connects twice from the same port; we close first, so its
  *            second SYN meets our first connection in TIME_WAIT: a new one opens
+ *   tso      we send 16 MB to a kernel listener with TSO (the tap link segments): byte-exact,
+ *            no retransmission, large segments (our bytes per output call and the link's
+ *            bytes per frame over the MTU), and an AF_PACKET capture with PACKET_VNET_HDR
+ *            sees GSO frames whose gso_size is the wire payload: 1448 for the kernel's
+ *            MSS 1460, and 988 when its listener sets TCP_MAXSEG 1000 (the MTU stays
+ *            1500: gso_size follows the connection's MSS, not the MTU); then the same
+ *            with TSO off (no_tso): one MSS per frame
  * In k2us and us2k the kernel's own view (TCP_INFO) must show the options agreed (SACK,
  * timestamps, window scaling) and no retransmission on this clean link.  The kernel side
  * runs in a thread with blocking sockets (timeouts set); ours in the main thread with
- * blocking calls.  Bounded to about 20 s. */
+ * blocking calls.  Bounded to about 40 s. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -34,6 +46,7 @@
 #include "check.h"
 #include "jet/chan.h"
 #include "jet/ip.h"
+#include "jet/link.h"
 #include "jet/stack.h"
 #include "jet/tcp.h"
 
@@ -43,6 +56,7 @@
 #define SEC 1000000000ll
 #define K_TO_US (4u << 20)
 #define US_TO_K (3u << 20)
+#define TSO_BYTES (16u << 20)
 
 static uint64_t now_ns(void)
 {
@@ -69,7 +83,9 @@ static int sh(const char *cmd)
 struct kside {
     pthread_t t;
     int mode;       /* 0: connect to us (k2us), 1: listen (us2k), 2: connect to a closed
-                       port, 3: connect twice from one port (reuse) */
+                       port, 3: connect twice from one port (reuse), 4: listen and only
+                       receive (tso) */
+    int maxseg;     /* mode 4: TCP_MAXSEG on the listener, 0: none */
     uint16_t port;
     int lfd;        /* mode 1: the listening socket (made before the thread starts) */
     atomic_int done;
@@ -137,7 +153,16 @@ static void *kmain(void *arg)
     struct kside *k = arg;
     struct sockaddr_in us = {.sin_family = AF_INET, .sin_port = htons(k->port)};
     us.sin_addr.s_addr = htonl(OUR_IP);
-    if (k->mode == 1) {
+    if (k->mode == 4) {
+        int fd = accept(k->lfd, NULL, NULL);
+        if (fd < 0)
+            kfail(k, "accept");
+        else {
+            set_timeouts(fd);
+            kexchange(k, fd, 0, 0, 3, TSO_BYTES);
+            close(fd);
+        }
+    } else if (k->mode == 1) {
         int fd = accept(k->lfd, NULL, NULL);
         if (fd < 0)
             kfail(k, "accept");
@@ -190,16 +215,19 @@ static void *kmain(void *arg)
     return NULL;
 }
 
-static void kstart(struct kside *k, int mode, uint16_t port)
+static void kstart2(struct kside *k, int mode, uint16_t port, int maxseg)
 {
     memset(k, 0, sizeof *k);
     k->mode = mode;
     k->port = port;
+    k->maxseg = maxseg;
     k->lfd = -1;
-    if (mode == 1) {
+    if (mode == 1 || mode == 4) {
         k->lfd = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
         setsockopt(k->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (maxseg)
+            REQUIRE(setsockopt(k->lfd, IPPROTO_TCP, TCP_MAXSEG, &maxseg, sizeof maxseg) == 0);
         struct timeval tv = {.tv_sec = 8};
         setsockopt(k->lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -208,6 +236,11 @@ static void kstart(struct kside *k, int mode, uint16_t port)
         REQUIRE(listen(k->lfd, 8) == 0);
     }
     REQUIRE(pthread_create(&k->t, NULL, kmain, k) == 0);
+}
+
+static void kstart(struct kside *k, int mode, uint16_t port)
+{
+    kstart2(k, mode, port, 0);
 }
 
 /* Whether the machine is busier than its CPUs (1-minute load average). */
@@ -317,10 +350,11 @@ static void our_exchange(struct jet_tcp_conn *c, uint32_t id, uint64_t n, uint32
     jet_tcp_info(c, &i);
     fprintf(stderr,
             "  ours: %s sack %d ts %d wscale %d (%u/%u) mss %u/%u srtt %llu us retrans %llu "
-            "segs %llu/%llu\n",
+            "segs out %llu (%llu bytes) in %llu (%llu bytes)\n",
             i.state, i.sack, i.timestamps, i.wscale, i.snd_wscale, i.rcv_wscale, i.snd_mss,
             i.rcv_mss, (unsigned long long)i.srtt_ns / 1000, (unsigned long long)i.retransmits,
-            (unsigned long long)i.segs_out, (unsigned long long)i.segs_in);
+            (unsigned long long)i.segs_out, (unsigned long long)i.bytes_out,
+            (unsigned long long)i.segs_in, (unsigned long long)i.bytes_in);
     CHECK(i.sack && i.timestamps && i.wscale);
     CHECK_EQ(jet_tcp_close(c, 5 * SEC), 0);
 }
@@ -409,13 +443,163 @@ static void t_reuse(struct jet_station *s)
     jet_tcp_listener_close(l);
 }
 
+/* ---- TSO ---- */
+
+/* What an AF_PACKET socket with PACKET_VNET_HDR on jtq0 sees of our TCP frames (the
+ * kernel receiving them): GSO frames and their gso_size. */
+struct cap {
+    pthread_t t;
+    int fd;
+    atomic_int stop;
+    uint64_t frames, gso_frames, bytes;
+    uint32_t gso_min, gso_max, big_plain; /* big_plain: longest TCP payload of a non-GSO frame */
+};
+
+static void *cap_main(void *arg)
+{
+    struct cap *k = arg;
+    static uint8_t b[sizeof(struct virtio_net_hdr) + 14 + 128];
+    while (!atomic_load(&k->stop)) {
+        struct pollfd p = {.fd = k->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        struct sockaddr_ll from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(k->fd, b, sizeof b, MSG_TRUNC | MSG_DONTWAIT,
+                             (struct sockaddr *)&from, &fl);
+        if (n < (ssize_t)sizeof(struct virtio_net_hdr) + 14 + 40 ||
+            from.sll_pkttype == PACKET_OUTGOING)
+            continue;
+        struct virtio_net_hdr h;
+        memcpy(&h, b, sizeof h);
+        const uint8_t *ip = b + sizeof h + 14; /* SOCK_RAW: after the Ethernet header */
+        if (ip[9] != IPPROTO_TCP || ((uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
+                                     (uint32_t)ip[14] << 8 | ip[15]) != OUR_IP)
+            continue;
+        uint32_t tot = (uint32_t)ip[2] << 8 | ip[3], ihl = (ip[0] & 15u) * 4;
+        uint32_t thl = (ip[ihl + 12] >> 4) * 4u;
+        uint32_t pay = tot - ihl - thl;
+        k->frames++;
+        k->bytes += pay;
+        if ((h.gso_type & 0x7f) == VIRTIO_NET_HDR_GSO_TCPV4) {
+            k->gso_frames++;
+            if (!k->gso_min || h.gso_size < k->gso_min)
+                k->gso_min = h.gso_size;
+            if (h.gso_size > k->gso_max)
+                k->gso_max = h.gso_size;
+        } else if (pay > k->big_plain) {
+            k->big_plain = pay;
+        }
+    }
+    return NULL;
+}
+
+static void cap_start(struct cap *k)
+{
+    memset(k, 0, sizeof *k);
+    k->fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+    REQUIRE(k->fd >= 0);
+    int one = 1, big = 64 << 20;
+    REQUIRE(setsockopt(k->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) == 0);
+    setsockopt(k->fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+                            .sll_ifindex = (int)if_nametoindex("jtq0")};
+    REQUIRE(bind(k->fd, (struct sockaddr *)&a, sizeof a) == 0);
+    REQUIRE(pthread_create(&k->t, NULL, cap_main, k) == 0);
+}
+
+static void cap_stop(struct cap *k)
+{
+    usleep(100000); /* the last frames */
+    atomic_store(&k->stop, 1);
+    pthread_join(k->t, NULL);
+    close(k->fd);
+}
+
+/* We send TSO_BYTES to a kernel listener (TCP_MAXSEG maxseg when not 0), with TSO on
+ * (the tap link's default) or off. */
+static void t_tso(struct jet_station *s, uint16_t port, int maxseg, bool tso)
+{
+    static uint8_t buf[1 << 16];
+    char name[32];
+    snprintf(name, sizeof name, "tso%s mss %d", tso ? "" : " off", maxseg ? maxseg : 1460);
+    struct jet_link_stats l0, l1;
+    CHECK_EQ(jet_link_stats(jet_station_link(s), &l0), 0);
+    struct cap cp;
+    cap_start(&cp);
+    struct kside k;
+    uint64_t t0 = now_ns();
+    kstart2(&k, 4, port, maxseg);
+    struct jet_tcp_opts o = {.no_tso = !tso};
+    struct jet_tcp_conn *c = NULL;
+    int rc = jet_tcp_connect(s, K_IP, port, &o, &c, 5 * SEC);
+    CHECK_EQ(rc, 0);
+    uint64_t until = now_ns() + 15 * (uint64_t)SEC;
+    for (uint64_t off = 0; !rc && off < TSO_BYTES && now_ns() < until;) {
+        size_t m = sizeof buf;
+        if (m > TSO_BYTES - off)
+            m = (size_t)(TSO_BYTES - off);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = pat(3, off + i);
+        ssize_t w = jet_tcp_send(c, buf, m, 5 * SEC);
+        if (w <= 0) {
+            fprintf(stderr, "%s: send: %zd %s\n", name, w, jet_tcp_error(c));
+            CHECK(w > 0);
+            break;
+        }
+        off += (uint64_t)w;
+    }
+    struct jet_tcp_info i = {0};
+    if (!rc) {
+        CHECK_EQ(jet_tcp_shutdown(c), 0);
+        while (!atomic_load(&k.done) && now_ns() < until)
+            jet_station_wait(s, 10000000), jet_station_poll(s);
+        jet_tcp_info(c, &i);
+        CHECK_EQ(jet_tcp_close(c, 5 * SEC), 0);
+    } else if (c) {
+        jet_tcp_abort(c);
+    }
+    double secs = (double)(now_ns() - t0) / 1e9;
+    kcheck(&k, name);
+    cap_stop(&cp);
+    CHECK_EQ(jet_link_stats(jet_station_link(s), &l1), 0);
+    uint64_t lf = l1.tx_frames - l0.tx_frames, lb = l1.tx_bytes - l0.tx_bytes;
+    double per_seg = i.segs_out ? (double)i.bytes_out / (double)i.segs_out : 0;
+    double per_frame = lf ? (double)lb / (double)lf : 0;
+    fprintf(stderr,
+            "%s: %.3f s (%.2f Gbit/s); ours: snd_mss %u, %llu bytes in %llu segments (%.0f "
+            "per segment), retrans %llu; link: %llu frames, %.0f bytes per frame; capture: "
+            "%llu TCP frames, %llu GSO (gso_size %u..%u), longest other payload %u\n",
+            name, secs, (double)TSO_BYTES * 8 / secs / 1e9, i.snd_mss,
+            (unsigned long long)i.bytes_out, (unsigned long long)i.segs_out, per_seg,
+            (unsigned long long)i.retransmits, (unsigned long long)lf, per_frame,
+            (unsigned long long)cp.frames, (unsigned long long)cp.gso_frames, cp.gso_min,
+            cp.gso_max, cp.big_plain);
+    uint32_t wire = (uint32_t)(maxseg ? maxseg : 1460) - 12; /* timestamps */
+    CHECK_EQ(k.rcvd, TSO_BYTES);
+    CHECK(i.bytes_out >= TSO_BYTES);
+    CHECK_EQ(i.snd_mss, wire + 12);
+    if (tso) {
+        CHECK(per_seg > 1500);   /* large segments out of the core */
+        CHECK(per_frame > 1514); /* and through the link */
+        CHECK(cp.gso_frames > 0);
+        CHECK_EQ(cp.gso_min, wire); /* the connection's MSS, not the MTU's 1448 */
+        CHECK_EQ(cp.gso_max, wire);
+    } else {
+        CHECK(per_seg <= wire);
+        CHECK(per_frame <= 1514);
+        CHECK_EQ(cp.gso_frames, 0);
+    }
+    CHECK(cp.big_plain <= wire); /* nothing went over the MSS unsegmented */
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
         fprintf(stderr, "test_tcp_kernel: skipped (needs root for a network namespace)\n");
         return 77;
     }
-    alarm(40);
+    alarm(80);
     REQUIRE(unshare(CLONE_NEWNET) == 0);
     REQUIRE(access("/dev/net/tun", R_OK | W_OK) == 0);
     sh("echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6; "
@@ -441,6 +625,9 @@ int main(void)
     t_k2us(s);
     t_us2k(s);
     t_reuse(s);
+    t_tso(s, 5005, 0, true);
+    t_tso(s, 5006, 1000, true);
+    t_tso(s, 5007, 1000, false);
     jet_tcp_station_fini(s, 2 * SEC);
     jet_station_close(s);
     return check_done("test_tcp_kernel");

@@ -367,6 +367,84 @@ static void test_ring_wrap(void)
     xp_rcv_fini(&r);
 }
 
+/* Bytes received before the application registers a ring or a sink (an accepted TCP
+ * connection has some): they move, in order and out of order, to their offsets. */
+static uint8_t sunk[4000];
+static uint64_t sunk_n;
+
+static int sink_to(void *arg, uint64_t off, const uint8_t *p, size_t len)
+{
+    (void)arg;
+    if (off + len > sizeof sunk)
+        return -EIO;
+    memcpy(sunk + off, p, len);
+    sunk_n += len;
+    return 0;
+}
+
+static int sink_full(void *arg, uint64_t off, const uint8_t *p, size_t len)
+{
+    (void)arg, (void)off, (void)p, (void)len;
+    return -ENOSPC;
+}
+
+static void test_rehome(void)
+{
+    static uint8_t ring[3000];
+    for (int sink = 0; sink < 2; sink++) {
+        struct xp_rcv r;
+        REQUIRE(xp_rcv_init(&r, 1000, false, 400, 0, MS) == 0);
+        r.nxt = 1;
+        r.move_held = true; /* as TCP */
+        CHECK_EQ(feed(&r, 0, 400, true), 0);
+        CHECK(read_back(&r, 0, 300));
+        CHECK_EQ(feed(&r, 400, 400, false), 0); /* readable: 300..800 */
+        CHECK_EQ(feed(&r, 1000, 250, true), 0); /* out of order, wrapped to ring index 0 */
+        CHECK_EQ(r.ooo.n, 1);
+        r.move_held = false; /* as RBS: too late */
+        CHECK_EQ(xp_rcv_register(&r, ring, sizeof ring), -EBUSY);
+        CHECK_EQ(xp_rcv_set_sink(&r, sink_to, NULL, 1000), -EBUSY);
+        r.move_held = true;
+        if (!sink) {
+            CHECK_EQ(xp_rcv_register(&r, ring, 900), -EBUSY); /* 950 bytes held from 300 */
+            CHECK_EQ(xp_rcv_register(&r, ring, sizeof ring), 0);
+            CHECK(xp_rcv_violation(&r, true) == NULL);
+            CHECK_EQ(xp_rcv_ready(&r), 500);
+            CHECK_EQ(feed(&r, 800, 200, true), 0); /* the hole: all 950 readable */
+            CHECK_EQ(xp_rcv_ready(&r), 950);
+            const uint8_t *p;
+            CHECK_EQ(xp_rcv_peek(&r, &p), 950);
+            CHECK(p == ring);
+            /* the same ring again, shorter, from the next byte: an overlapping move */
+            CHECK(read_back(&r, 300, 100));
+            CHECK_EQ(xp_rcv_register(&r, ring + 10, 2000), 0);
+            CHECK(xp_rcv_violation(&r, true) == NULL);
+            CHECK_EQ(xp_rcv_peek(&r, &p), 850);
+            CHECK(p == ring + 10);
+            CHECK(read_back(&r, 400, 850));
+        } else {
+            CHECK_EQ(xp_rcv_set_sink(&r, sink_full, NULL, 1000), -ENOSPC);
+            CHECK_EQ(xp_rcv_ready(&r), 500); /* nothing changed */
+            CHECK(xp_rcv_violation(&r, true) == NULL);
+            sunk_n = 0;
+            CHECK_EQ(xp_rcv_set_sink(&r, sink_to, NULL, 1000), 0);
+            CHECK_EQ(sunk_n, 750); /* 300..800 and 1000..1250 */
+            CHECK_EQ(xp_rcv_placed(&r), 500);
+            CHECK_EQ(xp_rcv_ready(&r), 0);
+            CHECK(xp_rcv_violation(&r, true) == NULL);
+            CHECK_EQ(feed(&r, 800, 200, true), 0);
+            CHECK_EQ(sunk_n, 950);
+            CHECK_EQ(xp_rcv_placed(&r), 950);
+            uint64_t bad = 0;
+            for (uint64_t i = 0; i < 950; i++)
+                bad += sunk[i] != pattern(300 + i);
+            CHECK_EQ(bad, 0);
+        }
+        CHECK(xp_rcv_violation(&r, true) == NULL);
+        xp_rcv_fini(&r);
+    }
+}
+
 /* ---- RTT and RTO (RFC 6298) ---- */
 
 static void test_rto(void)
@@ -511,6 +589,7 @@ int main(void)
     test_scoreboard();
     test_ooo();
     test_ring_wrap();
+    test_rehome();
     test_rto();
     test_newreno();
     return check_done("test_xport");

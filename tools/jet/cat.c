@@ -41,12 +41,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cat_common.h"
 #include "cli.h"
 #include "jet/rbs.h"
 #include "tcp_cli.h"
@@ -60,10 +60,7 @@ enum {
     OUT_CHUNK = 256 << 10, /* write mode: bytes per write(), then the station is driven */
     DEFAULT_CHAN = 5300,
 };
-#define CLOSE_NS      10000000000ll
-#define NAP_MAX_NS    50000000ll   /* longest sleep: timers are looked at this often at least */
-#define STDIN_LOOK_NS 200000ll     /* while frames come and go, stdin is looked at this often */
-#define ACTIVE_NS     100000000ull /* "frames come and go": one came this recently */
+#define CLOSE_NS 10000000000ll
 
 struct cat {
     struct jet_station *s;
@@ -116,37 +113,6 @@ static void cat_help(FILE *f)
             DEFAULT_CHAN, DEFAULT_CHAN);
 }
 
-/* One line on stderr, written with one write(2) so that it lands whole in a log that
- * other processes append to (stdio may split it).  Returns 1. */
-__attribute__((format(printf, 1, 2))) static int say(const char *fmt, ...)
-{
-    char b[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b, sizeof b - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return 1;
-    if ((size_t)n > sizeof b - 2)
-        n = (int)sizeof b - 2;
-    b[n++] = '\n';
-    for (int off = 0; off < n;) {
-        ssize_t w = write(STDERR_FILENO, b + off, (size_t)(n - off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (int)w;
-    }
-    return 1;
-}
-
-static bool readable(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0;
-}
-
 /* What stdout holds of the stream, for a failure message (" (...)"). */
 static const char *held(struct cat *k, char *b, size_t cap)
 {
@@ -172,7 +138,7 @@ static int fail(struct cat *k, const char *what, long rc)
 {
     const char *why = k->c ? jet_rbs_error(k->c) : "";
     char h[200];
-    return say("jet: %s: %s%s", what, why[0] ? why : strerror((int)-rc), held(k, h, sizeof h));
+    return cat_say("jet: %s: %s%s", what, why[0] ? why : strerror((int)-rc), held(k, h, sizeof h));
 }
 
 /* Moves stdin into free blocks and queues them.  1 if it did something, 0 if not,
@@ -194,24 +160,13 @@ static int pump_in(struct cat *k)
         for (int i = 0; i < NBLK && b < 0; i++)
             if (!k->busy[i])
                 b = i;
-        if (b < 0 || !readable(STDIN_FILENO))
+        if (b < 0 || !cat_readable(STDIN_FILENO))
             break;
-        size_t fill = 0; /* a pipe gives at most its buffer per read: take more */
-        do {
-            ssize_t r = read(STDIN_FILENO, k->blk[b] + fill, BLK - fill);
-            if (r < 0 && (errno == EINTR || errno == EAGAIN))
-                break;
-            if (r < 0) {
-                say("jet: reading stdin: %s", strerror(errno));
-                return -1;
-            }
-            did = 1;
-            if (r == 0) {
-                k->in_eof = true;
-                break;
-            }
-            fill += (size_t)r;
-        } while (fill < BLK && readable(STDIN_FILENO));
+        size_t fill = 0;
+        int reads = cat_read_in(k->blk[b], BLK, &fill, &k->in_eof);
+        if (reads < 0)
+            return -1;
+        did |= reads > 0;
         if (!fill)
             break;
         int rc = jet_rbs_send_ref(k->c, k->blk[b], fill, (uint64_t)b);
@@ -272,8 +227,8 @@ static int pump_out(struct cat *k)
         }
         if (w <= 0) {
             char h[200];
-            say("jet: writing stdout: %s%s", w < 0 ? strerror(errno) : "nothing written",
-                held(k, h, sizeof h));
+            cat_say("jet: writing stdout: %s%s", w < 0 ? strerror(errno) : "nothing written",
+                    held(k, h, sizeof h));
             return -1;
         }
         k->out_off += (uint64_t)w;
@@ -283,34 +238,14 @@ static int pump_out(struct cat *k)
     return did;
 }
 
-/* Sleeps until the station or stdin has something, or the next RBS timer.
- *
- * The station's fd is rung when a frame is queued for us, but a LAN with a delay
- * queues it before it may be received, and nothing rings again when it may: only the
- * station's wait (jet_station_wait) knows when.  So that is where jet cat sleeps,
- * unless stdin matters (a block is free for it): then, while frames come and go, it
- * waits at most STDIN_LOOK_NS at a time and looks at stdin between; when the
- * connection is idle, it sleeps on both fds (the first frame rings the fd). */
+/* Sleeps until the station or stdin has something, or the next RBS timer (cat_nap). */
 static void nap(struct cat *k)
 {
-    if (jet_rbs_arm(k->s) != 0)
-        return; /* work now */
-    int64_t t = jet_rbs_timeout(k->s);
-    int64_t d = t < 0 || t > NAP_MAX_NS ? NAP_MAX_NS : t;
     bool want_in = false; /* stdin matters only while a block is free for it */
     for (int i = 0; i < NBLK && !k->in_eof; i++)
         want_in |= !k->busy[i];
-    uint64_t now = jet_now_ns();
-    bool active = now - k->last_rx < ACTIVE_NS || jet_rbs_send_pending(k->c);
-    if (!want_in || active) {
-        jet_station_wait(k->s, want_in && d > STDIN_LOOK_NS ? STDIN_LOOK_NS : d);
-        return;
-    }
-    struct pollfd p[2] = {{.fd = jet_rbs_fd(k->s), .events = POLLIN},
-                          {.fd = STDIN_FILENO, .events = POLLIN}};
-    struct timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
-    if (ppoll(p, 2, &ts, NULL) > 0 && p[0].revents)
-        k->last_rx = jet_now_ns(); /* a frame is on its way: wait in the station now */
+    bool active = jet_now_ns() - k->last_rx < CAT_ACTIVE_NS || jet_rbs_send_pending(k->c);
+    cat_nap(k->s, want_in, active, &k->last_rx);
 }
 
 /* -v: how the received bytes were written (the counters of the library's writes), and
@@ -322,18 +257,17 @@ static void report(struct cat *k)
         return;
     jet_rbs_stats(k->c, &st);
     if (k->sink)
-        say("jet cat: sink: %" PRIu64 " bytes received in order; %" PRIu64
-            " segments written into the file by pwrite once their CRC held (%" PRIu64
-            " bytes, %" PRIu64 " segments out of order)",
-            jet_rbs_recv_placed(k->c), st.sink_writes, st.sink_bytes, st.ooo_segs);
+        cat_say("jet cat: sink: %" PRIu64 " bytes received in order; %" PRIu64
+                " segments written into the file by pwrite once their CRC held (%" PRIu64
+                " bytes, %" PRIu64 " segments out of order)",
+                jet_rbs_recv_placed(k->c), st.sink_writes, st.sink_bytes, st.ooo_segs);
     else
-        say("jet cat: ring: %" PRIu64 " bytes received and written out of the ring", k->out_off);
-    double secs = k->t_first && k->t_end > k->t_first ? (double)(k->t_end - k->t_first) / 1e9 : 0;
-    say("jet cat: received %" PRIu64 " bytes in %.3f s (first byte to end of stream) = %.1f Mbit/s",
-        k->out_off, secs, secs > 0 ? (double)k->out_off * 8 / secs / 1e6 : 0.0);
-    say("jet cat: sent %" PRIu64 " payload bytes in %" PRIu64 " segments, %" PRIu64
-        " retransmitted (%" PRIu64 " timeouts); srtt %.0f us",
-        st.bytes_out, st.segs_out, st.retransmits, st.timeouts, (double)st.srtt_ns / 1e3);
+        cat_say("jet cat: ring: %" PRIu64 " bytes received and written out of the ring",
+                k->out_off);
+    cat_say_rate(k->out_off, k->t_first, k->t_end);
+    cat_say("jet cat: sent %" PRIu64 " payload bytes in %" PRIu64 " segments, %" PRIu64
+            " retransmitted (%" PRIu64 " timeouts); srtt %.0f us",
+            st.bytes_out, st.segs_out, st.retransmits, st.timeouts, (double)st.srtt_ns / 1e3);
 }
 
 static int run(struct cat *k)
@@ -341,7 +275,7 @@ static int run(struct cat *k)
     for (;;) {
         int rc = jet_rbs_poll(k->s);
         if (rc < 0)
-            return say("jet: %s", jet_station_error(k->s));
+            return cat_say("jet: %s", jet_station_error(k->s));
         if (rc > 0)
             k->last_rx = jet_now_ns();
         int a = pump_in(k);
@@ -454,13 +388,13 @@ int cmd_cat(int argc, char **argv)
         nomem |= !(k.blk[i] = malloc(BLK));
     int ret = 1;
     if (nomem) {
-        ret = say("jet: out of memory");
+        ret = cat_say("jet: out of memory");
         goto out;
     }
     struct jet_err err = {0};
     int rc = jet_station_open(link, station, &k.s, &err);
     if (rc) {
-        ret = say("jet: %s", jet_err_str(&err, rc));
+        ret = cat_say("jet: %s", jet_err_str(&err, rc));
         goto out;
     }
     struct jet_rbs_opts o = {.rcvbuf = RING, .sndbuf = 64 << 10, .max_refs = NBLK};
@@ -468,19 +402,19 @@ int cmd_cat(int argc, char **argv)
         struct jet_rbs_listener *l;
         rc = jet_rbs_listen(k.s, (uint32_t)chan, &o, &l);
         if (rc) {
-            ret = say("jet: cannot listen on channel %llu: %s", (unsigned long long)chan,
-                      rc == -EADDRINUSE ? "the channel is in use" : strerror(-rc));
+            ret = cat_say("jet: cannot listen on channel %llu: %s", (unsigned long long)chan,
+                          rc == -EADDRINUSE ? "the channel is in use" : strerror(-rc));
             goto close;
         }
-        say("jet cat: listening on %s station %u channel %llu", link, jet_station_addr(k.s),
-            (unsigned long long)chan);
+        cat_say("jet cat: listening on %s station %u channel %llu", link, jet_station_addr(k.s),
+                (unsigned long long)chan);
         rc = jet_rbs_accept(l, &k.c, -1);
         if (!rc) /* before anything arrives */
             rc = k.sink ? jet_rbs_recv_sink(k.c, STDOUT_FILENO, (uint64_t)k.out_base, RING)
                         : jet_rbs_recv_register(k.c, k.ring, RING);
         jet_rbs_listener_close(l);
         if (rc) {
-            ret = say("jet: accept: %s", strerror(-rc));
+            ret = cat_say("jet: accept: %s", strerror(-rc));
             goto close;
         }
     } else if (k.sink) {
@@ -496,7 +430,7 @@ int cmd_cat(int argc, char **argv)
             jet_rbs_connect(k.s, (uint16_t)dst_st, (uint32_t)dst_ch, &o, &k.c, (int64_t)timeout_ns);
         if (rc) {
             const char *why = k.c ? jet_rbs_error(k.c) : "";
-            ret = say("jet: connect: %s", why[0] ? why : strerror(-rc));
+            ret = cat_say("jet: connect: %s", why[0] ? why : strerror(-rc));
             goto close;
         }
     }

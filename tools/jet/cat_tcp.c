@@ -27,11 +27,11 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cat_common.h"
 #include "jet/ip.h"
 #include "jet/stack.h"
 #include "tcp_cli.h"
@@ -44,10 +44,7 @@ enum {
     RING = 8 << 20,        /* --zerocopy: the registered receive ring */
     OUT_CHUNK = 256 << 10, /* bytes moved to stdout per round */
 };
-#define CLOSE_NS      10000000000ll
-#define NAP_MAX_NS    50000000ll
-#define STDIN_LOOK_NS 200000ll
-#define ACTIVE_NS     100000000ull
+#define CLOSE_NS 10000000000ll
 
 struct tcat {
     struct jet_station *s;
@@ -63,57 +60,10 @@ struct tcat {
     char where[64];
 };
 
-__attribute__((format(printf, 1, 2))) static int say(const char *fmt, ...)
-{
-    char b[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b, sizeof b - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return 1;
-    if ((size_t)n > sizeof b - 2)
-        n = (int)sizeof b - 2;
-    b[n++] = '\n';
-    for (int off = 0; off < n;) {
-        ssize_t w = write(STDERR_FILENO, b + off, (size_t)(n - off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (int)w;
-    }
-    return 1;
-}
-
-static bool readable(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0;
-}
-
 static int fail(struct tcat *k, const char *what, long rc)
 {
-    return say("jet: %s: %s: %s (stdout holds the stream's first %" PRIu64 " bytes)", what,
-               k->where, tcp_cli_why(k->c, (int)rc), k->out_off);
-}
-
-/* Reads stdin into b[0..BLK) from *fill on, while it stays readable.  0, or -1. */
-static int read_in(struct tcat *k, uint8_t *b, size_t *fill)
-{
-    while (*fill < BLK && !k->in_eof && readable(STDIN_FILENO)) {
-        ssize_t r = read(STDIN_FILENO, b + *fill, BLK - *fill);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            break;
-        if (r < 0) {
-            say("jet: reading stdin: %s", strerror(errno));
-            return -1;
-        }
-        if (r == 0)
-            k->in_eof = true;
-        *fill += (size_t)r;
-    }
-    return 0;
+    return cat_say("jet: %s: %s: %s (stdout holds the stream's first %" PRIu64 " bytes)", what,
+                   k->where, tcp_cli_why(k->c, (int)rc), k->out_off);
 }
 
 /* stdin -> the connection.  1 if it did something, 0 if not, -1 on failure. */
@@ -132,9 +82,9 @@ static int pump_in(struct tcat *k)
             if (k->busy[b])
                 continue;
             size_t fill = 0;
-            if (!readable(STDIN_FILENO))
+            if (!cat_readable(STDIN_FILENO))
                 break;
-            if (read_in(k, k->blk[b], &fill))
+            if (cat_read_in(k->blk[b], BLK, &fill, &k->in_eof) < 0)
                 return -1;
             did = 1;
             if (!fill)
@@ -149,9 +99,9 @@ static int pump_in(struct tcat *k)
         for (;;) {
             if (k->sent == k->fill && !k->in_eof) {
                 k->fill = k->sent = 0;
-                if (!readable(STDIN_FILENO))
+                if (!cat_readable(STDIN_FILENO))
                     break;
-                if (read_in(k, k->blk[0], &k->fill))
+                if (cat_read_in(k->blk[0], BLK, &k->fill, &k->in_eof) < 0)
                     return -1;
                 did = 1;
             }
@@ -189,8 +139,8 @@ static int write_out(struct tcat *k, const uint8_t *p, size_t len)
             continue;
         }
         if (w <= 0) {
-            say("jet: writing stdout: %s (stdout holds the stream's first %" PRIu64 " bytes)",
-                w < 0 ? strerror(errno) : "nothing written", k->out_off);
+            cat_say("jet: writing stdout: %s (stdout holds the stream's first %" PRIu64 " bytes)",
+                    w < 0 ? strerror(errno) : "nothing written", k->out_off);
             return -1;
         }
         off += (size_t)w;
@@ -229,10 +179,6 @@ static int pump_out(struct tcat *k)
 
 static void nap(struct tcat *k)
 {
-    if (jet_station_arm(k->s) != 0)
-        return; /* work now */
-    int64_t t = jet_station_timeout(k->s);
-    int64_t d = t < 0 || t > NAP_MAX_NS ? NAP_MAX_NS : t;
     bool want_in = !k->in_eof;
     if (k->zerocopy) {
         bool free_blk = false;
@@ -242,16 +188,8 @@ static void nap(struct tcat *k)
     } else {
         want_in &= k->sent == k->fill;
     }
-    bool active = jet_now_ns() - k->last_rx < ACTIVE_NS || jet_tcp_send_pending(k->c);
-    if (!want_in || active) {
-        jet_station_wait(k->s, want_in && d > STDIN_LOOK_NS ? STDIN_LOOK_NS : d);
-        return;
-    }
-    struct pollfd p[2] = {{.fd = jet_station_fd(k->s), .events = POLLIN},
-                          {.fd = STDIN_FILENO, .events = POLLIN}};
-    struct timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
-    if (ppoll(p, 2, &ts, NULL) > 0 && p[0].revents)
-        k->last_rx = jet_now_ns();
+    bool active = jet_now_ns() - k->last_rx < CAT_ACTIVE_NS || jet_tcp_send_pending(k->c);
+    cat_nap(k->s, want_in, active, &k->last_rx);
 }
 
 static void report(struct tcat *k)
@@ -260,14 +198,11 @@ static void report(struct tcat *k)
         return;
     struct jet_tcp_info ti;
     jet_tcp_info(k->c, &ti);
-    double secs = k->t_first && k->t_end > k->t_first ? (double)(k->t_end - k->t_first) / 1e9 : 0;
-    say("jet cat: received %" PRIu64 " bytes in %.3f s (first byte to end of stream) = %.1f "
-        "Mbit/s",
-        k->out_off, secs, secs > 0 ? (double)k->out_off * 8 / secs / 1e6 : 0.0);
-    say("jet cat: sent %" PRIu64 " bytes; %s, mss %u, %" PRIu64 " segments out, %" PRIu64
-        " retransmitted (%" PRIu64 " timeouts), %" PRIu64 " SACK blocks in; srtt %.0f us",
-        k->in_bytes, ti.cc ? ti.cc : "?", ti.snd_mss, ti.segs_out, ti.retransmits, ti.timeouts,
-        ti.sack_blocks_in, (double)ti.srtt_ns / 1e3);
+    cat_say_rate(k->out_off, k->t_first, k->t_end);
+    cat_say("jet cat: sent %" PRIu64 " bytes; %s, mss %u, %" PRIu64 " segments out, %" PRIu64
+            " retransmitted (%" PRIu64 " timeouts), %" PRIu64 " SACK blocks in; srtt %.0f us",
+            k->in_bytes, ti.cc ? ti.cc : "?", ti.snd_mss, ti.segs_out, ti.retransmits, ti.timeouts,
+            ti.sack_blocks_in, (double)ti.srtt_ns / 1e3);
 }
 
 static int run(struct tcat *k)
@@ -275,7 +210,7 @@ static int run(struct tcat *k)
     for (;;) {
         int rc = jet_station_poll(k->s);
         if (rc < 0)
-            return say("jet: %s", jet_station_error(k->s));
+            return cat_say("jet: %s", jet_station_error(k->s));
         if (rc > 0)
             k->last_rx = jet_now_ns();
         int a = pump_in(k);
@@ -397,7 +332,7 @@ int cmd_cat_tcp(int argc, char **argv)
         nomem |= !(k.blk[i] = malloc(BLK));
     int ret = 1, rc;
     if (nomem) {
-        ret = say("jet: out of memory");
+        ret = cat_say("jet: out of memory");
         goto out;
     }
     rc = tcp_cli_open("cat", link, t.ip.station, &t, &k.s);
@@ -420,24 +355,24 @@ int cmd_cat_tcp(int argc, char **argv)
         struct jet_tcp_listener *l;
         rc = jet_tcp_listen(k.s, 0, (uint16_t)port, &o, &l);
         if (rc) {
-            ret = say("jet: cannot listen on TCP port %llu: %s", (unsigned long long)port,
-                      rc == -EADDRINUSE ? "the port is in use" : strerror(-rc));
+            ret = cat_say("jet: cannot listen on TCP port %llu: %s", (unsigned long long)port,
+                          rc == -EADDRINUSE ? "the port is in use" : strerror(-rc));
             goto close;
         }
         struct jet_ip_cfg c;
         jet_ip_config(k.s, &c);
-        say("jet cat: listening on %s port %llu (%s)", jet_ip_format(c.addr, b),
-            (unsigned long long)port, link);
+        cat_say("jet cat: listening on %s port %llu (%s)", jet_ip_format(c.addr, b),
+                (unsigned long long)port, link);
         do
             rc = jet_tcp_accept(l, &k.c, 200000000);
         while (rc == -ETIMEDOUT || rc == -EAGAIN);
-        if (!rc && k.zerocopy) { /* before anything arrives; else in TCP's own ring */
+        if (!rc && k.zerocopy) { /* what came before moves in; too much: TCP's own ring */
             rc = jet_tcp_recv_register(k.c, k.out, RING);
             rc = rc == -EBUSY ? 0 : rc;
         }
         jet_tcp_listener_close(l);
         if (rc) {
-            ret = say("jet: accept: %s", tcp_cli_why(k.c, rc));
+            ret = cat_say("jet: accept: %s", tcp_cli_why(k.c, rc));
             goto close;
         }
         uint32_t pa;
@@ -451,7 +386,7 @@ int cmd_cat_tcp(int argc, char **argv)
                  (unsigned long long)port);
         rc = jet_tcp_connect(k.s, addr, (uint16_t)port, &o, &k.c, (int64_t)timeout_ns);
         if (rc) {
-            ret = say("jet: connect to %s: %s", k.where, tcp_cli_why(k.c, rc));
+            ret = cat_say("jet: connect to %s: %s", k.where, tcp_cli_why(k.c, rc));
             goto close;
         }
     }

@@ -5,23 +5,20 @@
  * without waiting:
  *   1. send what is left of the response being sent; while some is left, read
  *      nothing more (a client that does not read holds one response, no more);
- *   2. a whole request in the buffer (up to the blank line): answer it into the
- *      output, drop it from the buffer (pipelined requests behind it stay);
- *   3. else read more, at most REQ_MAX bytes of request in all: a request head that
- *      does not fit gets 431 and the connection closes.
- * GET and HEAD; keep-alive (HTTP/1.1's default, HTTP/1.0's on "Connection:
- * keep-alive"); every response has a Content-Length.  Errors: 400 (malformed, or
- * HTTP/1.1 without Host), 404, 405 (another method; Allow: GET, HEAD), 431, 505; a
- * request with a body (Content-Length > 0 or Transfer-Encoding) is answered and the
- * connection closed, since the body is not read.  A connection idle for IDLE_NS
- * between requests is closed. */
+ *   2. a whole request head in the parser (src/app/http_req.h, which decides the
+ *      request and its errors 400, 405, 431 and 505, and keep-alive): answer it into
+ *      the output (pipelined requests behind it stay in the parser);
+ *   3. else read more into the parser, at most HTTP_REQ_MAX bytes of request in all:
+ *      a request head that does not fit gets 431 and the connection closes.
+ * GET and HEAD of / (or /index.html) and /stats.json, else 404; every response has a
+ * Content-Length.  A connection idle for IDLE_NS between requests is closed. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
+#include "app/http_req.h"
 #include "app/iperf3_srv.h"
 #include "cli.h"
 #include "host_svc.h"
@@ -29,14 +26,12 @@
 #include "util/clock.h"
 
 enum {
-    REQ_MAX = 8 << 10,     /* request line and headers */
-    CONNS_SHOWN = 256,     /* connections listed on the status page, at most */
+    CONNS_SHOWN = 256, /* connections listed on the status page, at most */
 };
 #define IDLE_NS 60000000000ull
 
 struct http_conn {
-    char req[REQ_MAX];
-    size_t rlen;
+    struct http_req_parser in;
     char *out; /* the response being sent: out[ooff, olen) is left */
     size_t olen, ooff;
     bool close_after; /* close once out is sent */
@@ -44,7 +39,10 @@ struct http_conn {
 
 struct http_conn *http_conn_new(void)
 {
-    return calloc(1, sizeof(struct http_conn));
+    struct http_conn *h = calloc(1, sizeof(struct http_conn));
+    if (h)
+        http_req_init(&h->in);
+    return h;
 }
 
 void http_conn_free(struct http_conn *h)
@@ -373,19 +371,6 @@ void status_html(struct tcp_svc *t, FILE *f)
 
 /* ---- requests and responses ---- */
 
-static const char *reason(int code)
-{
-    switch (code) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Internal Server Error";
-    }
-}
-
 /* Puts the response into h->out (the body left out for HEAD).  -ENOMEM. */
 static int respond(struct tcp_svc *t, struct http_conn *h, int code, const char *type,
                    const char *body, size_t blen, bool head)
@@ -398,7 +383,7 @@ static int respond(struct tcp_svc *t, struct http_conn *h, int code, const char 
                      "HTTP/1.1 %d %s\r\nServer: jet-host\r\nDate: %s\r\n"
                      "Content-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
                      "%sConnection: %s\r\n\r\n",
-                     code, reason(code), date, type, blen,
+                     code, http_reason(code), date, type, blen,
                      code == 405 ? "Allow: GET, HEAD\r\n" : "",
                      h->close_after ? "close" : "keep-alive");
     size_t total = (size_t)n + (head ? 0 : blen);
@@ -421,113 +406,19 @@ static int respond(struct tcp_svc *t, struct http_conn *h, int code, const char 
 static int respond_error(struct tcp_svc *t, struct http_conn *h, int code, bool head)
 {
     char body[128];
-    int n = snprintf(body, sizeof body, "%d %s\n", code, reason(code));
+    int n = snprintf(body, sizeof body, "%d %s\n", code, http_reason(code));
     return respond(t, h, code, "text/plain; charset=utf-8", body, (size_t)n, head);
 }
 
-/* Whether header line l (len n, no CRLF) is "name: value" with this name; the value
- * (trimmed) in *v, *vn. */
-static bool header_is(const char *l, size_t n, const char *name, const char **v, size_t *vn)
+/* Answers request r (http_req.h decided it).  0 or -ENOMEM. */
+static int answer(struct tcp_svc *t, struct http_conn *h, const struct http_req *r)
 {
-    size_t k = strlen(name);
-    if (n <= k || l[k] != ':' || strncasecmp(l, name, k))
-        return false;
-    const char *p = l + k + 1, *e = l + n;
-    while (p < e && (*p == ' ' || *p == '\t'))
-        p++;
-    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
-    *v = p;
-    *vn = (size_t)(e - p);
-    return true;
-}
-
-static bool has_token(const char *v, size_t n, const char *tok)
-{
-    size_t k = strlen(tok);
-    for (size_t i = 0; i + k <= n; i++)
-        if (!strncasecmp(v + i, tok, k) && (i == 0 || v[i - 1] == ',' || v[i - 1] == ' ') &&
-            (i + k == n || v[i + k] == ',' || v[i + k] == ' '))
-            return true;
-    return false;
-}
-
-/* Answers the request head req[0, n) (n includes the blank line).  0 or -ENOMEM. */
-static int answer(struct tcp_svc *t, struct http_conn *h, char *req, size_t n)
-{
-    /* the request line */
-    char *eol = memchr(req, '\n', n);
-    size_t ll = (size_t)(eol - req);
-    if (ll && req[ll - 1] == '\r')
-        ll--;
-    char *sp1 = memchr(req, ' ', ll);
-    char *sp2 = sp1 ? memchr(sp1 + 1, ' ', ll - (size_t)(sp1 + 1 - req)) : NULL;
-    h->close_after = true;
-    if (!sp1 || !sp2 || sp1 == req || sp2 == sp1 + 1)
-        return respond_error(t, h, 400, false);
-    size_t ml = (size_t)(sp1 - req), tl = (size_t)(sp2 - sp1 - 1), vl = ll - (size_t)(sp2 + 1 - req);
-    const char *target = sp1 + 1, *ver = sp2 + 1;
-    bool head = ml == 4 && !memcmp(req, "HEAD", 4), get = ml == 3 && !memcmp(req, "GET", 3);
-    for (size_t i = 0; i < ml; i++)
-        if (req[i] < 'A' || req[i] > 'Z')
-            return respond_error(t, h, 400, false);
-    int minor;
-    if (vl == 8 && !memcmp(ver, "HTTP/1.", 7) && (ver[7] == '0' || ver[7] == '1'))
-        minor = ver[7] - '0';
-    else if (vl >= 8 && !memcmp(ver, "HTTP/", 5) && ver[5] >= '2' && ver[5] <= '9')
-        return respond_error(t, h, 505, head);
-    else
-        return respond_error(t, h, 400, head);
-
-    /* the headers */
-    bool keep = minor == 1, host = false, body = false;
-    char *p = eol + 1, *end = req + n;
-    while (p < end) {
-        char *e = memchr(p, '\n', (size_t)(end - p));
-        size_t len = (size_t)(e - p);
-        if (len && p[len - 1] == '\r')
-            len--;
-        if (!len)
-            break; /* the blank line */
-        const char *v;
-        size_t vn;
-        if (*p == ' ' || *p == '\t' || !memchr(p, ':', len))
-            return respond_error(t, h, 400, head); /* obsolete folding, or no colon */
-        if (header_is(p, len, "Host", &v, &vn)) {
-            host = true;
-        } else if (header_is(p, len, "Connection", &v, &vn)) {
-            if (has_token(v, vn, "close"))
-                keep = false;
-            else if (has_token(v, vn, "keep-alive"))
-                keep = true;
-        } else if (header_is(p, len, "Content-Length", &v, &vn)) {
-            for (size_t i = 0; i < vn; i++)
-                if (v[i] < '0' || v[i] > '9')
-                    return respond_error(t, h, 400, head);
-            for (size_t i = 0; i < vn; i++)
-                body |= v[i] != '0';
-        } else if (header_is(p, len, "Transfer-Encoding", &v, &vn)) {
-            body = true;
-        }
-        p = e + 1;
-    }
-    if (minor == 1 && !host)
-        return respond_error(t, h, 400, head);
-    h->close_after = !keep || body; /* a body is not read: close after the answer */
-    if (!get && !head)
-        return respond_error(t, h, 405, false);
-
-    /* the target: origin form, or absolute form (its path) */
-    size_t pl = tl;
-    const char *path = target;
-    if (tl > 7 && !strncasecmp(target, "http://", 7)) {
-        const char *slash = memchr(target + 7, '/', tl - 7);
-        path = slash ? slash : "/";
-        pl = slash ? tl - (size_t)(slash - target) : 1;
-    }
-    const char *q = memchr(path, '?', pl);
-    if (q)
-        pl = (size_t)(q - path);
+    h->close_after = r->close;
+    if (r->error)
+        return respond_error(t, h, r->error, r->head);
+    bool head = r->head;
+    const char *path = r->path;
+    size_t pl = r->path_len;
     bool html = (pl == 1 && path[0] == '/') || (pl == 11 && !memcmp(path, "/index.html", 11));
     bool json = pl == 11 && !memcmp(path, "/stats.json", 11);
     if (!html && !json)
@@ -549,21 +440,6 @@ static int answer(struct tcp_svc *t, struct http_conn *h, char *req, size_t n)
                      head);
     free(b);
     return rc;
-}
-
-/* The length of the request head at the start of req (through the blank line), 0
- * while incomplete. */
-static size_t head_len(const char *req, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (req[i] != '\n')
-            continue;
-        if (req[i + 1] == '\n')
-            return i + 2;
-        if (i + 2 < n && req[i + 1] == '\r' && req[i + 2] == '\n')
-            return i + 3;
-    }
-    return 0;
 }
 
 int http_step(struct tcp_svc *t, struct tconn *k, uint64_t now)
@@ -594,24 +470,11 @@ int http_step(struct tcp_svc *t, struct tconn *k, uint64_t now)
             if (h->close_after)
                 return HTTP_DONE;
         }
-        /* leading empty lines before a request are allowed (RFC 9112 2.2) */
-        while (h->rlen && (h->req[0] == '\r' || h->req[0] == '\n'))
-            memmove(h->req, h->req + 1, --h->rlen);
-        size_t hl = head_len(h->req, h->rlen);
-        if (hl) {
-            int rc = answer(t, h, h->req, hl);
+        struct http_req q;
+        if (http_req_next(&h->in, &q)) { /* a request, or a 431 for one too long */
+            int rc = answer(t, h, &q);
             if (rc)
                 return rc;
-            memmove(h->req, h->req + hl, h->rlen - hl);
-            h->rlen -= hl;
-            did = 1;
-            continue;
-        }
-        if (h->rlen == REQ_MAX) {
-            h->close_after = true;
-            if (respond_error(t, h, 431, false))
-                return -ENOMEM;
-            h->rlen = 0;
             did = 1;
             continue;
         }
@@ -619,7 +482,9 @@ int http_step(struct tcp_svc *t, struct tconn *k, uint64_t now)
             return HTTP_DONE; /* a partial request at the end is dropped */
         if (!(jet_tcp_events(k->c) & JET_TCP_IN))
             break;
-        ssize_t n = jet_tcp_recv(k->c, h->req + h->rlen, REQ_MAX - h->rlen, 0);
+        size_t room;
+        char *in = http_req_room(&h->in, &room);
+        ssize_t n = jet_tcp_recv(k->c, in, room, 0);
         if (n == -EAGAIN)
             break;
         if (n < 0)
@@ -629,7 +494,7 @@ int http_step(struct tcp_svc *t, struct tconn *k, uint64_t now)
             k->peer_eof = true;
             continue;
         }
-        h->rlen += (size_t)n;
+        http_req_fill(&h->in, (size_t)n);
         k->bytes_in += (uint64_t)n;
         t->n[TSVC_HTTP].bytes_in += (uint64_t)n;
         k->last_ns = now;

@@ -202,7 +202,10 @@ static int lan_to_tap(struct bridge *b, struct jet_err *err)
     unsigned start = s->i;
     while (s->i < s->n) {
         struct jet_frame *f = &s->f[s->i];
-        rc = f->encap == JET_ENCAP_ETH ? tap_link_write_from(b->tap, f->data, f->len)
+        /* A TCP checksum from the LAN may be partial (caps.csum: Jetstream senders
+         * leave it so): the kernel gets it as NEEDS_CSUM, which it trusts as checked */
+        uint32_t gso = b->lan->caps.csum ? 0xFFFF : 0;
+        rc = f->encap == JET_ENCAP_ETH ? tap_link_write_from_gso(b->tap, f->data, f->len, gso)
                                        : -EPROTONOSUPPORT; /* native: not the kernel's */
         if (rc == -EAGAIN)
             break; /* held until the kernel takes frames again */

@@ -155,6 +155,8 @@ static int parse_args(int argc, char **argv, struct perf_opts *o)
             o->json = true;
         } else if (!strcmp(a, "--pingpong")) {
             o->pingpong = true;
+        } else if (o->rbs && !strcmp(a, "--nodelay")) {
+            o->nodelay = true;
         } else if (!strcmp(a, "--latency")) {
             o->latency = true;
         } else if (!strcmp(a, "--accept-bad-crc")) {

@@ -48,6 +48,7 @@ struct perf_opts {
     bool lan_given, mtu_given;
     /* --proto rbs (perf_rbs.c): message size, bytes to send (-n), round trips (-n, --pingpong) */
     bool rbs;
+    bool nodelay; /* --nodelay: RBS without Nagle (--proto tcp's is in tcpo) */
     uint32_t msg;
     uint64_t bytes, count;
     /* --proto tcp (perf_tcp.c): rbs is set too (-l, -n as for rbs); chan is the port */
@@ -123,6 +124,54 @@ int send_ctl(struct end *e, const uint8_t *msg);
 void print_interval(uint32_t frame, double t0, double t1, uint64_t frames);
 void report(const struct perf_opts *o, const char *link, uint64_t sent, const struct result *r,
             const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt);
+
+/* ---- byte-stream sessions: what --proto rbs and --proto tcp share ----
+ * (perf_rbs.c, perf_tcp.c: the same session shape over their own connections) */
+
+/* SIGINT / SIGTERM set perf_stop. */
+void perf_catch_stop(void);
+/* CPU time this process used, ns (user + system). */
+uint64_t perf_cpu_ns(void);
+/* The server's result, big-endian u64s: bytes, rx_ns, cpu_ns, retransmits. */
+enum { PERF_STREAM_RESULT = 32 };
+void perf_stream_result_put(uint8_t *res, uint64_t bytes, uint64_t rx_ns, uint64_t cpu,
+                            uint64_t retransmits);
+/* The server's receive loop's clock: first byte to end of stream. */
+struct perf_rx_clock {
+    uint64_t bytes, first, last;
+};
+/* n bytes arrived at now. */
+static inline void perf_rx_tick(struct perf_rx_clock *k, uint64_t now, uint64_t n)
+{
+    if (!k->first)
+        k->first = now;
+    k->last = now;
+    k->bytes += n;
+}
+/* A bulk sender's interval lines (-i): every o->interval_ns, the rate acknowledged. */
+struct perf_iv {
+    uint64_t t0, next, start, acked;
+};
+void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0);
+/* At now with acked bytes acknowledged so far: prints a line when one is due. */
+void perf_iv_tick(struct perf_iv *iv, const struct perf_opts *o, uint64_t now, uint64_t acked);
+/* The client's view of a session: the server's result, the client's own time (secs)
+ * and its round trips (sorted here). */
+struct perf_stream_sum {
+    uint64_t bytes, rcpu;
+    double secs, gbps, p50, p99;
+};
+void perf_stream_sum(const struct perf_opts *o, const uint8_t *res, double secs, uint64_t *rtt,
+                     uint64_t nrtt, struct perf_stream_sum *r);
+/* JSON: "bytes", "seconds", "gbps". */
+void perf_stream_json_rate(struct json *j, const struct perf_stream_sum *r);
+/* JSON, last: the CPU times, the round trips; closes the object and prints it. */
+void perf_stream_json_end(struct json *j, const struct perf_opts *o,
+                          const struct perf_stream_sum *r, uint64_t cpu, const uint64_t *rtt,
+                          uint64_t nrtt);
+/* Text, first: the rule and the headline over PROTO on link (how: ", zero-copy" or ""). */
+void perf_stream_text_head(const struct perf_opts *o, const char *proto, const char *link,
+                           const struct perf_stream_sum *r, uint64_t nrtt, const char *how);
 
 /* jet perf --proto rbs (perf_rbs.c): its own options, same shape. */
 

@@ -1,13 +1,15 @@
 /* jet perf: what the raw sender and receiver (perf_send.c, perf_recv.c) and
- * jet perf --proto rbs (perf_rbs.c) share: the perf header's fields,
- * control messages, dead-peer checks, the report, opening a raw end on a
- * link, and the private LAN run (perf.h is the interface; perf.c only
- * parses the command line and dispatches). */
+ * jet perf --proto rbs / tcp (perf_rbs.c, perf_tcp.c) share: the perf header's
+ * fields, control messages, dead-peer checks, the report, the byte-stream
+ * sessions' result, clocks and report parts, opening a raw end on a link, and the
+ * private LAN run (perf.h is the interface; perf.c only parses the command line and
+ * dispatches). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -323,4 +325,105 @@ int perf_private(const struct jet_lan_config *lan, const char *banner, perf_end_
         ret = 1;
     jet_lan_destroy(name, true, NULL);
     return ret;
+}
+
+/* ---- byte-stream sessions (perf_rbs.c, perf_tcp.c) ---- */
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    perf_stop = 1;
+}
+
+void perf_catch_stop(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+uint64_t perf_cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+void perf_stream_result_put(uint8_t *res, uint64_t bytes, uint64_t rx_ns, uint64_t cpu,
+                            uint64_t retransmits)
+{
+    put64(res, bytes);
+    put64(res + 8, rx_ns);
+    put64(res + 16, cpu);
+    put64(res + 24, retransmits);
+}
+
+void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0)
+{
+    iv->t0 = iv->start = t0;
+    iv->next = t0 + o->interval_ns;
+    iv->acked = 0;
+}
+
+void perf_iv_tick(struct perf_iv *iv, const struct perf_opts *o, uint64_t now, uint64_t acked)
+{
+    if (!o->interval_ns || now < iv->next || o->json)
+        return;
+    char b[32];
+    double secs = (double)(now - iv->start) / 1e9;
+    printf("[%6.2f-%6.2f s] %s\n", (double)(iv->start - iv->t0) / 1e9, (double)(now - iv->t0) / 1e9,
+           fmt_rate(b, sizeof b, (double)(acked - iv->acked) * 8 / secs));
+    fflush(stdout);
+    iv->acked = acked;
+    iv->start = now;
+    iv->next = now + o->interval_ns;
+}
+
+void perf_stream_sum(const struct perf_opts *o, const uint8_t *res, double secs, uint64_t *rtt,
+                     uint64_t nrtt, struct perf_stream_sum *r)
+{
+    uint64_t rx_ns = get64(res + 8);
+    r->bytes = get64(res);
+    r->rcpu = get64(res + 16);
+    r->secs = o->pingpong || !rx_ns ? secs : (double)rx_ns / 1e9;
+    r->gbps = r->secs > 0 ? (double)r->bytes * 8 / r->secs / 1e9 : 0;
+    perf_rtt_sort(rtt, nrtt);
+    perf_rtt_pct(rtt, nrtt, &r->p50, &r->p99);
+}
+
+void perf_stream_json_rate(struct json *j, const struct perf_stream_sum *r)
+{
+    json_u64(j, "bytes", r->bytes);
+    json_dbl(j, "seconds", r->secs);
+    json_dbl(j, "gbps", r->gbps);
+}
+
+void perf_stream_json_end(struct json *j, const struct perf_opts *o,
+                          const struct perf_stream_sum *r, uint64_t cpu, const uint64_t *rtt,
+                          uint64_t nrtt)
+{
+    json_dbl(j, "sender_cpu_s", (double)cpu / 1e9);
+    json_dbl(j, "receiver_cpu_s", (double)r->rcpu / 1e9);
+    if (o->pingpong) {
+        json_u64(j, "round_trips", nrtt);
+        perf_json_rtt(j, rtt, nrtt);
+    }
+    json_end_obj(j);
+    json_finish(j);
+}
+
+void perf_stream_text_head(const struct perf_opts *o, const char *proto, const char *link,
+                           const struct perf_stream_sum *r, uint64_t nrtt, const char *how)
+{
+    char b[32], c[32];
+    fputs(PERF_RULE, stdout);
+    if (o->pingpong)
+        printf("%llu round trips of %u-byte messages over %s on %s: rtt p50 %.2f us, "
+               "p99 %.2f us\n",
+               (unsigned long long)nrtt, o->msg, proto, link, r->p50, r->p99);
+    else
+        printf("%s in %.3f s = %s over %s on %s (%u-byte messages%s)\n",
+               fmt_bytes(b, sizeof b, (double)r->bytes), r->secs,
+               fmt_rate(c, sizeof c, r->gbps * 1e9), proto, link, o->msg, how);
 }

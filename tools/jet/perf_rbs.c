@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,20 +29,6 @@ enum { HELLO = 16, RESULT = 32 };
 #define IO_NS 10000000000ll
 
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
-static uint64_t cpu_ns(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
-           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
-}
 
 /* Blocking calls wait in slices of PERF_PEER_CHECK_NS: between two, the peer's
  * station is looked at (perf.h).  RBS alone finds a dead peer only when its
@@ -129,10 +114,10 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
     int rc;
     do
         rc = jet_rbs_accept(l, &c, 200000000);
-    while (rc == -ETIMEDOUT && !stop);
+    while (rc == -ETIMEDOUT && !perf_stop);
     if (rc)
-        return stop ? die("interrupted") : die("accept: %s", strerror(-rc));
-    uint64_t cpu0 = cpu_ns();
+        return perf_stop ? die("interrupted") : die("accept: %s", strerror(-rc));
+    uint64_t cpu0 = perf_cpu_ns();
     uint8_t hello[HELLO], res[RESULT] = {0};
     rc = recv_all(c, hello, HELLO, IO_NS);
     if (rc || memcmp(hello, "RBSPERF1", 8)) {
@@ -142,21 +127,21 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
     }
     bool pingpong = (get64(hello + 8) >> 32) == 1;
     uint32_t msg = (uint32_t)get64(hello + 8);
-    uint64_t bytes = 0, t_first = 0, t_last = 0;
+    struct perf_rx_clock k = {0};
     if (pingpong) {
         jet_rbs_busy_poll(c, true); /* like the client: round trips, not CPU, matter */
         uint8_t *buf = malloc(msg ? msg : 1);
-        for (rc = 0; buf && !rc && !stop;) {
+        for (rc = 0; buf && !rc && !perf_stop;) {
             ssize_t n = recv_some(c, buf, msg, IO_NS);
             if (n == 0)
                 break;
             rc = n < 0 ? (int)n : send_all(c, buf, (size_t)n, IO_NS);
-            bytes += n > 0 ? (uint64_t)n : 0;
+            k.bytes += n > 0 ? (uint64_t)n : 0;
         }
         free(buf);
     } else {
         uint64_t start = jet_now_ns();
-        for (rc = 0; !rc && !stop;) {
+        for (rc = 0; !rc && !perf_stop;) {
             const uint8_t *p;
             ssize_t n = jet_rbs_recv_ready(c, &p, SLICE_NS);
             if (n == -ETIMEDOUT && !(n = waited(c, start, IO_NS)))
@@ -167,48 +152,42 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
                 rc = (int)n;
                 break;
             }
-            uint64_t now = jet_now_ns();
-            if (!t_first)
-                t_first = now;
-            t_last = start = now; /* the bound is on silence, not on the session */
-            bytes += (uint64_t)n;
+            start = jet_now_ns(); /* the bound is on silence, not on the session */
+            perf_rx_tick(&k, start, (uint64_t)n);
             jet_rbs_recv_consume(c, (size_t)n); /* read in place: nothing copied out */
         }
     }
-    if (rc || stop) {
+    if (rc || perf_stop) {
         rc = rc ? conn_die(c, "receive", rc) : die("interrupted");
         jet_rbs_abort(c);
         return rc;
     }
     struct jet_rbs_stats st;
     jet_rbs_stats(c, &st);
-    put64(res, bytes);
-    put64(res + 8, t_last - t_first);
-    put64(res + 16, cpu_ns() - cpu0);
-    put64(res + 24, st.retransmits);
+    perf_stream_result_put(res, k.bytes, k.last - k.first, perf_cpu_ns() - cpu0, st.retransmits);
     rc = send_all(c, res, RESULT, IO_NS);
     if (rc)
         rc = conn_die(c, "result", rc);
     int crc = jet_rbs_close(c, IO_NS);
     (void)crc;
     if (!o->json && !o->one_off)
-        printf("served %llu bytes\n", (unsigned long long)bytes), fflush(stdout);
+        printf("served %llu bytes\n", (unsigned long long)k.bytes), fflush(stdout);
     return rc ? 1 : 0;
 }
 
 static int run_rbs_server(struct jet_station *s, const struct perf_opts *o)
 {
     struct jet_rbs_listener *l;
-    struct jet_rbs_opts ro = {.busy_poll = false};
+    struct jet_rbs_opts ro = {.busy_poll = false, .nodelay = o->nodelay};
     int rc = jet_rbs_listen(s, o->chan, &ro, &l);
     if (rc)
         return die("cannot listen on channel %u: %s", o->chan, strerror(-rc));
     int ret = 0;
     do
         ret = serve_one(l, o);
-    while (!o->one_off && !stop);
+    while (!o->one_off && !perf_stop);
     jet_rbs_listener_close(l);
-    return stop && !o->one_off ? 0 : ret;
+    return perf_stop && !o->one_off ? 0 : ret;
 }
 
 /* ---- client ---- */
@@ -216,52 +195,30 @@ static int run_rbs_server(struct jet_station *s, const struct perf_opts *o)
 static void report_rbs(const struct perf_opts *o, const char *link, const uint8_t *res, double secs,
                        uint64_t cpu, const struct jet_rbs_stats *st, uint64_t *rtt, uint64_t nrtt)
 {
-    uint64_t bytes = get64(res), rx_ns = get64(res + 8), rcpu = get64(res + 16);
-    double s = o->pingpong || !rx_ns ? secs : (double)rx_ns / 1e9;
-    double gbps = s > 0 ? (double)bytes * 8 / s / 1e9 : 0;
-    double p50, p99;
-    perf_rtt_sort(rtt, nrtt);
-    perf_rtt_pct(rtt, nrtt, &p50, &p99);
+    struct perf_stream_sum r;
+    perf_stream_sum(o, res, secs, rtt, nrtt, &r);
     if (o->json) {
         struct json j;
         perf_json_begin(&j, "rbs", link);
         json_u64(&j, "msg", o->msg);
-        json_u64(&j, "bytes", bytes);
-        json_dbl(&j, "seconds", s);
-        json_dbl(&j, "gbps", gbps);
+        perf_stream_json_rate(&j, &r);
         json_u64(&j, "retransmits", st->retransmits);
         json_u64(&j, "timeouts", st->timeouts);
         json_u64(&j, "fast_retransmits", st->fast_retransmits);
         json_dbl(&j, "srtt_us", (double)st->srtt_ns / 1e3);
-        json_dbl(&j, "sender_cpu_s", (double)cpu / 1e9);
-        json_dbl(&j, "receiver_cpu_s", (double)rcpu / 1e9);
-        if (o->pingpong) {
-            json_u64(&j, "round_trips", nrtt);
-            perf_json_rtt(&j, rtt, nrtt);
-        }
-        json_end_obj(&j);
-        json_finish(&j);
+        perf_stream_json_end(&j, o, &r, cpu, rtt, nrtt);
         return;
     }
-    char b[32], c[32];
-    fputs(PERF_RULE, stdout);
-    if (o->pingpong)
-        printf(
-            "%llu round trips of %u-byte messages over RBS on %s: rtt p50 %.2f us, p99 %.2f us\n",
-            (unsigned long long)nrtt, o->msg, link, p50, p99);
-    else
-        printf("%s in %.3f s = %s over RBS on %s (%u-byte messages)\n",
-               fmt_bytes(b, sizeof b, (double)bytes), s, fmt_rate(c, sizeof c, gbps * 1e9), link,
-               o->msg);
+    perf_stream_text_head(o, "RBS", link, &r, nrtt, "");
     printf("retransmits %llu (timeouts %llu), srtt %.1f us, cpu: sender %.2f s, receiver %.2f s\n",
            (unsigned long long)st->retransmits, (unsigned long long)st->timeouts,
-           (double)st->srtt_ns / 1e3, (double)cpu / 1e9, (double)rcpu / 1e9);
+           (double)st->srtt_ns / 1e3, (double)cpu / 1e9, (double)r.rcpu / 1e9);
     fflush(stdout);
 }
 
 static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
 {
-    struct jet_rbs_opts co = {.busy_poll = o->pingpong};
+    struct jet_rbs_opts co = {.busy_poll = o->pingpong, .nodelay = o->nodelay};
     struct jet_rbs_conn *c;
     int rc = jet_rbs_connect(s, (uint16_t)o->to, o->chan, &co, &c, 5000000000ll);
     if (rc) {
@@ -278,10 +235,11 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
     for (uint32_t i = 0; i < o->msg; i++)
         buf[i] = (uint8_t)(i * 7 + 1);
     rc = send_all(c, hello, HELLO, IO_NS);
-    uint64_t cpu0 = cpu_ns(), t0 = jet_now_ns(), sent = 0, next_iv = t0 + o->interval_ns,
-             iv_start = t0, iv_acked = 0;
+    uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns(), sent = 0;
+    struct perf_iv iv;
+    perf_iv_init(&iv, o, t0);
     if (!rc && o->pingpong) {
-        for (uint64_t i = 0; !rc && i < o->count && !stop; i++) {
+        for (uint64_t i = 0; !rc && i < o->count && !perf_stop; i++) {
             uint64_t ts = jet_now_ns();
             if (o->duration_ns && ts - t0 >= o->duration_ns)
                 break;
@@ -302,22 +260,12 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
             }
             inflight -= n > 0 ? (uint64_t)n : 0;
             uint64_t now = jet_now_ns();
-            bool done = stop || (o->bytes && sent >= o->bytes) ||
+            bool done = perf_stop || (o->bytes && sent >= o->bytes) ||
                         (o->duration_ns && now - t0 >= o->duration_ns);
             if (done)
                 break;
-            if (o->interval_ns && now >= next_iv && !o->json) {
-                uint64_t acked = sent - jet_rbs_send_pending(c);
-                char b[32];
-                double secs = (double)(now - iv_start) / 1e9;
-                printf("[%6.2f-%6.2f s] %s\n", (double)(iv_start - t0) / 1e9,
-                       (double)(now - t0) / 1e9,
-                       fmt_rate(b, sizeof b, (double)(acked - iv_acked) * 8 / secs));
-                fflush(stdout);
-                iv_acked = acked;
-                iv_start = now;
-                next_iv = now + o->interval_ns;
-            }
+            if (o->interval_ns && now >= iv.next)
+                perf_iv_tick(&iv, o, now, sent - jet_rbs_send_pending(c));
             uint64_t len = o->msg;
             if (o->bytes && o->bytes - sent < len)
                 len = o->bytes - sent;
@@ -347,10 +295,10 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
         rc = jet_rbs_shutdown(c);
     if (!rc)
         rc = recv_all(c, res, RESULT, IO_NS); /* after everything sent was received */
-    uint64_t t1 = jet_now_ns(), cpu = cpu_ns() - cpu0;
+    uint64_t t1 = jet_now_ns(), cpu = perf_cpu_ns() - cpu0;
     int ret = 0;
     if (rc) {
-        ret = stop ? die("interrupted") : conn_die(c, "session", rc);
+        ret = perf_stop ? die("interrupted") : conn_die(c, "session", rc);
     } else {
         struct jet_rbs_stats st;
         jet_rbs_stats(c, &st);
@@ -387,6 +335,7 @@ void perf_rbs_help(FILE *f)
         "  -t SECONDS         send for this long (default 3 s when -n is not given)\n"
         "  -i SECONDS         print an interval line this often\n"
         "  --pingpong         round-trip time, one message at a time (both ends busy-poll)\n"
+        "  --nodelay          no Nagle: each short write leaves at once (default: Nagle)\n"
         "  --json             one JSON object with the result\n"
         "  -1, --one-off      server: serve one session, then exit\n"
         "An end whose peer's process ends (even by kill -9) says so and exits 1 within\n"
@@ -416,9 +365,7 @@ static int rbs_end(const void *o, const char *link, int station, bool server)
 int perf_rbs_main(struct perf_opts *op)
 {
     struct perf_opts o = *op;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    perf_catch_stop();
     if (o.link)
         return run_end(&o, o.link, o.station, o.server);
 

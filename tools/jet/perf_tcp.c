@@ -12,9 +12,9 @@
  *              (jet_tcp_send_ref: the same unchanged buffer again and again).  The
  *              server reads them: copied by jet_tcp_recv into a 4 MiB application ring
  *              it moves along (as bench/tcp_ref does), or with --zerocopy in place in a
- *              registered ring (jet_tcp_recv_register, recv_ready, recv_consume; in
- *              TCP's own ring when bytes came before accept and registering is too
- *              late, -EBUSY); it times first byte to end of stream.
+ *              registered ring (jet_tcp_recv_register, recv_ready, recv_consume: bytes
+ *              that came before accept move into it; in TCP's own ring should they not
+ *              fit, -EBUSY); it times first byte to end of stream.
  *   ping-pong: the client sends one message and waits for it to come back, -n times
  *              or for -t seconds; both ends busy-poll, no Nagle.
  *   server -> client  result (big-endian u64s): bytes, rx_ns, cpu_ns, retransmits,
@@ -28,7 +28,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "jet/ip.h"
@@ -42,20 +41,6 @@ enum { HELLO = 24, HELLO_ACK = 16, RESULT = 32, APP_RING = 4 << 20 };
 #define SLICE_NS        ((int64_t)PERF_PEER_CHECK_NS)
 #define PEER_GONE       (-EOWNERDEAD) /* the peer's station is held by no process */
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
-static uint64_t cpu_ns(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
-           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
-}
 
 /* One end's connection and what it knows of its peer. */
 struct tend {
@@ -80,7 +65,7 @@ static int waited(struct tend *e, uint64_t start, int64_t t)
         return err;
     if (e->peer_station != JET_LINK_NO_ADDR && !perf_peer_alive(e->s, e->peer_station))
         return PEER_GONE;
-    if (stop)
+    if (perf_stop)
         return -EINTR;
     return jet_now_ns() - start >= (uint64_t)t ? -ETIMEDOUT : 0;
 }
@@ -125,7 +110,8 @@ static int recv_all(struct tend *e, void *buf, size_t len, int64_t t)
 
 static int conn_die(struct tend *e, const char *what, int rc)
 {
-    if (rc == PEER_GONE)
+    if (rc == PEER_GONE || (rc == -EHOSTUNREACH && e->peer_station != JET_LINK_NO_ADDR &&
+                            !perf_peer_alive(e->s, e->peer_station))) /* TCP saw it first */
         return perf_die_gone(e->s, e->peer_station, what, NULL);
     if (rc == -EINTR)
         return die("interrupted");
@@ -154,16 +140,16 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
     int rc;
     do
         rc = jet_tcp_accept(l, &e.c, 200000000);
-    while ((rc == -ETIMEDOUT || rc == -EAGAIN) && !stop);
+    while ((rc == -ETIMEDOUT || rc == -EAGAIN) && !perf_stop);
     if (rc)
-        return stop ? die("interrupted") : die("accept: %s", strerror(-rc));
+        return perf_stop ? die("interrupted") : die("accept: %s", strerror(-rc));
     describe(&e);
     uint8_t *ring = NULL;
     uint32_t ring_len = o->tcpo.o.rcvbuf ? o->tcpo.o.rcvbuf : APP_RING;
-    if (o->tcpo.zerocopy) { /* right after accept, before anything is received */
+    if (o->tcpo.zerocopy) { /* right after accept: what came before moves into it */
         ring = malloc(ring_len);
         rc = ring ? jet_tcp_recv_register(e.c, ring, ring_len) : -ENOMEM;
-        if (rc == -EBUSY) { /* bytes came before accept: read in place in TCP's own ring */
+        if (rc == -EBUSY) { /* more came than fits: read in place in TCP's own ring */
             free(ring);
             ring = NULL;
             rc = 0;
@@ -175,7 +161,7 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
             return rc;
         }
     }
-    uint64_t cpu0 = cpu_ns();
+    uint64_t cpu0 = perf_cpu_ns();
     uint8_t hello[HELLO], ack[HELLO_ACK] = "TCPPERF1", res[RESULT] = {0};
     rc = recv_all(&e, hello, HELLO, IO_NS);
     if (!rc && memcmp(hello, "TCPPERF1", 8))
@@ -194,17 +180,17 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
     }
     bool pingpong = (get64(hello + 8) >> 32) == 1;
     uint32_t msg = (uint32_t)get64(hello + 8);
-    uint64_t bytes = 0, t_first = 0, t_last = 0;
+    struct perf_rx_clock k = {0};
     if (pingpong) {
         jet_tcp_set_nodelay(e.c, true);
         jet_tcp_busy_poll(e.c, true); /* like the client: round trips, not CPU, matter */
         uint8_t *buf = malloc(msg ? msg : 1);
-        for (rc = buf ? 0 : -ENOMEM; !rc && !stop;) {
+        for (rc = buf ? 0 : -ENOMEM; !rc && !perf_stop;) {
             ssize_t n = recv_some(&e, buf, msg, IO_NS);
             if (n == 0)
                 break;
             rc = n < 0 ? (int)n : send_all(&e, buf, (size_t)n, IO_NS);
-            bytes += n > 0 ? (uint64_t)n : 0;
+            k.bytes += n > 0 ? (uint64_t)n : 0;
         }
         free(buf);
     } else {
@@ -212,7 +198,7 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
             ring = malloc(APP_RING), ring_len = APP_RING;
         uint64_t start = jet_now_ns();
         size_t pos = 0;
-        for (rc = ring || o->tcpo.zerocopy ? 0 : -ENOMEM; !rc && !stop;) {
+        for (rc = ring || o->tcpo.zerocopy ? 0 : -ENOMEM; !rc && !perf_stop;) {
             const uint8_t *p;
             ssize_t n;
             if (o->tcpo.zerocopy) {
@@ -229,18 +215,15 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
                 rc = (int)n;
                 break;
             }
-            uint64_t now = jet_now_ns();
-            if (!t_first)
-                t_first = now;
-            t_last = start = now; /* the bound is on silence, not on the session */
-            bytes += (uint64_t)n;
+            start = jet_now_ns(); /* the bound is on silence, not on the session */
+            perf_rx_tick(&k, start, (uint64_t)n);
             if (o->tcpo.zerocopy)
                 jet_tcp_recv_consume(e.c, (size_t)n); /* read in place: nothing copied out */
             else if ((pos += (size_t)n) == ring_len)
                 pos = 0;
         }
     }
-    if (rc || stop) {
+    if (rc || perf_stop) {
         rc = conn_die(&e, "receive", rc ? rc : -EINTR);
         jet_tcp_abort(e.c);
         free(ring);
@@ -248,17 +231,14 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
     }
     struct jet_tcp_info ti;
     jet_tcp_info(e.c, &ti);
-    put64(res, bytes);
-    put64(res + 8, t_last - t_first);
-    put64(res + 16, cpu_ns() - cpu0);
-    put64(res + 24, ti.retransmits);
+    perf_stream_result_put(res, k.bytes, k.last - k.first, perf_cpu_ns() - cpu0, ti.retransmits);
     rc = send_all(&e, res, RESULT, IO_NS);
     if (rc)
         rc = conn_die(&e, "result", rc);
     jet_tcp_close(e.c, IO_NS);
     free(ring);
     if (!o->json && !o->one_off)
-        printf("served %llu bytes\n", (unsigned long long)bytes), fflush(stdout);
+        printf("served %llu bytes\n", (unsigned long long)k.bytes), fflush(stdout);
     return rc ? 1 : 0;
 }
 
@@ -286,9 +266,9 @@ static int run_tcp_server(struct jet_station *s, const struct perf_opts *o)
     int ret = 0;
     do
         ret = serve_one(s, l, o);
-    while (!o->one_off && !stop);
+    while (!o->one_off && !perf_stop);
     jet_tcp_listener_close(l);
-    return stop && !o->one_off ? 0 : ret;
+    return perf_stop && !o->one_off ? 0 : ret;
 }
 
 /* ---- client ---- */
@@ -296,12 +276,8 @@ static int run_tcp_server(struct jet_station *s, const struct perf_opts *o)
 static void report_tcp(const struct perf_opts *o, const char *link, const uint8_t *res, double secs,
                        uint64_t cpu, const struct jet_tcp_info *ti, uint64_t *rtt, uint64_t nrtt)
 {
-    uint64_t bytes = get64(res), rx_ns = get64(res + 8), rcpu = get64(res + 16);
-    double s = o->pingpong || !rx_ns ? secs : (double)rx_ns / 1e9;
-    double gbps = s > 0 ? (double)bytes * 8 / s / 1e9 : 0;
-    double p50, p99;
-    perf_rtt_sort(rtt, nrtt);
-    perf_rtt_pct(rtt, nrtt, &p50, &p99);
+    struct perf_stream_sum r;
+    perf_stream_sum(o, res, secs, rtt, nrtt, &r);
     if (o->json) {
         struct json j;
         perf_json_begin(&j, "tcp", link);
@@ -309,64 +285,39 @@ static void report_tcp(const struct perf_opts *o, const char *link, const uint8_
         json_bool(&j, "zerocopy", o->tcpo.zerocopy);
         json_str(&j, "cc", ti->cc ? ti->cc : "");
         json_u64(&j, "mss", ti->snd_mss);
-        json_u64(&j, "bytes", bytes);
-        json_dbl(&j, "seconds", s);
-        json_dbl(&j, "gbps", gbps);
+        perf_stream_json_rate(&j, &r);
         json_u64(&j, "retransmits", ti->retransmits);
         json_u64(&j, "timeouts", ti->timeouts);
         json_u64(&j, "fast_retransmits", ti->fast_retransmits);
         json_u64(&j, "segs_out", ti->segs_out);
         json_u64(&j, "cwnd", ti->cwnd);
         json_dbl(&j, "srtt_us", (double)ti->srtt_ns / 1e3);
-        json_dbl(&j, "sender_cpu_s", (double)cpu / 1e9);
-        json_dbl(&j, "receiver_cpu_s", (double)rcpu / 1e9);
-        if (o->pingpong) {
-            json_u64(&j, "round_trips", nrtt);
-            perf_json_rtt(&j, rtt, nrtt);
-        }
-        json_end_obj(&j);
-        json_finish(&j);
+        perf_stream_json_end(&j, o, &r, cpu, rtt, nrtt);
         return;
     }
-    char b[32], c[32];
-    fputs(PERF_RULE, stdout);
-    if (o->pingpong)
-        printf("%llu round trips of %u-byte messages over TCP on %s: rtt p50 %.2f us, "
-               "p99 %.2f us\n",
-               (unsigned long long)nrtt, o->msg, link, p50, p99);
-    else
-        printf("%s in %.3f s = %s over TCP on %s (%u-byte messages%s)\n",
-               fmt_bytes(b, sizeof b, (double)bytes), s, fmt_rate(c, sizeof c, gbps * 1e9), link,
-               o->msg, o->tcpo.zerocopy ? ", zero-copy" : "");
+    perf_stream_text_head(o, "TCP", link, &r, nrtt, o->tcpo.zerocopy ? ", zero-copy" : "");
     printf("%s, mss %u, cwnd %llu, retransmits %llu (timeouts %llu), srtt %.1f us, "
            "cpu: sender %.2f s, receiver %.2f s\n",
            ti->cc ? ti->cc : "?", ti->snd_mss, (unsigned long long)ti->cwnd,
            (unsigned long long)ti->retransmits, (unsigned long long)ti->timeouts,
-           (double)ti->srtt_ns / 1e3, (double)cpu / 1e9, (double)rcpu / 1e9);
+           (double)ti->srtt_ns / 1e3, (double)cpu / 1e9, (double)r.rcpu / 1e9);
     fflush(stdout);
 }
 
 /* Bulk: -l byte messages until -t or -n; 0 or the error. */
 static int bulk(struct tend *e, const struct perf_opts *o, const uint8_t *buf, uint64_t t0)
 {
-    uint64_t sent = 0, next_iv = t0 + o->interval_ns, iv_start = t0, iv_acked = 0;
+    uint64_t sent = 0;
+    struct perf_iv iv;
+    perf_iv_init(&iv, o, t0);
     size_t off = 0; /* copy mode: how much of the current message went */
     for (;;) {
         uint64_t now = jet_now_ns();
-        if (stop || (o->bytes && sent >= o->bytes) ||
+        if (perf_stop || (o->bytes && sent >= o->bytes) ||
             (o->duration_ns && now - t0 >= o->duration_ns && !off))
             return 0;
-        if (o->interval_ns && now >= next_iv && !o->json) {
-            uint64_t acked = sent - jet_tcp_send_pending(e->c);
-            char b[32];
-            double secs = (double)(now - iv_start) / 1e9;
-            printf("[%6.2f-%6.2f s] %s\n", (double)(iv_start - t0) / 1e9, (double)(now - t0) / 1e9,
-                   fmt_rate(b, sizeof b, (double)(acked - iv_acked) * 8 / secs));
-            fflush(stdout);
-            iv_acked = acked;
-            iv_start = now;
-            next_iv = now + o->interval_ns;
-        }
+        if (o->interval_ns && now >= iv.next)
+            perf_iv_tick(&iv, o, now, sent - jet_tcp_send_pending(e->c));
         uint64_t len = o->msg;
         if (o->bytes && o->bytes - sent < len)
             len = o->bytes - sent;
@@ -421,12 +372,12 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
     /* A private LAN's server starts beside us: wait until its station is there (the
      * first ARP request is not lost), and take its RST as "not listening yet". */
     uint64_t until = jet_now_ns() + 5000000000ull;
-    while (o->tcp_private && !perf_peer_alive(s, o->to) && jet_now_ns() < until && !stop)
+    while (o->tcp_private && !perf_peer_alive(s, o->to) && jet_now_ns() < until && !perf_stop)
         usleep(1000);
     int rc;
     for (;;) {
         rc = jet_tcp_connect(s, o->to_addr, (uint16_t)o->chan, &co, &e.c, 5000000000ll);
-        if (rc != -ECONNREFUSED || !o->tcp_private || jet_now_ns() >= until || stop)
+        if (rc != -ECONNREFUSED || !o->tcp_private || jet_now_ns() >= until || perf_stop)
             break;
         jet_tcp_abort(e.c);
         e.c = NULL;
@@ -458,9 +409,9 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
         uint64_t ps = get64(ack + 8);
         e.peer_station = ps > UINT32_MAX ? JET_LINK_NO_ADDR : (uint32_t)ps;
     }
-    uint64_t cpu0 = cpu_ns(), t0 = jet_now_ns();
+    uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns();
     if (!rc && o->pingpong) {
-        for (uint64_t i = 0; !rc && i < o->count && !stop; i++) {
+        for (uint64_t i = 0; !rc && i < o->count && !perf_stop; i++) {
             uint64_t ts = jet_now_ns();
             if (o->duration_ns && ts - t0 >= o->duration_ns)
                 break;
@@ -473,13 +424,13 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
     } else if (!rc) {
         rc = bulk(&e, o, buf, t0);
     }
-    if (!rc && stop)
+    if (!rc && perf_stop)
         rc = -EINTR;
     if (!rc)
         rc = jet_tcp_shutdown(e.c);
     if (!rc)
         rc = recv_all(&e, res, RESULT, IO_NS); /* after everything sent was received */
-    uint64_t t1 = jet_now_ns(), cpu = cpu_ns() - cpu0;
+    uint64_t t1 = jet_now_ns(), cpu = perf_cpu_ns() - cpu0;
     int ret = 0;
     if (rc == -EPROTO) {
         ret = die("%s: not a jet perf server", e.where);
@@ -551,9 +502,7 @@ static int tcp_end(const void *o, const char *link, int station, bool server)
 int perf_tcp_main(struct perf_opts *op)
 {
     struct perf_opts o = *op;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    perf_catch_stop();
     if (o.link)
         return run_end(&o, o.link, o.station, o.server);
     if (!o.mtu_given)
