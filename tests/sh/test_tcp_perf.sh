@@ -9,7 +9,7 @@
 #  3. kill -9 of the server during a run: the client says the server's process is
 #     gone, within 2 s;
 #  4. usage errors (exit 2).
-# The long byte-exact transfer under loss (1 GiB with JET_LONG=1) is test_tcp_cat.sh's.
+# The long byte-exact transfer under loss (1 GiB) is test_tcp_cat.sh's.
 # shellcheck source=tests/sh/lib.sh
 . "$(dirname "$0")/lib.sh"
 
