@@ -120,18 +120,40 @@ static int sack_blocks(struct tcp_conn *c, struct xp_range *out, int max)
     return n;
 }
 
-/* The window to advertise: the free ring space, in units of 2^rcv_ws, but never so
- * little that the right edge (rcv.nxt + window) moves left of one advertised before
- * (RFC 9293 3.8.6: no shrinking).  Rounding down to the scale's unit could do that as
- * bytes arrive; then the window is rounded up instead, as Linux does (the edge then
- * lies at most 2^ws - 1 bytes past the ring's, which the receive side clips). */
+/* The window to advertise: the free ring space, in units of 2^rcv_ws, with two rules
+ * on where its right edge (rcv.nxt + window) may go.
+ *
+ * Receiver silly-window avoidance (RFC 9293 3.8.6.2.2, MUST-39): once a window has been
+ * advertised, its right edge moves on only when it can move by at least
+ * min(window limit / 2, Eff.snd.MSS) (RFC 9293 3.7.1: the MSS we send with, the best
+ * guess at the peer's segments; never more than the MSS we accept).  A smaller opening
+ * (a reader taking a few bytes from a full ring) is held back: the edge stays where it
+ * was, so the peer is never invited to send a sliver.  The held window is never less
+ * than the free space minus that threshold: it is zero only while less than
+ * min(window / 2, MSS) is free.  Linux (__tcp_select_window) judges by the free space
+ * alone (0 while under its receive-MSS estimate, when under half the buffer; with
+ * window scaling, any larger free space is offered, so the edge may creep by a unit):
+ * the same on a closing window, stricter here on an open one.
+ *
+ * No shrinking (RFC 9293 3.8.6): rounding down to the scale's unit could move the edge
+ * left as bytes arrive; then the window is rounded up instead, as Linux does (the edge
+ * then lies at most 2^ws - 1 bytes past the ring's, which the receive side clips).  A
+ * held edge is rounded up alike. */
 static uint64_t adv_wnd(const struct tcp_conn *c)
 {
     const struct xp_rcv *r = &c->rcv;
     uint64_t adv = xp_rcv_adv_wnd(r);
     uint64_t prev = r->last_ack_sent + r->last_adv_wnd;
+    uint64_t unit = 1ull << r->ws;
+    if (r->last_ack_sent && r->nxt + adv > prev) {
+        uint64_t move = r->nxt + adv - prev, half = r->wnd / 2;
+        if (move < half && move < r->mss) { /* the MSS we accept bounds Eff.snd.MSS */
+            uint64_t m = tcp_mss_effective(c);
+            if (move < (half < m ? half : m)) /* held: the edge as it was, whole units */
+                return prev > r->nxt ? (prev - r->nxt + unit - 1) & ~(unit - 1) : 0;
+        }
+    }
     if (r->last_adv_wnd && r->nxt + adv < prev) {
-        uint64_t unit = 1ull << r->ws;
         adv = (prev - r->nxt + unit - 1) & ~(unit - 1);
         if (adv > (uint64_t)0xFFFF << r->ws)
             adv = (uint64_t)0xFFFF << r->ws;

@@ -772,6 +772,102 @@ static void test_zero_window_receiver(void)
     tcp_destroy(c);
 }
 
+/* Receiver silly-window avoidance (RFC 9293 3.8.6.2.2): a full 4000-byte window, the
+ * reader takes a few bytes at a time; the right edge moves only once it can move by
+ * min(4000 / 2, MSS 1000) = 1000 bytes, however often the peer asks. */
+static void test_receiver_sws(void)
+{
+    struct tcp_cfg k = cfg();
+    k.rcvbuf_bytes = k.rcvbuf_init = 4000;
+    struct peer p = peer_full();
+    p.ts = false;
+    struct tcp_conn *c = client(k, p);
+    uint64_t t = T0 + 1 * MS;
+    for (uint32_t s = 0; s < 4; s++)
+        inject(c, t, pdata(s * 1000, 1000, 0));
+    drain(c, t);
+    CHECK_EQ(H.ack, IRS + 4001);
+    CHECK_EQ(H.win, 0);
+    uint8_t b[4000];
+    size_t got = 0;
+    /* 100, then 999 in all: no update, and a duplicate (which is answered at once)
+     * still sees a zero window */
+    for (size_t n = 100; n <= 999; n += 899) {
+        t += 2 * MS;
+        CHECK_EQ(tcp_recv(c, b + got, n - got), (ssize_t)(n - got));
+        got = n;
+        NOTHING(c, t);
+        inject(c, t + 1 * MS, pdata(3999, 1, 0));
+        if (EXPECT(c, t + 1 * MS, JET_TCP_ACK, ISS + 1, IRS + 4001, 0))
+            CHECK_EQ(H.win, 0);
+    }
+    /* 1000 read: the edge may move by 1000 */
+    CHECK_EQ(tcp_recv(c, b + got, 1), 1);
+    got += 1;
+    CHECK(pdata_ok(b, 0, got));
+    inject(c, t + 2 * MS, pdata(3999, 1, 0));
+    if (EXPECT(c, t + 2 * MS, JET_TCP_ACK, ISS + 1, IRS + 4001, 0))
+        CHECK_EQ(H.win, 1000);
+    tcp_destroy(c);
+}
+
+/* The threshold is the peer's segment size as far as we know it, Eff.snd.MSS (RFC 9293
+ * 3.7.1, 3.8.6.2.2): we accept 8960-byte segments but the peer offered 1460, so a
+ * 70000-byte window (scale 1: units of 2 bytes) opens by min(35000, 1460), not by
+ * min(35000, 8960); a held edge stays put while data arrives, in whole units. */
+static void test_receiver_sws_mss(void)
+{
+    struct tcp_cfg k = cfg();
+    k.mss = 8960;
+    k.rcvbuf_bytes = k.rcvbuf_init = 70000;
+    struct peer p = peer_full();
+    p.ts = false;
+    p.mss = 1460;
+    struct tcp_conn *c = client(k, p);
+    CHECK_EQ(P.our_ws, 1);
+    uint64_t t = T0 + 1 * MS;
+    for (uint32_t s = 0; s < 70; s++) {
+        inject(c, t, pdata(s * 1000, 1000, 0));
+        drain(c, t);
+    }
+    CHECK_EQ(H.ack, IRS + 70001);
+    CHECK_EQ(H.win, 0);
+    static uint8_t b[71000];
+    size_t got = 0;
+    /* 1000, then 1459 in all (the raw window 1458): held at 0 */
+    for (size_t n = 1000; n <= 1459; n += 459) {
+        t += 2 * MS;
+        CHECK_EQ(tcp_recv(c, b + got, n - got), (ssize_t)(n - got));
+        got = n;
+        NOTHING(c, t);
+        inject(c, t + 1 * MS, pdata(69999, 1, 0));
+        if (EXPECT(c, t + 1 * MS, JET_TCP_ACK, ISS + 1, IRS + 70001, 0))
+            CHECK_EQ(H.win, 0);
+    }
+    /* 1461 read: the raw window 1460 moves the edge by 1460 */
+    t += 2 * MS;
+    CHECK_EQ(tcp_recv(c, b + got, 2), 2);
+    got += 2;
+    inject(c, t, pdata(69999, 1, 0));
+    if (EXPECT(c, t, JET_TCP_ACK, ISS + 1, IRS + 70001, 0))
+        CHECK_EQ(H.win, 1460 >> 1);
+    /* 3 more read (the edge could move by 4: held), then 1000 bytes arrive: the window
+     * is what is left below the held edge, 460 */
+    CHECK_EQ(tcp_recv(c, b + got, 3), 3);
+    got += 3;
+    inject(c, t + 1 * MS, pdata(70000, 500, 0));
+    inject(c, t + 1 * MS, pdata(70500, 500, 0));
+    if (EXPECT(c, t + 1 * MS, JET_TCP_ACK, ISS + 1, IRS + 71001, 0))
+        CHECK_EQ(H.win, 460 >> 1);
+    NOTHING(c, t + 1 * MS);
+    /* everything read: the window opens to the whole ring */
+    CHECK_EQ(tcp_recv(c, b + got, sizeof b - got), (ssize_t)(sizeof b - got));
+    CHECK(pdata_ok(b, 0, sizeof b));
+    drain(c, t + 2 * MS);
+    CHECK_EQ(H.win, 70000 >> 1);
+    tcp_destroy(c);
+}
+
 /* ---- timestamp clocks that wrap (RFC 7323 5.2: serial arithmetic) ---- */
 
 static void test_ts_wrap(void)
@@ -905,6 +1001,8 @@ int main(void)
     test_lost_retransmission();
     test_zero_window();
     test_zero_window_receiver();
+    test_receiver_sws();
+    test_receiver_sws_mss();
     test_ts_wrap();
     test_challenge_ack();
     return check_done("test_tcp_script2");

@@ -318,9 +318,14 @@ static int bulk(struct tend *e, const struct perf_opts *o, const uint8_t *buf, u
             return 0;
         if (o->interval_ns && now >= iv.next)
             perf_iv_tick(&iv, o, now, sent - jet_tcp_send_pending(e->c));
+        /* The current message: it started at sent - off (copy mode: a send may take
+         * part of it), and the last one ends at -n, so len - off never exceeds what is
+         * left to send (were len taken from sent, a message more than half sent when
+         * fewer than -l bytes remain would make len - off wrap, and the send would run
+         * past the buffer and past -n). */
         uint64_t len = o->msg;
-        if (o->bytes && o->bytes - sent < len)
-            len = o->bytes - sent;
+        if (o->bytes && o->bytes - (sent - off) < len)
+            len = o->bytes - (sent - off);
         if (!o->tcpo.zerocopy) {
             ssize_t n = jet_tcp_send(e->c, buf + off, len - off, SLICE_NS);
             if (n == -ETIMEDOUT || n == -EAGAIN) {
