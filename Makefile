@@ -22,7 +22,8 @@ VERSION := 0.1.0
 CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
 	-fPIC -D_GNU_SOURCE -Iinclude -Isrc $(OPT) $(SAN) $(CFLAGS) -MMD -MP
-LDLIBS_ALL := -lpthread -lrt -lm
+# libxdp and libbpf (Debian's libxdp-dev, libbpf-dev) for the xdp: link
+LDLIBS_ALL := -lxdp -lbpf -lpthread -lrt -lm
 
 ifeq ($(V),1)
 Q :=
@@ -30,14 +31,20 @@ else
 Q := @
 endif
 
-LIB_SRCS   := $(sort $(shell find src -name '*.c'))
+LIB_SRCS   := $(sort $(filter-out %.bpf.c,$(shell find src -name '*.c')))
+# BPF programs (src/bpf/*.bpf.c): compiled by clang for the BPF target, each
+# object then embedded in the library (src/bpf/*_obj.S .incbin's it) and
+# installed beside it.
+BPF_SRCS   := $(sort $(shell find src -name '*.bpf.c'))
+BPF_OBJS   := $(BPF_SRCS:src/bpf/%.bpf.c=$(BUILD)/bpf/%.o)
+BPF_EMBED  := $(BPF_SRCS:src/bpf/%.bpf.c=$(BUILD)/obj/src/bpf/%_obj.o)
 TOOL_SRCS  := $(sort $(wildcard tools/jet/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
 EX_SRCS    := $(sort $(wildcard examples/*.c))
 
-LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BPF_EMBED)
 TOOL_OBJS  := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
 TESTS      := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES    := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -55,6 +62,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/bpf/%.o: src/bpf/%.bpf.c src/bpf/%.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -O2 -g -Wall -Werror -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-Isrc -c $< -o $@
+
+$(BUILD)/obj/src/bpf/%_obj.o: src/bpf/%_obj.S $(BUILD)/bpf/%.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  EMBED   $(BUILD)/bpf/$*.o")
+	$(Q)$(CC) -c -I$(BUILD)/bpf $< -o $@
 
 # The library exports only the jet_* API its public headers declare
 # (include/jet/*.h push default visibility); everything else is hidden.
@@ -117,10 +135,11 @@ bench: deps
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(BPF_EMBED)
 	$(Q)mkdir -p build/fuzz
 	$(Q)for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 		clang -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
-			$$f $(LIB_SRCS) -o build/fuzz/$$n -lpthread -lrt -lm || exit 1; \
+			$$f $(LIB_SRCS) $(BPF_EMBED) -o build/fuzz/$$n $(LDLIBS_ALL) || exit 1; \
 		echo "  FUZZ    $$n ($${FUZZ_SECONDS:-20}s)"; \
 		build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=1 2>&1 | tail -3 || exit 1; \
 	done
@@ -132,6 +151,8 @@ install: all
 	ln -sf libjet.so.0 $(DESTDIR)$(PREFIX)/lib/libjet.so
 	install -m 644 include/jet/*.h $(DESTDIR)$(PREFIX)/include/jet/
 	install -m 755 $(BUILD)/jet $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/jetstream
+	install -m 644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/jetstream/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' jet.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jet.pc
 
 format:

@@ -30,6 +30,11 @@
 #      the kernel's iperf3 client, forward and -R) against kernel TCP over a
 #      veth pair (bench/tap_tcp.sh, as root: interleaved pairs, median ratio of
 #      Gb/s in each direction)
+#   5b. raw frame rate of the real links packet:, xdp:, udp: on a veth pair
+#      against a plain AF_PACKET sender/receiver (bench/links.sh, as root:
+#      interleaved, median ratio of Mpps at 64 and 1500-byte frames)
+#   5c. user TCP over xdp: on a veth pair against kernel TCP over the same veth,
+#      segmentation offloads off and on (bench/xdp_tcp.sh, as root)
 #   6. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
 #      results (channel layer: placement, demultiplexing, priority latency)
 #      get a section of their own
@@ -208,38 +213,35 @@ other_pct=$(((busy1 - busy0 - (own1 - own0)) * 100 / ticks))
 ((other_pct >= 0)) || other_pct=0
 steal_pct=$(((steal1 - steal0) * 100 / ticks))
 
-# Kernel TCP across the LAN through two `jet lan tap` stations against kernel
-# TCP over a veth pair (bench/lan_tap.sh: its own interleaved A/B rounds and
-# median ratio; needs root, else it says {"skipped": ...}).  A failure is
-# reported and makes the exit code 1, like a bench_* program's.
+# The benches with a script of their own (each does its own interleaved A/B
+# rounds and prints one JSON object last; as root, else {"skipped": ...}).
+# sub_bench NAME LIMIT: runs bench/NAME.sh under a time limit, its JSON into
+# $tmp/NAME.json; a failure is reported and makes the exit code 1, like a
+# bench_* program's.
 failed=()
-echo "bench: lan_tap.sh" >&2
-rc=0
-BUILD=$BUILD BENCH_REPS=$REPS BENCH_TIMEOUT=$TIMEOUT timeout --kill-after=5 600 \
-	"$(dirname "$0")/lan_tap.sh" >"$tmp/lan_tap.out" 2>"$tmp/stderr" || rc=$?
-if [ $rc -ne 0 ] || ! tail -n 1 "$tmp/lan_tap.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
-	echo "bench: lan_tap.sh failed (exit $rc)" >&2
-	sed 's/^/  | /' "$tmp/stderr" >&2
-	failed+=(lan_tap.sh)
-	jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/lan_tap.json"
-else
-	tail -n 1 "$tmp/lan_tap.out" >"$tmp/lan_tap.json"
-fi
-
-# User TCP over a TAP device to a kernel peer against kernel TCP over a veth pair
-# (bench/tap_tcp.sh: its own interleaved A/B rounds, a median ratio per direction).
-echo "bench: tap_tcp.sh" >&2
-rc=0
-BUILD=$BUILD BENCH_REPS=$REPS BENCH_TIMEOUT=$TIMEOUT timeout --kill-after=5 600 \
-	"$(dirname "$0")/tap_tcp.sh" >"$tmp/tap_tcp.out" 2>"$tmp/stderr" || rc=$?
-if [ $rc -ne 0 ] || ! tail -n 1 "$tmp/tap_tcp.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
-	echo "bench: tap_tcp.sh failed (exit $rc)" >&2
-	sed 's/^/  | /' "$tmp/stderr" >&2
-	failed+=(tap_tcp.sh)
-	jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/tap_tcp.json"
-else
-	tail -n 1 "$tmp/tap_tcp.out" >"$tmp/tap_tcp.json"
-fi
+sub_bench() {
+	local name=$1 limit=$2 rc=0
+	echo "bench: $name.sh" >&2
+	BUILD=$BUILD BENCH_REPS=$REPS BENCH_TIMEOUT=$TIMEOUT timeout --kill-after=5 "$limit" \
+		"$(dirname "$0")/$name.sh" >"$tmp/$name.out" 2>"$tmp/stderr" || rc=$?
+	if [ $rc -ne 0 ] || ! tail -n 1 "$tmp/$name.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
+		echo "bench: $name.sh failed (exit $rc)" >&2
+		sed 's/^/  | /' "$tmp/stderr" >&2
+		failed+=("$name.sh")
+		jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/$name.json"
+	else
+		tail -n 1 "$tmp/$name.out" >"$tmp/$name.json"
+	fi
+}
+# kernel TCP across the LAN through two `jet lan tap` stations / kernel TCP over veth
+sub_bench lan_tap 600
+# user TCP over a TAP device to a kernel peer / kernel TCP over veth
+sub_bench tap_tcp 600
+# raw frame rate of the real links (packet:, xdp:, udp:) on veth / plain AF_PACKET
+# (a link that cannot run is a row "missing" with its reason)
+sub_bench links 120
+# user TCP over xdp: on veth / kernel TCP over the same veth, offloads off and on
+sub_bench xdp_tcp 120
 
 # Other benchmarks: each bench_* program once, with --json.  Their output is
 # kept as JSON when it parses (one document, or several that become an
@@ -274,6 +276,8 @@ jq -s \
 	--slurpfile extra "$extra" \
 	--slurpfile lantap "$tmp/lan_tap.json" \
 	--slurpfile taptcp "$tmp/tap_tcp.json" \
+	--slurpfile links "$tmp/links.json" \
+	--slurpfile xdptcp "$tmp/xdp_tcp.json" \
 	--argjson reps "$REPS" --argjson seconds "$SECS" --argjson pp_n "$PP_N" --argjson pp_frame "$PP_FRAME" \
 	--argjson target_frame "$TARGET_FRAME" --argjson target_tput "$TARGET_TPUT" \
 	--argjson target_rtt "$TARGET_RTT" \
@@ -410,6 +414,10 @@ jq -s \
 		lan_tap: $lantap[0],
 		# user TCP over a TAP device to the kernel / kernel TCP over a veth pair (bench/tap_tcp.sh)
 		tap_tcp: $taptcp[0],
+		# raw frame rate of packet:, xdp:, udp: on veth / plain AF_PACKET (bench/links.sh)
+		links: $links[0],
+		# user TCP over xdp: / kernel TCP over the same veth (bench/xdp_tcp.sh)
+		xdp_tcp: $xdptcp[0],
 		other: $extra
 	}' "$raw" >"$tmp/results.json"
 mv "$tmp/results.json" "$OUT"
@@ -515,6 +523,26 @@ if jq -e '.tap_tcp.from_user.ratio.median != null' "$OUT" >/dev/null 2>&1; then
 	jq -r '.tap_tcp | "  (jet host: \(.to_user.host_cpu_ns_per_byte.median * 1000 | round / 1000) CPU ns per byte receiving, \(.from_user.host_cpu_ns_per_byte.median * 1000 | round / 1000) sending)"' "$OUT"
 else
 	echo "User TCP over TAP to a kernel peer: $(jq -r '.tap_tcp | .skipped // "failed"' "$OUT")"
+fi
+
+echo
+"$(dirname "$0")/links.sh" --print "$OUT"
+
+echo
+if jq -e '.xdp_tcp.offloads_off.ratio.median != null' "$OUT" >/dev/null 2>&1; then
+	echo "User TCP over xdp: / kernel TCP over the same veth (iperf3, MTU 1500), median of $REPS paired runs"
+	printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "" "user/xdp" kernel "ratio median [min..max]" target result
+	jq -r '.xdp_tcp | (["offloads off", .offloads_off, true], ["offloads on", .offloads_on, false])
+		| [.[0], .[1].xdp_gbps.median, .[1].kernel_gbps.median, .[1].ratio.median, .[1].ratio.min,
+		   .[1].ratio.max, (if .[2] then ">= 1.0" else "(report)" end),
+		   (if .[2] then (.[1].ratio.median >= 1.0 | tostring) else "-" end)] | map(tostring) | @tsv' "$OUT" |
+		while IFS=$'\t' read -r what av bv rm rmin rmax tg pass; do
+			printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "$what" "$(num "$av" 2)" \
+				"$(num "$bv" 2)" "$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" \
+				"$tg" "$([ "$pass" = - ] && echo - || verdict "$pass")"
+		done
+else
+	echo "User TCP over xdp: $(jq -r '.xdp_tcp | .skipped // "failed"' "$OUT")"
 fi
 
 echo

@@ -7,7 +7,7 @@
  *      NUL-terminated within their arrays, the fields a kind does not use left
  *      empty, LAN and loop names of 1..48 allowed characters not starting with '.',
  *      interface names of 1..15 characters without '/', ':', '@' or blanks,
- *      a udp host and a nonzero port.
+ *      a udp host and a nonzero port, a bind address without separators.
  *   3. Format the struct back into a link name (udp hosts holding ':' in
  *      brackets; a wrapper's options spelt out, its inner name as it was) and
  *      require it to parse to the same struct.
@@ -137,8 +137,14 @@ static void check_parsed(const struct jet_link_name *n)
         MUST(n->name[0] == 0 && n->queue == 0);
         for (const char *p = n->host; *p; p++)
             MUST((unsigned char)*p > ' ' && *p != '/' && *p != 0x7f);
+        MUST(memchr(n->bind_host, 0, sizeof n->bind_host) != NULL);
+        for (const char *p = n->bind_host; *p; p++)
+            MUST((unsigned char)*p > ' ' && *p != '/' && *p != 0x7f && *p != ',' && *p != '[' &&
+                 *p != ']');
         break;
     }
+    if (n->kind != JET_LINK_UDP)
+        MUST(n->bind_host[0] == 0 && n->bind_port == 0);
 }
 
 /* Writes the link name that denotes n into buf. */
@@ -167,12 +173,21 @@ static void format_name(const struct jet_link_name *n, char *buf, size_t cap)
     case JET_LINK_XDP:
         len = snprintf(buf, cap, "xdp:%s@%u", n->name, (unsigned)n->queue);
         break;
-    case JET_LINK_UDP:
+    case JET_LINK_UDP: {
+        char bind[128] = "";
+        const char *bh = n->bind_host;
+        if (bh[0] && strchr(bh, ':'))
+            snprintf(bind, sizeof bind, ",bind=[%s]:%u", bh, (unsigned)n->bind_port);
+        else if (bh[0])
+            snprintf(bind, sizeof bind, ",bind=%s:%u", bh, (unsigned)n->bind_port);
+        else if (n->bind_port)
+            snprintf(bind, sizeof bind, ",bind=%u", (unsigned)n->bind_port);
         if (strchr(n->host, ':'))
-            len = snprintf(buf, cap, "udp:[%s]:%u", n->host, (unsigned)n->port);
+            len = snprintf(buf, cap, "udp:[%s]:%u%s", n->host, (unsigned)n->port, bind);
         else
-            len = snprintf(buf, cap, "udp:%s:%u", n->host, (unsigned)n->port);
+            len = snprintf(buf, cap, "udp:%s:%u%s", n->host, (unsigned)n->port, bind);
         break;
+    }
     }
     MUST(len > 0 && (size_t)len < cap);
 }
@@ -214,7 +229,8 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
         "xdp:enp3s0f1@3", "udp:127.0.0.1:9000", "udp:[::1]:5000", "udp:[fe80::1%eth0]:4789",
         "fault:loss=1%,seed=7/lan:x", "fault:rate=100M,delay=50us,jitter=5us/tap:tap0",
         "fault:ber=1e-7,dup=0.01,reorder=2%/fault:loss=0.5/udp:[::1]:5000",
-        "capture:/tmp/a/b.pcap/lan:x", "loop:x", "loop:a.b-c_D9", "fault:loss=1%/loop:t",
+        "capture:/tmp/a/b.pcap/lan:x", "loop:x", "udp:h:1,bind=[::1]:7", "fault:loss=1%/loop:t",
+        "udp:198.18.0.2:9000,bind=198.18.0.1:9001",
     };
     if (i >= sizeof seeds / sizeof seeds[0])
         return 0;

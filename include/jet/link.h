@@ -27,9 +27,20 @@
  *   lan:NAME        a station on the emulated Jetstream LAN NAME (shared memory)
  *   loop:NAME       an end of the in-process loop network NAME (jet/loop.h)
  *   tap:IF          a TAP device: the kernel at the other end (docs/links.md)
- *   packet:IF       AF_PACKET on interface IF        (later)
- *   xdp:IF@Q        AF_XDP on queue Q of IF          (later)
- *   udp:HOST:PORT   Jetstream frames inside UDP      (later)
+ *   packet:IF       AF_PACKET on interface IF (docs/link-packet.md)
+ *   xdp:IF[@Q]      AF_XDP on queue Q (default 0) of IF, with an XDP program
+ *                   steering our frames to it (docs/link-xdp.md)
+ *   udp:HOST:PORT[,bind=[ADDR:]PORT]
+ *                   Jetstream frames inside UDP to the peer HOST:PORT, from a
+ *                   local address and port (default: any, an ephemeral port)
+ *                   (docs/link-udp.md)
+ *
+ * Native frames on an Ethernet medium (packet:, xdp:): a link whose medium
+ * carries only Ethernet may still say caps.native: it sends a native frame
+ * inside an Ethernet II frame of EtherType 0x88B5 (JET_ETHERTYPE) to the MAC
+ * it learnt for the destination station (broadcast until it has learnt one),
+ * and lends a received one addressed to its station (or broadcast) as
+ * native, the Ethernet header stripped (src/link/ethnat.h, docs/links.md).
  *
  * Wrappers prefix the name of the link they wrap, and may nest
  * (docs/link-wrappers.md):
@@ -85,6 +96,10 @@ struct jet_link_caps {
     uint8_t mac[6];    /* this end's Ethernet address, when has_mac */
     bool has_mac;
     uint32_t mtu;      /* largest payload of a native frame (bytes) */
+    uint32_t eth_mtu;  /* largest payload of an Ethernet frame (an IPv4 packet) when it is
+                          not mtu: on a medium that carries native frames inside Ethernet
+                          (or UDP), a native frame's header and CRC take 28 bytes of the
+                          wire's MTU, so mtu is eth_mtu - 28.  0: the same as mtu */
     uint32_t max_frame; /* largest frame at data, any encapsulation (bytes) */
     uint32_t burst;    /* frames worth asking for per rx_burst */
     uint32_t buffers;  /* buffer ids are 0 .. buffers-1 */
@@ -115,6 +130,18 @@ struct jet_link_stats {
 
 struct jet_link;
 
+/* An IPv4 flow the stack above a link holds (jet_link_own): what a link that
+ * shares its interface with the kernel (xdp:, packet:) must hand up rather
+ * than leave to the kernel.  Fields in host byte order. */
+struct jet_link_flow {
+    uint32_t addr;  /* a local IPv4 address of the stack; 0 with a port: any of them */
+    uint8_t proto;  /* 0: the address itself (ARP for it, ICMP and fragments to it);
+                       JET_IP_PROTO_TCP or JET_IP_PROTO_UDP (6, 17): a local port */
+    uint16_t port;  /* the local port, with TCP or UDP; else 0 */
+};
+/* {0, 0, 0}: every frame the interface receives is the stack's (an interface
+ * given to Jetstream whole; the kernel sees none of its traffic). */
+
 /* Every backend supplies rx_burst, rx_release, tx_alloc, tx_abort, tx_commit
  * and close.  The others are optional (NULL): the jet_link_* wrapper then
  * does the documented default or returns -EOPNOTSUPP with the reason set. */
@@ -133,6 +160,7 @@ struct jet_link_ops {
     int (*reserve)(struct jet_link *l, int64_t delta_bps); /* optional: 0 (nothing shared) */
     int (*stats)(struct jet_link *l, struct jet_link_stats *out); /* optional: -EOPNOTSUPP */
     int (*peer_alive)(struct jet_link *l, uint32_t addr); /* optional: -EOPNOTSUPP */
+    int (*own)(struct jet_link *l, const struct jet_link_flow *f, bool add); /* optional: 0 */
     void (*close)(struct jet_link *l);
 };
 
@@ -150,9 +178,11 @@ enum jet_link_kind { JET_LINK_LAN, JET_LINK_TAP, JET_LINK_PACKET, JET_LINK_XDP, 
 struct jet_link_name {
     enum jet_link_kind kind;
     char name[64];  /* LAN or loop name, or interface name */
-    char host[256]; /* udp: host (IPv6 without brackets) */
-    uint32_t queue; /* xdp: queue */
-    uint16_t port;  /* udp: port */
+    char host[256]; /* udp: the peer's host (IPv6 without brackets) */
+    uint32_t queue; /* xdp: queue (0 when not given) */
+    uint16_t port;  /* udp: the peer's port */
+    char bind_host[64]; /* udp: local address to bind ("" = any) */
+    uint16_t bind_port; /* udp: local port (0 = ephemeral) */
     /* Wrappers (fault:, capture:): the wrapped link's name, parsed in turn when opened. */
     char inner[256];
     char path[256]; /* capture: the file */
@@ -168,7 +198,10 @@ struct jet_link_name {
 int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err *err);
 
 struct jet_link_opts {
-    int station; /* lan: station number to take, or -1 for the first free */
+    int station; /* lan, loop: station number to take, or -1 for the first free;
+                    packet, xdp, udp: this end's station number for native frames
+                    (0..65534), or -1 for one made from the link's MAC address
+                    (its last two bytes; 65535 becomes 65534) */
 };
 
 /* Opens the link named s. On success *out is a handle to close with
@@ -264,6 +297,16 @@ static inline int jet_link_peer_alive(struct jet_link *l, uint32_t addr)
 {
     return l->ops->peer_alive ? l->ops->peer_alive(l, addr)
                               : jet_link_unsupported(l, "tell whether a peer is there");
+}
+/* Tells the link that the stack above holds flow f (add) or no longer does
+ * (!add).  Holders are counted: a flow added twice is held until removed
+ * twice.  The station calls it as steering rules come and go (each listener
+ * and connection's local port) and the IPv4 layer for its address; a link
+ * that delivers every frame anyway has no such op (0).  0, or a negative errno
+ * (-ENOSPC: the link's table is full; -EINVAL: a malformed flow). */
+static inline int jet_link_own(struct jet_link *l, const struct jet_link_flow *f, bool add)
+{
+    return l->ops->own ? l->ops->own(l, f, add) : 0;
 }
 /* The link's counters: 0, or -EOPNOTSUPP. */
 static inline int jet_link_stats(struct jet_link *l, struct jet_link_stats *out)

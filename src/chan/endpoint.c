@@ -75,10 +75,12 @@ int ep_chan_open(struct jet_station *s, struct ep_ids *r, const struct jet_chan_
         return rc;
     rc = jet_chan_steer(*out, f);
     if (rc) {
+        char why[sizeof s->err.msg];
+        snprintf(why, sizeof why, "%s", rc == -EADDRINUSE ? "another channel has it" : s->err.msg);
         jet_chan_close(*out);
         *out = NULL;
-        return jet_err_set(&s->err, rc, "cannot steer the connection's flow to its channel%s",
-                           rc == -EADDRINUSE ? ": another channel has it" : "");
+        return jet_err_set(&s->err, rc, "cannot steer the connection's flow to its channel: %s",
+                           why);
     }
     return 0;
 }

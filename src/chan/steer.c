@@ -138,6 +138,21 @@ static int rule_alloc(struct steer *t, uint32_t *idx)
     return 0;
 }
 
+/* Tells the link that the stack holds (add) or no longer holds the local
+ * end of rule f: a listener's or a connection's port, which a link sharing
+ * its interface with the kernel must hand up (jet_link_own). */
+static int own(struct jet_station *s, const struct jet_flow *f, bool add)
+{
+    if (f->proto != JET_IP_PROTO_TCP && f->proto != JET_IP_PROTO_UDP)
+        return 0;
+    struct jet_link_flow lf = {.addr = f->dst, .proto = f->proto, .port = f->dport};
+    int rc = jet_link_own(s->link, &lf, add);
+    if (rc && add)
+        return jet_err_set(&s->err, rc, "link %s cannot take the flow: %s", s->link->name,
+                           jet_link_error(s->link));
+    return 0;
+}
+
 int jet_chan_steer(struct jet_chan *c, const struct jet_flow *f)
 {
     struct jet_station *s = c->s;
@@ -160,6 +175,12 @@ int jet_chan_steer(struct jet_chan *c, const struct jet_flow *f)
     uint32_t idx;
     if (rule_alloc(t, &idx))
         return jet_err_set(&s->err, -ENOMEM, "out of memory for steering rules");
+    int rc = own(s, &key, true);
+    if (rc) {
+        t->rules[idx] = (struct steer_rule){.next = t->free};
+        t->free = idx + 1;
+        return rc;
+    }
     t->rules[idx] = (struct steer_rule){.key = key, .chan_ref = c->idx + 1, .next = c->rule_head};
     c->rule_head = idx + 1;
     uint32_t mask = (1u << t->tbits) - 1, i = flow_home(&key, t->tbits);
@@ -198,6 +219,7 @@ int jet_chan_unsteer(struct jet_chan *c, const struct jet_flow *f)
         return jet_err_set(&c->s->err, -ENOENT, "the channel has no such steering rule");
     uint32_t idx = *link - 1;
     *link = t->rules[idx].next;
+    own(c->s, &t->rules[idx].key, false);
     remove_slot(t, find_slot(t, &t->rules[idx].key));
     return 0;
 }
@@ -213,6 +235,7 @@ void steer_chan_closing(struct jet_station *s, struct jet_chan *c)
     while (c->rule_head) {
         uint32_t idx = c->rule_head - 1;
         c->rule_head = t->rules[idx].next;
+        own(s, &t->rules[idx].key, false);
         remove_slot(t, find_slot(t, &t->rules[idx].key));
     }
     if (t->default_ref == c->idx + 1)

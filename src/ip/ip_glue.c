@@ -122,6 +122,9 @@ static uint64_t host_next_timeout(struct jet_station *s, void *state)
 static void host_free(struct ip_host *h)
 {
     ipg_udp_close_all(h);
+    if (h->owned)
+        jet_link_own(jet_station_link(h->s),
+                     &(struct jet_link_flow){.addr = h->owned}, false);
     if (h->ch)
         jet_chan_close(h->ch); /* and the station's default with it */
     ip_core_free(h->core);
@@ -191,7 +194,7 @@ int jet_ip_attach(struct jet_station *s, const struct jet_ip_cfg *cfg)
     }
     /* The largest IPv4 packet: the link's MTU, within what a frame holds
      * behind its Ethernet header and what IPv4's length field can say. */
-    uint64_t mtu = caps->mtu;
+    uint64_t mtu = caps->eth_mtu ? caps->eth_mtu : caps->mtu;
     if (caps->max_frame >= 14 && mtu > caps->max_frame - 14u)
         mtu = caps->max_frame - 14u;
     if (mtu > 65535)
@@ -227,8 +230,20 @@ int jet_ip_attach(struct jet_station *s, const struct jet_ip_cfg *cfg)
         free(h);
         return rc;
     }
-    rc = jet_station_attach(s, &ipv4_ops, h); /* -ENOSPC, reason set */
+    /* A link sharing its interface with the kernel hands up ARP for the
+     * address, and ICMP and fragments to it (jet_link_own) */
+    struct jet_link *l = jet_station_link(s);
+    rc = jet_link_own(l, &(struct jet_link_flow){.addr = cfg->addr}, true);
+    if (rc == 0) {
+        h->owned = cfg->addr;
+        rc = jet_station_attach(s, &ipv4_ops, h); /* -ENOSPC, reason set */
+    } else {
+        jet_err_set(err, rc, "link %s cannot take address traffic: %s", l->name,
+                    jet_link_error(l));
+    }
     if (rc) {
+        if (h->owned)
+            jet_link_own(l, &(struct jet_link_flow){.addr = h->owned}, false);
         jet_chan_close(h->ch);
         ip_core_free(h->core);
         free(h);

@@ -44,6 +44,7 @@ struct ip_host {
     uint32_t mtu;          /* largest IPv4 packet on the link */
     struct jet_udp *socks; /* open sockets (closed with the station) */
     uint16_t eph_next;     /* next ephemeral port to try */
+    uint32_t owned;        /* the address told to the link (jet_link_own), 0: none */
     /* The link refused a frame for good (-EHOSTUNREACH on commit: on the emulated LAN,
      * the station with that MAC left the link, its process gone): the packet's IPv4
      * destination and the link's words, kept until TCP takes them (tcp_glue.c fails

@@ -8,6 +8,7 @@
 #include "jet/link.h"
 #include "jet/loop.h"
 #include "link/fault.h"
+#include "link/real.h"
 #include "link/tap.h"
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -54,6 +55,44 @@ static int check_netname(const char *kind, const char *s, struct jet_err *err)
     return 0;
 }
 
+/* udp:'s option after the peer: bind=[ADDR:]PORT (ADDR an IPv4 address or
+ * [IPv6]). */
+static int udp_bind_parse(const char *o, struct jet_link_name *out, struct jet_err *err)
+{
+    if (strncmp(o, "bind=", 5))
+        return jet_err_set(err, -EINVAL, "udp: unknown option '%s' (bind=[ADDR:]PORT)", o);
+    o += 5;
+    const char *port = o;
+    size_t hl = 0;
+    if (*o == '[') {
+        const char *rb = strchr(o, ']');
+        if (!rb || rb[1] != ':')
+            return jet_err_set(err, -EINVAL, "udp: expected bind=[IPV6]:PORT");
+        o++;
+        hl = (size_t)(rb - o);
+        port = rb + 2;
+    } else if (strchr(o, ':')) {
+        const char *pc = strrchr(o, ':');
+        hl = (size_t)(pc - o);
+        port = pc + 1;
+        if (memchr(o, ':', hl))
+            return jet_err_set(err, -EINVAL, "udp: put an IPv6 bind address in brackets");
+    }
+    if (hl >= sizeof out->bind_host || (port != o && hl == 0))
+        return jet_err_set(err, -EINVAL, "udp: missing or too long bind address");
+    memcpy(out->bind_host, o, hl);
+    out->bind_host[hl] = 0;
+    for (size_t i = 0; i < hl; i++)
+        if (out->bind_host[i] <= ' ' || out->bind_host[i] == '/' || out->bind_host[i] == 0x7f ||
+            out->bind_host[i] == ',' || out->bind_host[i] == '[' || out->bind_host[i] == ']')
+            return jet_err_set(err, -EINVAL, "udp: bad character in bind address");
+    uint32_t p;
+    if (parse_u32(port, 65535, &p))
+        return jet_err_set(err, -EINVAL, "udp: bad bind port '%s'", port);
+    out->bind_port = (uint16_t)p;
+    return 0;
+}
+
 int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -90,21 +129,33 @@ int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err
     if (kl == 3 && !strncmp(s, "xdp", 3)) {
         out->kind = JET_LINK_XDP;
         const char *at = strrchr(arg, '@');
+        size_t il = at ? (size_t)(at - arg) : strlen(arg);
         char ifn[64];
-        if (!at || (size_t)(at - arg) >= sizeof ifn)
-            return jet_err_set(err, -EINVAL, "xdp: expected xdp:IF@QUEUE, got 'xdp:%s'", arg);
-        memcpy(ifn, arg, (size_t)(at - arg));
-        ifn[at - arg] = 0;
+        if (il >= sizeof ifn)
+            return jet_err_set(err, -EINVAL, "xdp: expected xdp:IF[@QUEUE], got 'xdp:%s'", arg);
+        memcpy(ifn, arg, il);
+        ifn[il] = 0;
         int rc = check_ifname("xdp", ifn, err);
         if (rc)
             return rc;
-        if (parse_u32(at + 1, 1u << 16, &out->queue))
+        if (at && parse_u32(at + 1, 1u << 16, &out->queue))
             return jet_err_set(err, -EINVAL, "xdp: bad queue number '%s'", at + 1);
         strcpy(out->name, ifn);
         return 0;
     }
     if (kl == 3 && !strncmp(s, "udp", 3)) {
         out->kind = JET_LINK_UDP;
+        char peer[256];
+        const char *opt = strchr(arg, ',');
+        size_t pl = opt ? (size_t)(opt - arg) : strlen(arg);
+        memcpy(peer, arg, pl);
+        peer[pl] = 0;
+        if (opt) {
+            int rc = udp_bind_parse(opt + 1, out, err);
+            if (rc)
+                return rc;
+        }
+        arg = peer;
         const char *host = arg, *port;
         size_t hl;
         if (*arg == '[') {
@@ -159,13 +210,13 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
     case JET_LINK_TAP:
         return tap_link_open(n.name, NULL, out, err);
     case JET_LINK_PACKET:
+        return packet_link_open(&n, opts ? opts->station : -1, out, err);
     case JET_LINK_XDP:
+        return xdp_link_open(&n, opts ? opts->station : -1, out, err);
     case JET_LINK_UDP:
-        break;
+        return udp_link_open(&n, opts ? opts->station : -1, out, err);
     }
-    return jet_err_set(err, -EPROTONOSUPPORT,
-                       "link '%s': this build of Jetstream has only the emulated LAN (lan:NAME), "
-                       "the in-process loop (loop:NAME) and TAP devices (tap:IF)", s);
+    return jet_err_set(err, -EINVAL, "link '%s': unknown kind", s);
 }
 
 int jet_link_unsupported(struct jet_link *l, const char *op)

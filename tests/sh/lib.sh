@@ -143,6 +143,12 @@ cleanup() {
 	for e in "${OWN[@]}"; do
 		while is_ours "$e" && [ "$(date +%s%N)" -lt "$t" ]; do sleep 0.02; done
 	done
+	# stats files of stations on links other than a LAN (jet-stat.LINK.ADDR-PID)
+	# whose process is gone: what a killed jet left (jet stat would remove them)
+	for f in /dev/shm/jet-stat.*-*; do
+		n=${f##*-}
+		[[ $n =~ ^[0-9]+$ ]] && ! kill -0 "$n" 2>/dev/null && rm -f "$f"
+	done
 	for f in /dev/shm/jet-lan."$LAN_PFX"-*; do
 		[ -e "$f" ] || continue
 		n=${f#/dev/shm/jet-lan.}

@@ -286,6 +286,8 @@ static int run(struct cat *k)
             return 1;
         if (k->in_eof && k->out_eof && jet_rbs_send_pending(k->c) == 0)
             break;
+        if (cat_stop)
+            return cat_say("jet cat: stopped by signal %d", cat_stop);
         if (!a && !b && !rc)
             nap(k);
     }
@@ -434,6 +436,7 @@ int cmd_cat(int argc, char **argv)
             goto close;
         }
     }
+    cat_catch_signals();
     k.last_rx = jet_now_ns();
     ret = run(&k);
 close:

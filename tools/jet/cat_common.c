@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,20 @@ int cat_say(const char *fmt, ...)
         off += (int)w;
     }
     return 1;
+}
+
+volatile int cat_stop;
+
+static void on_stop(int sig)
+{
+    cat_stop = sig;
+}
+
+void cat_catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 bool cat_readable(int fd)

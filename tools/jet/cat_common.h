@@ -35,6 +35,10 @@ int cat_read_in(uint8_t *b, size_t cap, size_t *fill, bool *eof);
  * most CAT_STDIN_LOOK_NS at a time and looks at stdin between; when the connection is
  * idle, it sleeps on both fds (the first frame rings the fd, and *last_rx is set). */
 void cat_nap(struct jet_station *s, bool want_in, bool active, uint64_t *last_rx);
+/* SIGINT and SIGTERM set cat_stop (the signal's number): the loops return on it, so
+ * that the link is closed (an xdp: link detaches its program) rather than left. */
+extern volatile int cat_stop;
+void cat_catch_signals(void);
 /* -v: "jet cat: received N bytes in S s (first byte to end of stream) = R Mbit/s". */
 void cat_say_rate(uint64_t bytes, uint64_t t_first, uint64_t t_end);
 

@@ -224,6 +224,8 @@ static int run(struct tcat *k)
             return fail(k, k->out_eof ? "send" : "receive", e > 0 ? -e : e);
         if (k->shut && k->out_eof && jet_tcp_send_pending(k->c) == 0)
             break;
+        if (cat_stop)
+            return cat_say("jet cat: stopped by signal %d", cat_stop);
         if (!a && !b && !rc)
             nap(k);
     }
@@ -325,6 +327,7 @@ int cmd_cat_tcp(int argc, char **argv)
             return usage_error("cat", "bad PORT '%s' (1 to 65535)", port_s);
     }
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error said in words */
+    cat_catch_signals();
 
     struct tcat k = {.zerocopy = t.zerocopy, .verbose = verbose};
     bool nomem = !(k.out = malloc(k.zerocopy ? RING : OUT_CHUNK));
@@ -365,7 +368,7 @@ int cmd_cat_tcp(int argc, char **argv)
                 (unsigned long long)port, link);
         do
             rc = jet_tcp_accept(l, &k.c, 200000000);
-        while (rc == -ETIMEDOUT || rc == -EAGAIN);
+        while ((rc == -ETIMEDOUT || rc == -EAGAIN) && !cat_stop);
         if (!rc && k.zerocopy) { /* what came before moves in; too much: TCP's own ring */
             rc = jet_tcp_recv_register(k.c, k.out, RING);
             rc = rc == -EBUSY ? 0 : rc;

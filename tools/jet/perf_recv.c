@@ -398,8 +398,10 @@ int run_server(struct end *e)
             collect(e, &s);
             uint64_t accounted = s.r.delivered + s.r.dropped_crc + s.r.dropped_header +
                                  s.r.dropped_policy;
+            /* (data frames: the sender's END, resent every 20 ms until our
+             * result reaches it, must not keep a lossy link's session open) */
             if (accounted >= s.sent_by_peer ||
-                now - (s.last_rx > s.end_at ? s.last_rx : s.end_at) > 30000000ull) {
+                now - (s.t_last > s.end_at ? s.t_last : s.end_at) > 30000000ull) {
                 s.finished = true;
                 send_result(e, &s);
                 s.linger_until = now + 300000000ull;
