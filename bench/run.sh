@@ -530,7 +530,7 @@ echo
 
 echo
 if jq -e '.xdp_tcp.offloads_off.ratio.median != null' "$OUT" >/dev/null 2>&1; then
-	echo "User TCP over xdp: / kernel TCP over the same veth (iperf3, MTU 1500), median of $REPS paired runs"
+	echo "User TCP over xdp: / kernel TCP over the same veth (iperf3, MTU 1500), median of $(jq -r '.xdp_tcp.offloads_off.pairs | length' "$OUT") paired runs"
 	printf '  %-22s  %10s  %10s  %-26s  %-8s  %s\n' "" "user/xdp" kernel "ratio median [min..max]" target result
 	jq -r '.xdp_tcp | (["offloads off", .offloads_off, true], ["offloads on", .offloads_on, false])
 		| [.[0], .[1].xdp_gbps.median, .[1].kernel_gbps.median, .[1].ratio.median, .[1].ratio.min,

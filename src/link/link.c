@@ -1,5 +1,6 @@
 /* Link names and opening: the one place link names are parsed. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "jet/link.h"
 #include "jet/loop.h"
 #include "link/fault.h"
+#include "link/link_fd.h"
 #include "link/real.h"
 #include "link/tap.h"
 
@@ -228,4 +230,21 @@ void jet_link_close(struct jet_link *l)
 {
     if (l)
         l->ops->close(l);
+}
+
+int link_fd_wait(struct jet_link *l, int fd, bool out, bool soon, int64_t timeout_ns)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | (out ? POLLOUT : 0)};
+    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+    if (soon && (ms < 0 || ms > 1))
+        ms = 1;
+    if (poll(&p, 1, ms) < 0)
+        return errno == EINTR ? -EINTR : jet_err_set(&l->err, -errno, "poll: %s", strerror(errno));
+    return 0;
+}
+
+int link_fd_ready(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0 ? 1 : 0;
 }

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "jet/frame.h"
+#include "link/link_fd.h"
 #include "link/ethnat.h"
 #include "link/packet.h"
 #include "link/real.h"
@@ -505,13 +506,7 @@ static int pk_wait(struct jet_link *l, int64_t timeout_ns)
         pk_flush(l);
     if (rx_ready(p))
         return 0;
-    struct pollfd pf = {.fd = p->fd, .events = POLLIN | (p->qn ? POLLOUT : 0)};
-    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-    if (p->qn && (ms < 0 || ms > 1))
-        ms = 1; /* frames wait to go: look again soon */
-    if (poll(&pf, 1, ms) < 0)
-        return errno == EINTR ? -EINTR : jet_err_set(&l->err, -errno, "poll: %s", strerror(errno));
-    return 0;
+    return link_fd_wait(l, p->fd, p->qn, p->qn, timeout_ns); /* frames wait to go: soon */
 }
 
 static int pk_fd(struct jet_link *l)

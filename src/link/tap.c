@@ -50,6 +50,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "link/link_fd.h"
 #include "link/tap.h"
 #include "link/tap_gso.h"
 
@@ -370,13 +371,7 @@ static int tap_wait(struct jet_link *l, int64_t timeout_ns)
         tap_flush(l);
     if (t->seg_buf >= 0 || t->pend_buf >= 0)
         return 0;
-    struct pollfd p = {.fd = t->fd, .events = POLLIN | (t->qn ? POLLOUT : 0)};
-    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-    if (t->qn && (ms < 0 || ms > 1))
-        ms = 1; /* frames wait to go: look again soon */
-    if (poll(&p, 1, ms) < 0)
-        return errno == EINTR ? -EINTR : jet_err_set(&l->err, -errno, "poll: %s", strerror(errno));
-    return 0;
+    return link_fd_wait(l, t->fd, t->qn, t->qn, timeout_ns); /* frames wait to go: soon */
 }
 
 static int tap_fd(struct jet_link *l)
@@ -389,8 +384,7 @@ static int tap_arm(struct jet_link *l)
     struct tap *t = T(l);
     if (t->seg_buf >= 0 || t->pend_buf >= 0)
         return 1;
-    struct pollfd p = {.fd = t->fd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0 ? 1 : 0;
+    return link_fd_ready(t->fd);
 }
 
 static int tap_stats(struct jet_link *l, struct jet_link_stats *out)

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "jet/frame.h"
+#include "link/link_fd.h"
 #include "link/udp_impl.h"
 
 static const uint8_t shim[UDP_SHIM_LEN] = {UDP_SHIM0, 0};
@@ -438,13 +439,8 @@ static int udp_wait(struct jet_link *l, int64_t timeout_ns)
         udp_flush(l);
     if (u->pn)
         return 0;
-    struct pollfd p = {.fd = u->fd, .events = POLLIN | (u->qn ? POLLOUT : 0)};
-    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-    if (u->qn && (ms < 0 || ms > 1))
-        ms = 1; /* frames wait to go (ENOBUFS does not show in poll): look again soon */
-    if (poll(&p, 1, ms) < 0)
-        return errno == EINTR ? -EINTR : jet_err_set(&l->err, -errno, "poll: %s", strerror(errno));
-    return 0;
+    /* frames wait to go (ENOBUFS does not show in poll): look again soon */
+    return link_fd_wait(l, u->fd, u->qn, u->qn, timeout_ns);
 }
 
 static int udp_fd(struct jet_link *l)
@@ -457,8 +453,7 @@ static int udp_arm(struct jet_link *l)
     struct udpl *u = U(l);
     if (u->pn)
         return 1;
-    struct pollfd p = {.fd = u->fd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0 ? 1 : 0;
+    return link_fd_ready(u->fd);
 }
 
 static int udp_stats(struct jet_link *l, struct jet_link_stats *out)

@@ -22,11 +22,11 @@
  * No lock, no clock, no system call per frame: a sendto() per flush that
  * needs one (in copy mode, one per 32 frames the kernel takes). */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "jet/frame.h"
+#include "link/link_fd.h"
 #include "link/xdp_impl.h"
 
 static struct xdp *X(struct jet_link *l)
@@ -399,13 +399,7 @@ static int xdp_wait(struct jet_link *l, int64_t timeout_ns)
     xdp_refill(x);
     if (queued || xsk_cons_nb_avail(&x->rx, 1))
         return 0; /* frames went out: room opened for the sender */
-    struct pollfd p = {.fd = x->fd, .events = POLLIN};
-    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-    if (x->outstanding && (ms < 0 || ms > 1))
-        ms = 1; /* frames in flight: reap them soon */
-    if (poll(&p, 1, ms) < 0)
-        return errno == EINTR ? -EINTR : jet_err_set(&l->err, -errno, "poll: %s", strerror(errno));
-    return 0;
+    return link_fd_wait(l, x->fd, false, x->outstanding, timeout_ns); /* in flight: reap soon */
 }
 
 static int xdp_fd(struct jet_link *l)
