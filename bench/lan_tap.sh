@@ -24,26 +24,17 @@
 # Output: progress on stderr, one JSON object on stdout; when it cannot run
 #         (not root, no iperf3, ...) {"skipped": REASON}, exit 0.
 # Exit:   0, or 1 when a step failed (its stderr is printed).
-set -euo pipefail
-export LC_ALL=C
+BENCH_NAME=lan_tap
+. "$(dirname "$0")/lib.sh"
 
-BUILD=${BUILD:-build}
 REPS=${BENCH_REPS:-5}
 SECS=${BENCH_TAP_SECONDS:-2}
 TIMEOUT=${BENCH_TIMEOUT:-120}
-JET=${BENCH_JET:-$BUILD/jet}
 TARGET=0.5
 PINGS=20
 
-skip() {
-	jq -nc --arg why "$1" '{skipped: $why}'
-	echo "bench: lan_tap skipped: $1" >&2
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root"
+bench_needs ip iperf3 ping jq
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
-for c in ip iperf3 ping jq; do command -v "$c" >/dev/null || skip "needs $c"; done
-[ -x "$JET" ] || { echo "bench: $JET not found: build first (make)" >&2; exit 1; }
 
 NS_A=jt-bench-$$-a NS_B=jt-bench-$$-b NS_VA=jt-bench-$$-va NS_VB=jt-bench-$$-vb
 LAN=jt-bench-$$

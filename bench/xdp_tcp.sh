@@ -23,24 +23,15 @@
 # Output: progress on stderr, one JSON object on stdout; when it cannot run
 #         (not root, no iperf3 or ethtool, ...) {"skipped": REASON}, exit 0.
 # Exit:   0, or 1 when a step failed (its stderr is printed).
-set -euo pipefail
-export LC_ALL=C
+BENCH_NAME=xdp_tcp
+. "$(dirname "$0")/lib.sh"
 
-BUILD=${BUILD:-build}
 REPS=${BENCH_XDP_REPS:-3}
 SECS=${BENCH_XDP_SECONDS:-2}
 TIMEOUT=${BENCH_TIMEOUT:-60}
-JET=${BENCH_JET:-$BUILD/jet}
 TARGET=1.0
 
-skip() {
-	jq -nc --arg why "$1" '{skipped: $why}'
-	echo "bench: xdp_tcp skipped: $1" >&2
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-for c in ip iperf3 jq ethtool; do command -v "$c" >/dev/null || skip "needs $c"; done
-[ -x "$JET" ] || { echo "bench: $JET not found: build first (make)" >&2; exit 1; }
+bench_needs ip iperf3 jq ethtool
 
 NS_A=jt-bxdp-$$-a NS_B=jt-bxdp-$$-b
 tmp=$(mktemp -d)

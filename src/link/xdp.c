@@ -83,7 +83,7 @@ static void reap(struct xdp *x)
         if (x->state[i] != B_TX)
             continue;
         x->outstanding--;
-        if (--x->todo[i] == 0)
+        if (--x->desc_left[i] == 0)
             put_free(x, i);
     }
     if (n)
@@ -239,7 +239,7 @@ static int xdp_tx_commit(struct jet_link *l, struct jet_frame *f)
         a = stop;
     }
     x->state[b] = B_TX;
-    x->todo[b] = (uint8_t)nd;
+    x->desc_left[b] = (uint8_t)nd;
     x->pending++;
     x->pend_desc += nd;
     x->pend_bytes += f->len;

@@ -82,7 +82,7 @@ struct xdp {
     uint32_t tx_free[NFRAMES - RXF];
     uint32_t big_free[BIG];
     uint8_t state[NBUF];
-    uint8_t todo[NFRAMES]; /* a transmit slot's descriptors not yet completed */
+    uint8_t desc_left[NFRAMES]; /* a transmit slot's descriptors not yet completed */
     uint16_t off[NBUF];    /* a lent frame's data offset in its buffer */
     struct ethnat en;
     struct jet_link_stats st;

@@ -90,6 +90,25 @@ static uint32_t prog_on(const char *ifname)
     return id;
 }
 
+/* Opens name in a child that dropped every capability: true when that fails
+ * with rc and a reason that names `word`. */
+static bool opens_unprivileged(const char *name, int rc, const char *word)
+{
+    pid_t c = fork();
+    REQUIRE(c >= 0);
+    if (c == 0) {
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct d[2] = {{0}};
+        if (syscall(SYS_capset, &h, d) != 0)
+            _exit(3);
+        struct jet_err err;
+        _exit(open_err(name, &err) == rc && strstr(err.msg, word) ? 0 : 1);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 static void t_errors(void)
 {
     struct jet_err err;
@@ -107,32 +126,9 @@ static void t_errors(void)
     CHECK_EQ(open_err("xdp:xd0@64", &err), -EINVAL);
     CHECK_EQ(prog_on("xd0"), 0); /* failed opens leave nothing */
 
-    /* no privilege: a child drops every capability */
-    pid_t c = fork();
-    REQUIRE(c >= 0);
-    if (c == 0) {
-        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-        struct __user_cap_data_struct d[2] = {{0}};
-        if (syscall(SYS_capset, &h, d) != 0)
-            _exit(3);
-        int rc = open_err("xdp:xd0", &err);
-        _exit(rc == -EPERM && strstr(err.msg, "CAP_NET_ADMIN") ? 0 : 1);
-    }
-    int st;
-    waitpid(c, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    /* -ENODEV comes before privilege */
-    c = fork();
-    REQUIRE(c >= 0);
-    if (c == 0) {
-        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-        struct __user_cap_data_struct d[2] = {{0}};
-        if (syscall(SYS_capset, &h, d) != 0)
-            _exit(3);
-        _exit(open_err("xdp:jt-nosuchif0", &err) == -ENODEV ? 0 : 1);
-    }
-    waitpid(c, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* no privilege: -EPERM naming what is missing; -ENODEV comes before it */
+    CHECK(opens_unprivileged("xdp:xd0", -EPERM, "CAP_NET_ADMIN"));
+    CHECK(opens_unprivileged("xdp:jt-nosuchif0", -ENODEV, "jt-nosuchif0"));
     sh("ip link del xd0");
 }
 
