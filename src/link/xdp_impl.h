@@ -36,11 +36,11 @@
 #endif
 
 enum {
-    NFRAMES = 4096,
+    NFRAMES = 6144,
     FRAME_SHIFT = 12,
     FRAME = 1 << FRAME_SHIFT,
-    RXF = 2048,            /* receive frames: all of them fit the fill ring */
-    RING = 2048,           /* every ring's size */
+    RXF = 4096,            /* receive frames: all of them fit the fill ring */
+    RING = 4096,           /* every ring's size */
     RX_OFF = XDP_PACKET_HEADROOM, /* where the kernel puts a received frame */
     TX_OFF = 64,           /* where a transmit buffer starts (ethnat_wrap writes before) */
     TXQ = 512,             /* frames committed and not yet flushed, at most */
