@@ -1,6 +1,7 @@
 # Jetstream build.  Plain GNU make, one level, dependency files; V=1 shows commands.
 #   make            library, jet CLI, tests, benches, examples (release, -O2)
-#   make demo       install missing packages, build, run the main job
+#   make demo       install missing packages, build jet and the two references, print the
+#                   paper-style comparison table (scripts/demo.sh, docs/demo.md)
 #   make test       install, build, run every test (release run + ASan/UBSan run)
 #   make bench      benchmarks (ratios against references measured in the same run)
 #   make asan       tests under ASan+UBSan only
@@ -127,8 +128,9 @@ asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/jet
-	$(Q)$(BUILD)/jet perf --proto raw -n 1000000 --frame 9000 -i 1
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) $(if $(filter -j%,$(MAKEFLAGS)),,-j$$(nproc)) \
+		$(BUILD)/jet $(BUILD)/bench/tcp_ref $(BUILD)/bench/ring_ref
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -153,6 +153,7 @@ struct ctl {
     _Alignas(LINE) uint64_t delivered;
     uint64_t seq_errors;
     uint64_t t_last_ns; /* receiver's clock when its last frame was copied out */
+    uint64_t cpu_ns;    /* the child's CPU time over its run (receiver / server) */
 };
 
 struct region {
@@ -229,6 +230,14 @@ static void prefault(const struct region *rg)
 }
 
 /* --- small helpers -------------------------------------------------------- */
+
+/* CPU time of this process, user + system (CLOCK_PROCESS_CPUTIME_ID). */
+static uint64_t cpu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t now_ns(void)
 {
@@ -523,10 +532,12 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile of sorted v[0..n), n > 0. */
+/* Nearest-rank percentile of sorted v[0..n), n > 0 (0: the least). */
 static uint64_t percentile(const uint64_t *v, uint64_t n, double pct)
 {
     uint64_t rank = (uint64_t)ceil(pct / 100.0 * (double)n);
+    if (rank > n)
+        rank = n;
     return v[rank ? rank - 1 : 0];
 }
 
@@ -538,6 +549,8 @@ struct result {
     bool has_rtt;
     double p50_us, p99_us;
     uint64_t rtt_samples;
+    const uint64_t *rtt;                     /* the sorted samples after warm-up */
+    uint64_t sender_cpu_ns, receiver_cpu_ns; /* parent's, child's */
 };
 
 static void report(const struct opts *o, const struct result *r)
@@ -546,13 +559,34 @@ static void report(const struct opts *o, const struct result *r)
     double gbps = r->seconds > 0 ? (double)bytes * 8 / r->seconds / 1e9 : 0;
     double mpps = r->seconds > 0 ? (double)r->delivered / r->seconds / 1e6 : 0;
 
-    if (o->json) {
-        printf("{\"proto\":\"ring\",\"link\":\"shm-ring\",\"frame\":%zu,\"frames_sent\":%" PRIu64
-               ",\"frames_delivered\":%" PRIu64 ",\"bytes\":%" PRIu64
-               ",\"seconds\":%.6f,\"gbps\":%.4f,\"mpps\":%.4f",
-               o->frame, r->sent, r->delivered, bytes, r->seconds, gbps, mpps);
-        if (r->has_rtt)
-            printf(",\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f}", r->p50_us, r->p99_us);
+    if (o->json) { /* the keys of jet perf --json (docs/perf-json.md) */
+        printf("{\"proto\":\"ring\",\"link\":\"shm-ring\",\"version\":1,\"mode\":\"%s\","
+               "\"frame\":%zu,\"frames_sent\":%" PRIu64 ",\"frames_delivered\":%" PRIu64
+               ",\"bytes\":%" PRIu64 ",\"seconds\":%.6f,\"gbps\":%.4f,\"mpps\":%.4f"
+               ",\"sender_cpu_s\":%.6f,\"receiver_cpu_s\":%.6f",
+               o->pingpong ? "pingpong" : "throughput", o->frame, r->sent, r->delivered, bytes,
+               r->seconds, gbps, mpps, (double)r->sender_cpu_ns / 1e9,
+               (double)r->receiver_cpu_ns / 1e9);
+        if (bytes)
+            printf(",\"cpu_ns_per_byte\":%.4f",
+                   (double)(r->sender_cpu_ns + r->receiver_cpu_ns) / (double)bytes);
+        if (r->has_rtt) {
+            const uint64_t *v = r->rtt;
+            uint64_t n = r->rtt_samples;
+            double mean = 0;
+            for (uint64_t i = 0; i < n; i++)
+                mean += (double)v[i];
+            mean = n ? mean / (double)n : 0;
+            printf(",\"rtt_us\":{\"p50\":%.3f,\"p99\":%.3f,\"min\":%.3f,\"max\":%.3f,"
+                   "\"mean\":%.3f,\"p90\":%.3f,\"p999\":%.3f,\"cdf\":[",
+                   r->p50_us, r->p99_us, n ? (double)v[0] / 1e3 : 0, n ? (double)v[n - 1] / 1e3 : 0,
+                   mean / 1e3, n ? (double)percentile(v, n, 90) / 1e3 : 0,
+                   n ? (double)percentile(v, n, 99.9) / 1e3 : 0);
+            /* cdf[k]: the time at quantile k/100, cdf[0] the least */
+            for (int k = 0; k <= 100; k++)
+                printf("%s%.3f", k ? "," : "", n ? (double)percentile(v, n, k) / 1e3 : 0);
+            printf("]}");
+        }
         printf("}\n");
         return;
     }
@@ -724,7 +758,9 @@ static void child_main(const struct region *rg, const struct opts *o, pid_t pare
         _exit(EXIT_RUN_FAIL);
     }
     prefault(rg);
+    uint64_t cpu0 = cpu_now_ns();
     rc = o->pingpong ? run_server(rg, o) : run_receiver(rg, o);
+    rg->ctl->cpu_ns = cpu_now_ns() - cpu0;
     if (rc) {
         fprintf(stderr, "ring_ref: child: %s\n", strerror(-rc));
         atomic_store(&rg->ctl->abort, 1);
@@ -777,6 +813,7 @@ static int parent_main(const struct region *rg, const struct opts *o, pid_t chil
         if (!idle_poll(&w))
             goto stop;
 
+    uint64_t cpu0 = cpu_now_ns();
     if (o->pingpong) {
         t_first = now_ns();
         rc = run_client(rg, o, &w, rtt, &r.delivered, &errors);
@@ -785,6 +822,7 @@ static int parent_main(const struct region *rg, const struct opts *o, pid_t chil
     } else {
         rc = run_sender(rg, o, &w, &r.sent, &t_first);
     }
+    r.sender_cpu_ns = cpu_now_ns() - cpu0;
     if (rc)
         goto stop;
     if (reap(&w))
@@ -794,6 +832,7 @@ static int parent_main(const struct region *rg, const struct opts *o, pid_t chil
         t_end = ctl->t_last_ns;
     }
     errors += ctl->seq_errors;
+    r.receiver_cpu_ns = ctl->cpu_ns;
     r.seconds = (double)(t_end - t_first) / 1e9;
     if (o->pingpong) {
         uint64_t warm = o->count > 2 * PP_WARMUP ? PP_WARMUP : o->count / 2;
@@ -802,6 +841,7 @@ static int parent_main(const struct region *rg, const struct opts *o, pid_t chil
         r.has_rtt = true;
         r.p50_us = (double)percentile(rtt + warm, r.rtt_samples, 50) / 1e3;
         r.p99_us = (double)percentile(rtt + warm, r.rtt_samples, 99) / 1e3;
+        r.rtt = rtt + warm;
     }
     if (errors || r.delivered != r.sent) {
         fprintf(stderr,

@@ -35,6 +35,11 @@
 #      interleaved, median ratio of Mpps at 64 and 1500-byte frames)
 #   5c. user TCP over xdp: on a veth pair against kernel TCP over the same veth,
 #      segmentation offloads off and on (bench/xdp_tcp.sh, as root)
+#   5d. the sweeps behind the plots (bench/sweep.sh): throughput against
+#      message size for RBS, user TCP, kernel TCP over loopback, raw frames and
+#      the bare ring; throughput under 0, 0.1, 1, 5 % frame loss for RBS, user
+#      TCP and kernel TCP across the LAN (TAP stations, as root); each point
+#      interleaves the protocols, BENCH_SWEEP_REPS times.  BENCH_SWEEP=0 skips.
 #   6. every $BUILD/bench/bench_* program, once, with --json; bench_chan's
 #      results (channel layer: placement, demultiplexing, priority latency)
 #      get a section of their own
@@ -42,9 +47,13 @@
 # Env:    BUILD (build), BENCH_REPS (5), BENCH_SECONDS (1),
 #         BENCH_PINGPONG_N (100000), BENCH_RBS_PINGPONG_N (20000),
 #         BENCH_TIMEOUT (120 s per program run), BENCH_TCP (1),
-#         BENCH_TCP_ZEROCOPY (1)
+#         BENCH_TCP_ZEROCOPY (1), BENCH_SWEEP (1; the sweeps' own knobs are in
+#         bench/sweep.sh), BENCH_RESULTS (bench/results)
 # Output: tables on stdout, progress on stderr, raw results and medians in
-#         $BUILD/bench/results.json
+#         $BUILD/bench/results.json; in BENCH_RESULTS: the same results.json
+#         (with the machine's description), results.md (every table, in
+#         Markdown, machine first) and the plots throughput_size.png,
+#         rtt_cdf.png, throughput_loss.png (bench/report.sh, bench/plot.sh)
 # Exit:   0 when every program ran (a missed target is reported, it is not a
 #         failure: benchmarks are not tests), 1 when a program failed or is
 #         missing, 2 on bad settings.
@@ -77,6 +86,9 @@ TCP_SMALL_MSG=1024       # and small ones
 TARGET_TCP_TPUT=3.0      # median user/kernel TCP Gb/s ratio at 128 KiB at least this (issue 12)
 TARGET_TCP_SMALL_TPUT=2.0 # the same at 1 KiB (issue 12)
 TARGET_TCP_RTT=0.2       # median user/kernel TCP 1-byte p50 RTT ratio at most this (issue 12)
+SWEEP_ON=${BENCH_SWEEP:-1}
+RESULTS=${BENCH_RESULTS:-$(dirname "$0")/results}
+HERE=$(dirname "$0")
 
 die() { echo "bench: $*" >&2; exit 1; }
 posint() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
@@ -91,6 +103,7 @@ fi
 [ -x "$JET" ] || die "$JET not found: build first (make)"
 [ -x "$REF" ] || die "$REF not found: build first (make)"
 [ -x "$TCP" ] || die "$TCP not found: build first (make)"
+case $SWEEP_ON in 0 | 1) ;; *) echo "bench: BENCH_SWEEP must be 0 or 1" >&2; exit 2 ;; esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -215,20 +228,29 @@ steal_pct=$(((steal1 - steal0) * 100 / ticks))
 
 # The benches with a script of their own (each does its own interleaved A/B
 # rounds and prints one JSON object last; as root, else {"skipped": ...}).
-# sub_bench NAME LIMIT: runs bench/NAME.sh under a time limit, its JSON into
-# $tmp/NAME.json; a failure is reported and makes the exit code 1, like a
-# bench_* program's.
+# sub_bench NAME LIMIT [SCRIPT ARG...]: runs bench/NAME.sh (or bench/SCRIPT.sh
+# ARG...) under a time limit, its JSON into $tmp/NAME.json; a failure is
+# reported and makes the exit code 1, like a bench_* program's (a JSON object
+# it printed all the same is kept, marked "failed").
 failed=()
 sub_bench() {
-	local name=$1 limit=$2 rc=0
-	echo "bench: $name.sh" >&2
+	local name=$1 limit=$2 rc=0 script=$1 args=() label
+	shift 2
+	[ $# -eq 0 ] || { script=$1; shift; args=("$@"); }
+	label="$script.sh${args[*]:+ ${args[*]}}"
+	echo "bench: $label" >&2
 	BUILD=$BUILD BENCH_REPS=$REPS BENCH_TIMEOUT=$TIMEOUT timeout --kill-after=5 "$limit" \
-		"$(dirname "$0")/$name.sh" >"$tmp/$name.out" 2>"$tmp/stderr" || rc=$?
+		"$(dirname "$0")/$script.sh" "${args[@]}" >"$tmp/$name.out" 2>"$tmp/stderr" || rc=$?
 	if [ $rc -ne 0 ] || ! tail -n 1 "$tmp/$name.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
-		echo "bench: $name.sh failed (exit $rc)" >&2
+		echo "bench: $label failed (exit $rc)" >&2
 		sed 's/^/  | /' "$tmp/stderr" >&2
-		failed+=("$name.sh")
-		jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/$name.json"
+		failed+=("$label")
+		# what it printed before failing (the sweeps print their runs, failed ones included)
+		if tail -n 1 "$tmp/$name.out" | jq -e 'type == "object"' >/dev/null 2>&1; then
+			tail -n 1 "$tmp/$name.out" | jq -c --argjson rc "$rc" '. + {failed: true, exit: $rc}' >"$tmp/$name.json"
+		else
+			jq -nc --argjson rc "$rc" '{failed: true, exit: $rc}' >"$tmp/$name.json"
+		fi
 	else
 		tail -n 1 "$tmp/$name.out" >"$tmp/$name.json"
 	fi
@@ -242,6 +264,15 @@ sub_bench tap_tcp 600
 sub_bench links 120
 # user TCP over xdp: on veth / kernel TCP over the same veth, offloads off and on
 sub_bench xdp_tcp 120
+# the sweeps behind the plots: throughput against message size, and under loss
+if [ "$SWEEP_ON" = 1 ]; then
+	sub_bench sweep_size 900 sweep size
+	sub_bench sweep_loss 600 sweep loss
+else
+	echo '{"skipped": "BENCH_SWEEP=0"}' >"$tmp/sweep_size.json"
+	echo '{"skipped": "BENCH_SWEEP=0"}' >"$tmp/sweep_loss.json"
+fi
+"$HERE/machine.sh" >"$tmp/machine.json" 2>/dev/null || echo '{}' >"$tmp/machine.json"
 
 # Other benchmarks: each bench_* program once, with --json.  Their output is
 # kept as JSON when it parses (one document, or several that become an
@@ -278,6 +309,9 @@ jq -s \
 	--slurpfile taptcp "$tmp/tap_tcp.json" \
 	--slurpfile links "$tmp/links.json" \
 	--slurpfile xdptcp "$tmp/xdp_tcp.json" \
+	--slurpfile ssize "$tmp/sweep_size.json" \
+	--slurpfile sloss "$tmp/sweep_loss.json" \
+	--slurpfile mach "$tmp/machine.json" \
 	--argjson reps "$REPS" --argjson seconds "$SECS" --argjson pp_n "$PP_N" --argjson pp_frame "$PP_FRAME" \
 	--argjson target_frame "$TARGET_FRAME" --argjson target_tput "$TARGET_TPUT" \
 	--argjson target_rtt "$TARGET_RTT" \
@@ -327,10 +361,14 @@ jq -s \
 	{
 		date: (now | todate),
 		commit: $commit,
-		machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
-		          other_cpu_pct: $other_pct, steal_pct: $steal_pct},
+		machine: ({cpu: $cpu, cpus: $ncpu, kernel: $kernel,
+		           other_cpu_pct: $other_pct, steal_pct: $steal_pct} + $mach[0]),
 		settings: {reps: $reps, seconds: $seconds, pingpong_roundtrips: $pp_n,
-		           rbs_msg: $rbs_msg, rbs_pingpong_roundtrips: $rbs_pp_n},
+		           rbs_msg: $rbs_msg, rbs_pingpong_roundtrips: $rbs_pp_n,
+		           tcp: $tcp_on, tcp_zerocopy: $tcp_zc,
+		           sweep: ($ssize[0] | if .skipped then false else {reps, seconds, sizes} end),
+		           loss_sweep: ($sloss[0] | if .skipped then false
+		                        else {reps, seconds, loss_pct, mtu, msg} end)},
 		throughput: [$raw | map(select(.test == "throughput") | .frame) | unique[] as $f
 			| ($raw | pairs("throughput"; $f)
 				| map(. + {ratio: ratio(.jet.gbps; .ref.gbps)})) as $p
@@ -418,8 +456,10 @@ jq -s \
 		links: $links[0],
 		# user TCP over xdp: / kernel TCP over the same veth (bench/xdp_tcp.sh)
 		xdp_tcp: $xdptcp[0],
+		# the sweeps behind the plots (bench/sweep.sh)
+		sweeps: {size: $ssize[0], loss: $sloss[0]},
 		other: $extra
-	}' "$raw" >"$tmp/results.json"
+	}' "$raw" | jq -f "$HERE/plot/rtt_cdf.jq" >"$tmp/results.json"
 mv "$tmp/results.json" "$OUT"
 
 # --- tables ----------------------------------------------------------------
@@ -545,6 +585,11 @@ else
 	echo "User TCP over xdp: $(jq -r '.xdp_tcp | .skipped // "failed"' "$OUT")"
 fi
 
+
+# The sweeps (the plots' data), as the Markdown tables results.md has.
+echo
+"$HERE/report.sh" --sweeps "$OUT" | sed -e 's/^## //' -e '/^|---/d'
+
 echo
 echo "During the LAN runs other processes used ${other_pct}% of the CPU time, the hypervisor stole ${steal_pct}%."
 if ((other_pct + steal_pct >= 10)); then
@@ -624,8 +669,21 @@ jq -r '
 		(.output[] | select(rows_like) | table)
 	else "  " + (.output | tojson) end' "$OUT"
 
+# BENCH_RESULTS (bench/results/, not committed): results.json, results.md
+# (bench/report.sh) and the PNG plots (bench/plot.sh, gnuplot).
 echo
+mkdir -p "$RESULTS"
+cp "$OUT" "$RESULTS/results.json"
+rm -f "$RESULTS"/*.png
+if "$HERE/report.sh" "$RESULTS/results.json" >"$RESULTS/results.md.tmp"; then
+	mv "$RESULTS/results.md.tmp" "$RESULTS/results.md"
+else
+	rm -f "$RESULTS/results.md.tmp"
+	failed+=("report.sh")
+fi
+"$HERE/plot.sh" "$RESULTS/results.json" "$RESULTS" || failed+=("plot.sh")
 echo "results: $OUT"
+echo "results, tables and plots: $RESULTS/: $(cd "$RESULTS" && ls results.json results.md *.png 2>/dev/null | tr '\n' ' ')"
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "bench: failed: ${failed[*]}" >&2
 	exit 1

@@ -127,11 +127,16 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile of sorted v[0..n), n > 0. */
+/* Nearest-rank quantile num/den of sorted v[0..n), n > 0: 0 is the least. */
+static uint64_t quantile(const uint64_t *v, uint64_t n, uint64_t num, uint64_t den)
+{
+    uint64_t rank = (n * num + den - 1) / den;
+    return v[rank ? rank - 1 : 0];
+}
+
 static uint64_t percentile(const uint64_t *v, uint64_t n, unsigned pct)
 {
-    uint64_t rank = (n * pct + 99) / 100;
-    return v[rank ? rank - 1 : 0];
+    return quantile(v, n, pct, 100);
 }
 
 /* --- sockets -------------------------------------------------------------- */
@@ -487,7 +492,7 @@ static void report(const struct opts *o, const struct result *res, const struct 
     uint64_t recv_ns = o->pingpong ? c->cpu_ns : res->cpu_ns;
     double gbps = res->seconds > 0 ? (double)res->bytes * 8 / res->seconds / 1e9 : 0;
     double ns_per_byte = res->bytes ? (double)(send_ns + recv_ns) / (double)res->bytes : 0;
-    double p50 = 0, p99 = 0, min = 0, max = 0;
+    double p50 = 0, p99 = 0, min = 0, max = 0, mean = 0;
     uint64_t warm = 0, n = 0;
 
     if (o->pingpong) {
@@ -498,17 +503,32 @@ static void report(const struct opts *o, const struct result *res, const struct 
         p99 = (double)percentile(res->rtt + warm, n, 99) / 1e3;
         min = (double)res->rtt[warm] / 1e3;
         max = (double)res->rtt[warm + n - 1] / 1e3;
+        for (uint64_t i = 0; i < n; i++)
+            mean += (double)res->rtt[warm + i];
+        mean = n ? mean / (double)n / 1e3 : 0;
     }
-    if (o->json) {
-        printf("{\"proto\":\"tcp\",\"link\":\"loopback\",\"msg\":%" PRIu32 ",\"bytes\":%" PRIu64
+    if (o->json) { /* the keys of jet perf --json (docs/perf-json.md) */
+        printf("{\"proto\":\"tcp\",\"link\":\"loopback\",\"version\":1,\"mode\":\"%s\","
+               "\"msg\":%" PRIu32 ",\"bytes\":%" PRIu64
                ",\"seconds\":%.6f,\"gbps\":%.4f,\"retransmits\":%" PRIu32
-               ",\"sender_cpu_s\":%.6f,\"receiver_cpu_s\":%.6f,\"cpu_ns_per_byte\":%.4f",
-               o->msg, res->bytes, res->seconds, gbps, c->retransmits, (double)send_ns / 1e9,
-               (double)recv_ns / 1e9, ns_per_byte);
-        if (o->pingpong)
+               ",\"sender_cpu_s\":%.6f,\"receiver_cpu_s\":%.6f",
+               o->pingpong ? "pingpong" : "throughput", o->msg, res->bytes, res->seconds, gbps,
+               c->retransmits, (double)send_ns / 1e9, (double)recv_ns / 1e9);
+        if (res->bytes)
+            printf(",\"cpu_ns_per_byte\":%.4f", ns_per_byte);
+        if (o->pingpong) {
+            const uint64_t *v = res->rtt + warm;
             printf(",\"busy_poll_us\":%d,\"round_trips\":%" PRIu64 ",\"rtt_us\":{\"p50\":%.3f,"
-                   "\"p99\":%.3f,\"min\":%.3f,\"max\":%.3f}",
-                   res->busy_ok ? o->busy_poll_us : 0, res->rounds, p50, p99, min, max);
+                   "\"p99\":%.3f,\"min\":%.3f,\"max\":%.3f,\"mean\":%.3f,\"p90\":%.3f,"
+                   "\"p999\":%.3f,\"cdf\":[",
+                   res->busy_ok ? o->busy_poll_us : 0, res->rounds, p50, p99, min, max, mean,
+                   n ? (double)quantile(v, n, 90, 100) / 1e3 : 0,
+                   n ? (double)quantile(v, n, 999, 1000) / 1e3 : 0);
+            /* cdf[k]: the time at quantile k/100, cdf[0] the least (the sorted samples) */
+            for (unsigned k = 0; k <= 100; k++)
+                printf("%s%.3f", k ? "," : "", n ? (double)quantile(v, n, k, 100) / 1e3 : 0);
+            printf("]}");
+        }
         printf("}\n");
         return;
     }

@@ -38,6 +38,10 @@ have hping3    || need+=(hping3)
 	|| need+=(libnftables1)
 have nstat     || need+=(iproute2)
 [ -x /usr/bin/python3 ] || need+=(python3)
+# jet perf --json is checked against its documented JSON Schema (docs/perf-json.schema.json)
+/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || need+=(python3-jsonschema)
+# make bench draws its plots with gnuplot (PNG, no X)
+have gnuplot   || need+=(gnuplot-nox)
 # libFuzzer and the sanitizer runtimes for clang
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
 	|| ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \

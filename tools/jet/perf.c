@@ -26,6 +26,22 @@ static void on_signal(int sig)
 
 /* ---- command line ---- */
 
+static const char raw_examples[] =
+    "  jet perf --proto raw                   private LAN: 3 s of 9000-byte frames, summary\n"
+    "  jet perf --proto raw --frame 1500 -t 10 -i 1 --rate 1G --loss 0.001\n"
+    "  jet perf --proto raw --pingpong --frame 64 -n 100000 --json\n"
+    "  two ends on a LAN (two shells):\n"
+    "    jet lan create office --rate 10G\n"
+    "    jet perf --proto raw -s --link lan:office --station 1\n"
+    "    jet perf --proto raw -c --to 1 --link lan:office -t 10 -i 1\n"
+    "  over a real link (root; each host's own interface, the other's station):\n"
+    "    host A: jet perf --proto raw -s --link packet:eth1 --station 2\n"
+    "    host B: jet perf --proto raw -c --to 2 --link packet:eth1 --station 1 -t 10 -i 1\n"
+    "    or in UDP: host A (198.18.42.102), host B (198.18.42.101):\n"
+    "    host A: jet perf --proto raw -s --link udp:198.18.42.101:7475,bind=7475 --station 2\n"
+    "    host B: jet perf --proto raw -c --to 2 --link udp:198.18.42.102:7475,bind=7475 \\\n"
+    "            --station 1 --frame 1472 -t 10\n";
+
 static void perf_help(FILE *f)
 {
     fprintf(
@@ -67,8 +83,15 @@ static void perf_help(FILE *f)
         "  --probe-interval D probe every D (default 1ms)\n"
         "  --probe-frame B    probe frame size (default 1024)\n"
         "  --probe-prio CLASS probe priority class (default 7; 0 to compare without)\n\n"
-        "private LAN options (no --link):\n%s",
-        lan_options_help);
+        "private LAN options (no --link):\n%s\n"
+        "output: a summary like iperf3's (sender and receiver lines; ping-pong: rtt\n"
+        "min/mean/p50/p99/max); -i adds interval lines; on a terminal a long run shows a\n"
+        "progress line; --json prints one object (docs/perf-json.md,\n"
+        "docs/perf-json.schema.json).\n\n"
+        "examples:\n%s"
+        "  --proto rbs:\n%s"
+        "  --proto tcp:\n%s",
+        lan_options_help, raw_examples, perf_rbs_examples, perf_tcp_examples);
 }
 
 /* Options of --proto raw that mean nothing to --proto rbs. */

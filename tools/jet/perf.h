@@ -1,6 +1,7 @@
 /* jet perf: shared definitions of the command line (perf.c), the raw sender
- * and receiver (perf_send.c, perf_recv.c), --proto rbs (perf_rbs.c) and the
- * helpers they share (perf_common.c).
+ * and receiver (perf_send.c, perf_recv.c), --proto rbs (perf_rbs.c), --proto tcp
+ * (perf_tcp.c), the helpers they share (perf_common.c) and their output: intervals,
+ * progress line, summary, JSON (perf_report.c; docs/perf-json.md).
  *
  * Wire use (all over channels, include/jet/chan.h): the receiver listens on
  * channel C (default 5201) for control frames; data goes to channels
@@ -68,6 +69,8 @@ struct lat {
     uint64_t count, p50, p99, max; /* ns */
 };
 #define LAT_OFF (16 + 8 * RESULT_FIELDS)
+/* After the latency table: the receiver's CPU ns over the session (u64). */
+#define RESULT_CPU_OFF (LAT_OFF + 32 * 8)
 
 extern volatile sig_atomic_t perf_stop;
 
@@ -112,18 +115,90 @@ void perf_rtt_sort(uint64_t *rtt, uint64_t n);
 /* The median and 99th percentile of n sorted round trip times, in us (0 if none). */
 void perf_rtt_pct(const uint64_t *rtt, uint64_t n, double *p50, double *p99);
 
-/* The result, as JSON: opens the object with "proto" and "link". */
-void perf_json_begin(struct json *j, const char *proto, const char *link);
-/* "rtt_us": p50, p99, min, max of n sorted round trip times. */
-void perf_json_rtt(struct json *j, const uint64_t *rtt, uint64_t n);
+/* Sends a control message to the peer's control channel; waits out back-pressure. */
+int send_ctl(struct end *e, const uint8_t *msg);
+
+/* ---- output (perf_report.c): intervals, progress line, summary, JSON ----
+ * docs/perf-json.md describes all of it, the JSON keys one by one. */
+
 /* The line between the intervals and the result, as text. */
 #define PERF_RULE "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
 
-/* Sends a control message to the peer's control channel; waits out back-pressure. */
-int send_ctl(struct end *e, const uint8_t *msg);
-void print_interval(uint32_t frame, double t0, double t1, uint64_t frames);
+/* One -i interval as the JSON keeps it: seconds since the start, bytes. */
+struct perf_ivrec {
+    double start, end;
+    uint64_t bytes;
+};
+/* A run's clock for the interval lines (-i, "[ ID] Interval Transfer Bitrate") and
+ * the progress line (a terminal's stdout, no --json, no -i: rewritten in place
+ * with \r from the first second on).  The caller passes a count it keeps anyway
+ * (frames, bytes, round trips) and a time it read anyway: between two due times,
+ * a tick is one compare. */
+struct perf_iv {
+    const struct perf_opts *o;
+    uint64_t t0, start, mark, unit; /* unit: bytes per count (raw: the frame size) */
+    uint64_t next, next_iv, next_prog;
+    struct perf_ivrec *v;
+    size_t n, cap;
+    bool header, progress, shown, rounds;
+    int plen;
+};
+/* Starts the clock at t0.  unit: bytes per count; progress: this end may show a
+ * progress line (the client; only when stdout is a terminal). */
+void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0, uint64_t unit,
+                  bool progress);
+void perf_iv_due(struct perf_iv *iv, uint64_t now, uint64_t count);
+/* At now (a clock read the caller made anyway) the count is count. */
+static inline void perf_iv_tick(struct perf_iv *iv, uint64_t now, uint64_t count)
+{
+    if (now >= iv->next)
+        perf_iv_due(iv, now, count);
+}
+/* The end of the run: the last, partial interval (count: the final count) and the
+ * progress line cleared.  Idempotent. */
+void perf_iv_end(struct perf_iv *iv, uint64_t now, uint64_t count);
+/* Clears the progress line (an error follows) and frees the intervals. */
+void perf_iv_free(struct perf_iv *iv);
+
+/* The iperf3-like summary, after PERF_RULE: a sender and a receiver line
+ * (interval, transfer, bitrate, retransmits where the protocol has them), and for
+ * ping-pong the round trip min/mean/p50/p99/max. */
+struct perf_side {
+    bool known;
+    uint64_t bytes;
+    double secs;
+};
+struct perf_summary {
+    struct perf_side snd, rcv;
+    bool has_retr;
+    uint64_t retr;
+    const char *rcv_note; /* after the receiver line, or NULL */
+    const uint64_t *rtt;  /* sorted, ns */
+    uint64_t nrtt;
+};
+void perf_summary(const struct perf_opts *o, const struct perf_summary *s);
+
+/* The result, as JSON: opens the object with "proto", "link", "version", "mode". */
+void perf_json_begin(struct json *j, const struct perf_opts *o, const char *proto,
+                     const char *link);
+/* "rtt_us": p50, p99, min, max, mean, p90, p999, cdf of n sorted round trip times. */
+void perf_json_rtt(struct json *j, const uint64_t *rtt, uint64_t n);
+/* Last: sender_cpu_s, receiver_cpu_s, cpu_ns_per_byte (bytes > 0), rtt_us
+ * (--pingpong), intervals (-i; iv may be NULL), lan (the private LAN); closes the
+ * object and prints it. */
+void perf_json_end(struct json *j, const struct perf_opts *o, uint64_t snd_cpu_ns,
+                   uint64_t rcv_cpu_ns, uint64_t bytes, const uint64_t *rtt, uint64_t nrtt,
+                   const struct perf_iv *iv);
+
+/* The raw result (perf_report.c).  x: the sender's side (NULL at the receiver). */
+struct perf_raw_snd {
+    uint64_t cpu, rcpu; /* CPU ns of the sender, of the receiver (as it reported) */
+    double secs;        /* the sender's own time */
+    const struct perf_iv *iv;
+};
 void report(const struct perf_opts *o, const char *link, uint64_t sent, const struct result *r,
-            const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt);
+            const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt,
+            const struct perf_raw_snd *x);
 
 /* ---- byte-stream sessions: what --proto rbs and --proto tcp share ----
  * (perf_rbs.c, perf_tcp.c: the same session shape over their own connections) */
@@ -148,13 +223,6 @@ static inline void perf_rx_tick(struct perf_rx_clock *k, uint64_t now, uint64_t 
     k->last = now;
     k->bytes += n;
 }
-/* A bulk sender's interval lines (-i): every o->interval_ns, the rate acknowledged. */
-struct perf_iv {
-    uint64_t t0, next, start, acked;
-};
-void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0);
-/* At now with acked bytes acknowledged so far: prints a line when one is due. */
-void perf_iv_tick(struct perf_iv *iv, const struct perf_opts *o, uint64_t now, uint64_t acked);
 /* The client's view of a session: the server's result, the client's own time (secs)
  * and its round trips (sorted here). */
 struct perf_stream_sum {
@@ -165,13 +233,19 @@ void perf_stream_sum(const struct perf_opts *o, const uint8_t *res, double secs,
                      uint64_t nrtt, struct perf_stream_sum *r);
 /* JSON: "bytes", "seconds", "gbps". */
 void perf_stream_json_rate(struct json *j, const struct perf_stream_sum *r);
-/* JSON, last: the CPU times, the round trips; closes the object and prints it. */
+/* JSON, last: the CPU times, the round trips, the intervals; closes the object
+ * and prints it. */
 void perf_stream_json_end(struct json *j, const struct perf_opts *o,
                           const struct perf_stream_sum *r, uint64_t cpu, const uint64_t *rtt,
-                          uint64_t nrtt);
-/* Text, first: the rule and the headline over PROTO on link (how: ", zero-copy" or ""). */
+                          uint64_t nrtt, const struct perf_iv *iv);
+/* Text, first: the rule, the summary (sent: the client's bytes in snd_secs;
+ * retr: its retransmits) and the headline over PROTO on link (how: ", zero-copy"
+ * or ""). */
 void perf_stream_text_head(const struct perf_opts *o, const char *proto, const char *link,
-                           const struct perf_stream_sum *r, uint64_t nrtt, const char *how);
+                           const struct perf_stream_sum *r, uint64_t nrtt, const char *how,
+                           uint64_t sent, double snd_secs, uint64_t retr, const uint64_t *rtt);
+/* A stream server's receiver line (text, not --json): bytes in secs. */
+void perf_stream_served(const struct perf_opts *o, uint64_t bytes, double secs);
 
 /* jet perf --proto rbs (perf_rbs.c): its own options, same shape. */
 
@@ -191,6 +265,10 @@ int perf_raw_end(const struct perf_opts *o, const char *link, int station, bool 
                  uint32_t peer);
 int run_client(struct end *e);
 int run_server(struct end *e);
+
+/* Worked examples for --help: private LAN, two ends on lan:NAME, a real link
+ * (perf.c has raw's; jet perf --help prints all three). */
+extern const char perf_rbs_examples[], perf_tcp_examples[];
 
 /* perf_rbs.c: jet perf --proto rbs, with the options perf.c parsed. */
 #define PERF_RBS_MAX_MSG (64u << 20)

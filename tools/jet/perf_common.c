@@ -1,9 +1,9 @@
 /* jet perf: what the raw sender and receiver (perf_send.c, perf_recv.c) and
  * jet perf --proto rbs / tcp (perf_rbs.c, perf_tcp.c) share: the perf header's
- * fields, control messages, dead-peer checks, the report, the byte-stream
- * sessions' result, clocks and report parts, opening a raw end on a link, and the
- * private LAN run (perf.h is the interface; perf.c only parses the command line and
- * dispatches). */
+ * fields, control messages, dead-peer checks, the byte-stream sessions' result,
+ * clocks and report parts, opening a raw end on a link, and the private LAN run
+ * (perf.h is the interface; perf.c only parses the command line and dispatches;
+ * perf_report.c prints the intervals, progress line, summary and JSON). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -117,118 +117,6 @@ void perf_rtt_pct(const uint64_t *rtt, uint64_t n, double *p50, double *p99)
 {
     *p50 = n ? (double)rtt[n / 2] / 1e3 : 0;
     *p99 = n ? (double)rtt[n * 99 / 100] / 1e3 : 0;
-}
-
-void perf_json_begin(struct json *j, const char *proto, const char *link)
-{
-    json_begin(j, stdout);
-    json_obj(j, NULL);
-    json_str(j, "proto", proto);
-    json_str(j, "link", link);
-}
-
-void perf_json_rtt(struct json *j, const uint64_t *rtt, uint64_t n)
-{
-    double p50, p99;
-    perf_rtt_pct(rtt, n, &p50, &p99);
-    json_obj(j, "rtt_us");
-    json_dbl(j, "p50", p50);
-    json_dbl(j, "p99", p99);
-    json_dbl(j, "min", n ? (double)rtt[0] / 1e3 : 0);
-    json_dbl(j, "max", n ? (double)rtt[n - 1] / 1e3 : 0);
-    json_end_obj(j);
-}
-
-void print_interval(uint32_t frame, double t0, double t1, uint64_t frames)
-{
-    char b[32];
-    double secs = t1 - t0;
-    printf("[%6.2f-%6.2f s] %10llu frames  %s  %.3f Mpps\n", t0, t1, (unsigned long long)frames,
-           fmt_rate(b, sizeof b, (double)frames * frame * 8 / secs), (double)frames / secs / 1e6);
-    fflush(stdout);
-}
-
-void report(const struct perf_opts *o, const char *link, uint64_t sent, const struct result *r,
-            const struct lat *lat, double seconds, const uint64_t *rtt, uint64_t nrtt)
-{
-    double gbps = seconds > 0 ? (double)r->bytes * 8 / seconds / 1e9 : 0;
-    double mpps = seconds > 0 ? (double)r->delivered / seconds / 1e6 : 0;
-    uint64_t arrived = r->delivered + r->dropped_crc + r->dropped_header + r->dropped_policy;
-    uint64_t lost = sent > arrived ? sent - arrived : 0;
-    double p50, p99;
-    perf_rtt_pct(rtt, nrtt, &p50, &p99);
-    if (o->json) {
-        struct json j;
-        perf_json_begin(&j, "raw", link);
-        json_u64(&j, "frame", o->frame);
-        json_u64(&j, "frames_sent", sent);
-        json_u64(&j, "frames_delivered", r->delivered);
-        json_u64(&j, "bytes", r->bytes);
-        json_dbl(&j, "seconds", seconds);
-        json_dbl(&j, "gbps", gbps);
-        json_dbl(&j, "mpps", mpps);
-        json_u64(&j, "lost", lost);
-        json_u64(&j, "duplicated", r->duplicated);
-        json_u64(&j, "reordered", r->reordered);
-        json_u64(&j, "dropped_policy", r->dropped_policy);
-        json_u64(&j, "dropped_crc", r->dropped_crc);
-        json_u64(&j, "crc_failed", r->dropped_crc);
-        json_u64(&j, "dropped_header", r->dropped_header);
-        json_u64(&j, "crc_bad_delivered", r->crc_bad_delivered);
-        if (r->delivered > r->crc_bad_delivered && !o->pingpong) {
-            json_u64(&j, "first_seq_delivered", r->first_seq);
-            json_u64(&j, "last_seq_delivered", r->last_seq);
-        }
-        if (o->pingpong)
-            perf_json_rtt(&j, rtt, nrtt);
-        if (o->latency && lat) {
-            json_u64(&j, "probes_delivered", r->probes);
-            json_obj(&j, "lat_us");
-            for (int c = 0; c < 8; c++) {
-                if (!lat[c].count)
-                    continue;
-                char k[2] = {(char)('0' + c), 0};
-                json_obj(&j, k);
-                json_u64(&j, "count", lat[c].count);
-                json_dbl(&j, "p50", (double)lat[c].p50 / 1e3);
-                json_dbl(&j, "p99", (double)lat[c].p99 / 1e3);
-                json_dbl(&j, "max", (double)lat[c].max / 1e3);
-                json_end_obj(&j);
-            }
-            json_end_obj(&j);
-        }
-        json_end_obj(&j);
-        json_finish(&j);
-        return;
-    }
-    char b[32], c[32];
-    fputs(PERF_RULE, stdout);
-    if (o->pingpong) {
-        printf("%llu round trips of %u-byte frames over %s: rtt p50 %.2f us, p99 %.2f us\n",
-               (unsigned long long)nrtt, o->frame, link, p50, p99);
-        fflush(stdout);
-        return;
-    }
-    printf("sent %llu frames of %u bytes over %s\n", (unsigned long long)sent, o->frame, link);
-    printf("delivered %llu: lost %llu, duplicated %llu, reordered %llu, dropped by policy %llu, "
-           "crc failed %llu (delivered flagged %llu), header damaged %llu\n",
-           (unsigned long long)r->delivered, (unsigned long long)lost,
-           (unsigned long long)r->duplicated, (unsigned long long)r->reordered,
-           (unsigned long long)r->dropped_policy, (unsigned long long)r->dropped_crc,
-           (unsigned long long)r->crc_bad_delivered, (unsigned long long)r->dropped_header);
-    if (r->delivered > r->crc_bad_delivered)
-        printf("sequence numbers delivered: %llu .. %llu\n", (unsigned long long)r->first_seq,
-               (unsigned long long)r->last_seq);
-    printf("%s in %.3f s = %s, %.3f Mpps\n", fmt_bytes(b, sizeof b, (double)r->bytes), seconds,
-           fmt_rate(c, sizeof c, gbps * 1e9), mpps);
-    if (o->latency && lat)
-        for (int k = 0; k < 8; k++)
-            if (lat[k].count)
-                printf("one-way latency, class %d: p50 %.1f us, p99 %.1f us, max %.1f us "
-                       "(%llu frames)\n",
-                       k, (double)lat[k].p50 / 1e3, (double)lat[k].p99 / 1e3,
-                       (double)lat[k].max / 1e3, (unsigned long long)lat[k].count);
-    fflush(stdout);
 }
 
 int perf_raw_end(const struct perf_opts *o, const char *link, int station, bool server,
@@ -359,27 +247,6 @@ void perf_stream_result_put(uint8_t *res, uint64_t bytes, uint64_t rx_ns, uint64
     put64(res + 24, retransmits);
 }
 
-void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0)
-{
-    iv->t0 = iv->start = t0;
-    iv->next = t0 + o->interval_ns;
-    iv->acked = 0;
-}
-
-void perf_iv_tick(struct perf_iv *iv, const struct perf_opts *o, uint64_t now, uint64_t acked)
-{
-    if (!o->interval_ns || now < iv->next || o->json)
-        return;
-    char b[32];
-    double secs = (double)(now - iv->start) / 1e9;
-    printf("[%6.2f-%6.2f s] %s\n", (double)(iv->start - iv->t0) / 1e9, (double)(now - iv->t0) / 1e9,
-           fmt_rate(b, sizeof b, (double)(acked - iv->acked) * 8 / secs));
-    fflush(stdout);
-    iv->acked = acked;
-    iv->start = now;
-    iv->next = now + o->interval_ns;
-}
-
 void perf_stream_sum(const struct perf_opts *o, const uint8_t *res, double secs, uint64_t *rtt,
                      uint64_t nrtt, struct perf_stream_sum *r)
 {
@@ -401,23 +268,27 @@ void perf_stream_json_rate(struct json *j, const struct perf_stream_sum *r)
 
 void perf_stream_json_end(struct json *j, const struct perf_opts *o,
                           const struct perf_stream_sum *r, uint64_t cpu, const uint64_t *rtt,
-                          uint64_t nrtt)
+                          uint64_t nrtt, const struct perf_iv *iv)
 {
-    json_dbl(j, "sender_cpu_s", (double)cpu / 1e9);
-    json_dbl(j, "receiver_cpu_s", (double)r->rcpu / 1e9);
-    if (o->pingpong) {
+    if (o->pingpong)
         json_u64(j, "round_trips", nrtt);
-        perf_json_rtt(j, rtt, nrtt);
-    }
-    json_end_obj(j);
-    json_finish(j);
+    perf_json_end(j, o, cpu, r->rcpu, r->bytes, rtt, nrtt, iv);
 }
 
 void perf_stream_text_head(const struct perf_opts *o, const char *proto, const char *link,
-                           const struct perf_stream_sum *r, uint64_t nrtt, const char *how)
+                           const struct perf_stream_sum *r, uint64_t nrtt, const char *how,
+                           uint64_t sent, double snd_secs, uint64_t retr, const uint64_t *rtt)
 {
     char b[32], c[32];
-    fputs(PERF_RULE, stdout);
+    struct perf_summary s = {
+        .snd = {true, sent, snd_secs},
+        .rcv = {true, r->bytes, r->secs},
+        .has_retr = true,
+        .retr = retr,
+        .rtt = rtt,
+        .nrtt = nrtt,
+    };
+    perf_summary(o, &s);
     if (o->pingpong)
         printf("%llu round trips of %u-byte messages over %s on %s: rtt p50 %.2f us, "
                "p99 %.2f us\n",
@@ -426,4 +297,12 @@ void perf_stream_text_head(const struct perf_opts *o, const char *proto, const c
         printf("%s in %.3f s = %s over %s on %s (%u-byte messages%s)\n",
                fmt_bytes(b, sizeof b, (double)r->bytes), r->secs,
                fmt_rate(c, sizeof c, r->gbps * 1e9), proto, link, o->msg, how);
+}
+
+void perf_stream_served(const struct perf_opts *o, uint64_t bytes, double secs)
+{
+    struct perf_summary s = {.rcv = {true, bytes, secs}};
+    struct perf_opts q = *o;
+    q.pingpong = false; /* the server keeps no round trip times */
+    perf_summary(&q, &s);
 }

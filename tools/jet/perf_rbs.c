@@ -128,6 +128,7 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
     bool pingpong = (get64(hello + 8) >> 32) == 1;
     uint32_t msg = (uint32_t)get64(hello + 8);
     struct perf_rx_clock k = {0};
+    struct perf_iv iv = {0}; /* -i: the receiver's interval lines, from the first byte */
     if (pingpong) {
         jet_rbs_busy_poll(c, true); /* like the client: round trips, not CPU, matter */
         uint8_t *buf = malloc(msg ? msg : 1);
@@ -153,10 +154,16 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
                 break;
             }
             start = jet_now_ns(); /* the bound is on silence, not on the session */
+            if (!k.first)
+                perf_iv_init(&iv, o, start, 1, false);
             perf_rx_tick(&k, start, (uint64_t)n);
+            perf_iv_tick(&iv, start, k.bytes);
             jet_rbs_recv_consume(c, (size_t)n); /* read in place: nothing copied out */
         }
     }
+    if (k.first)
+        perf_iv_end(&iv, k.last, k.bytes);
+    perf_iv_free(&iv);
     if (rc || perf_stop) {
         rc = rc ? conn_die(c, "receive", rc) : die("interrupted");
         jet_rbs_abort(c);
@@ -170,8 +177,10 @@ static int serve_one(struct jet_rbs_listener *l, const struct perf_opts *o)
         rc = conn_die(c, "result", rc);
     int crc = jet_rbs_close(c, IO_NS);
     (void)crc;
-    if (!o->json && !o->one_off)
+    if (!o->json && !o->one_off) {
+        perf_stream_served(o, k.bytes, (double)(k.last - k.first) / 1e9);
         printf("served %llu bytes\n", (unsigned long long)k.bytes), fflush(stdout);
+    }
     return rc ? 1 : 0;
 }
 
@@ -193,23 +202,24 @@ static int run_rbs_server(struct jet_station *s, const struct perf_opts *o)
 /* ---- client ---- */
 
 static void report_rbs(const struct perf_opts *o, const char *link, const uint8_t *res, double secs,
-                       uint64_t cpu, const struct jet_rbs_stats *st, uint64_t *rtt, uint64_t nrtt)
+                       uint64_t cpu, const struct jet_rbs_stats *st, uint64_t *rtt, uint64_t nrtt,
+                       uint64_t sent, double snd_secs, const struct perf_iv *iv)
 {
     struct perf_stream_sum r;
     perf_stream_sum(o, res, secs, rtt, nrtt, &r);
     if (o->json) {
         struct json j;
-        perf_json_begin(&j, "rbs", link);
+        perf_json_begin(&j, o, "rbs", link);
         json_u64(&j, "msg", o->msg);
         perf_stream_json_rate(&j, &r);
         json_u64(&j, "retransmits", st->retransmits);
         json_u64(&j, "timeouts", st->timeouts);
         json_u64(&j, "fast_retransmits", st->fast_retransmits);
         json_dbl(&j, "srtt_us", (double)st->srtt_ns / 1e3);
-        perf_stream_json_end(&j, o, &r, cpu, rtt, nrtt);
+        perf_stream_json_end(&j, o, &r, cpu, rtt, nrtt, iv);
         return;
     }
-    perf_stream_text_head(o, "RBS", link, &r, nrtt, "");
+    perf_stream_text_head(o, "RBS", link, &r, nrtt, "", sent, snd_secs, st->retransmits, rtt);
     printf("retransmits %llu (timeouts %llu), srtt %.1f us, cpu: sender %.2f s, receiver %.2f s\n",
            (unsigned long long)st->retransmits, (unsigned long long)st->timeouts,
            (double)st->srtt_ns / 1e3, (double)cpu / 1e9, (double)r.rcpu / 1e9);
@@ -236,19 +246,21 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
         buf[i] = (uint8_t)(i * 7 + 1);
     rc = send_all(c, hello, HELLO, IO_NS);
     uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns(), sent = 0;
-    struct perf_iv iv;
-    perf_iv_init(&iv, o, t0);
+    struct perf_iv iv; /* -i lines and the progress line, on clock reads made anyway */
+    perf_iv_init(&iv, o, t0, 1, true);
     if (!rc && o->pingpong) {
         for (uint64_t i = 0; !rc && i < o->count && !perf_stop; i++) {
             uint64_t ts = jet_now_ns();
             if (o->duration_ns && ts - t0 >= o->duration_ns)
                 break;
+            perf_iv_tick(&iv, ts, nrtt);
             rc = send_all(c, buf, o->msg, IO_NS);
             if (!rc)
                 rc = recv_all(c, buf, o->msg, IO_NS);
             if (!rc)
                 rc = perf_rtt_add(&rtt, &nrtt, &cap, jet_now_ns() - ts);
         }
+        sent = nrtt * o->msg;
     } else if (!rc) {
         uint64_t inflight = 0;
         for (;;) {
@@ -264,8 +276,8 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
                         (o->duration_ns && now - t0 >= o->duration_ns);
             if (done)
                 break;
-            if (o->interval_ns && now >= iv.next)
-                perf_iv_tick(&iv, o, now, sent - jet_rbs_send_pending(c));
+            if (now >= iv.next) /* acknowledged so far */
+                perf_iv_due(&iv, now, sent - jet_rbs_send_pending(c));
             uint64_t len = o->msg;
             if (o->bytes && o->bytes - sent < len)
                 len = o->bytes - sent;
@@ -291,6 +303,7 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
         }
         (void)inflight;
     }
+    uint64_t t_sent = jet_now_ns();
     if (!rc)
         rc = jet_rbs_shutdown(c);
     if (!rc)
@@ -298,12 +311,16 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
     uint64_t t1 = jet_now_ns(), cpu = perf_cpu_ns() - cpu0;
     int ret = 0;
     if (rc) {
+        perf_iv_free(&iv);
         ret = perf_stop ? die("interrupted") : conn_die(c, "session", rc);
     } else {
         struct jet_rbs_stats st;
         jet_rbs_stats(c, &st);
-        report_rbs(o, jet_station_link(s)->name, res, (double)(t1 - t0) / 1e9, cpu, &st, rtt, nrtt);
+        perf_iv_end(&iv, t1, o->pingpong ? nrtt : get64(res)); /* all acknowledged */
+        report_rbs(o, jet_station_link(s)->name, res, (double)(t1 - t0) / 1e9, cpu, &st, rtt, nrtt,
+                   sent, (double)((o->pingpong ? t1 : t_sent) - t0) / 1e9, &iv);
     }
+    perf_iv_free(&iv);
     if (ret)
         jet_rbs_abort(c); /* a failed session: nothing to wait for */
     else
@@ -314,6 +331,18 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
 }
 
 /* ---- command line ---- */
+
+const char perf_rbs_examples[] =
+    "  jet perf --proto rbs                   private LAN: 3 s of 128 KiB messages, summary\n"
+    "  jet perf --proto rbs -t 10 -i 1 --rate 1G --loss 0.01\n"
+    "  jet perf --proto rbs --pingpong -n 100000 --json\n"
+    "  two ends on a LAN (two shells):\n"
+    "    jet lan create office --mtu 65536\n"
+    "    jet perf --proto rbs -s --link lan:office --station 1\n"
+    "    jet perf --proto rbs -c --to 1 --link lan:office -n 1G -i 1\n"
+    "  over a real link (root; each host's own interface, the other's station):\n"
+    "    host A: jet perf --proto rbs -s --link xdp:eth1 --station 1\n"
+    "    host B: jet perf --proto rbs -c --to 1 --link xdp:eth1 --station 2 -t 10 -i 1\n";
 
 void perf_rbs_help(FILE *f)
 {
@@ -340,8 +369,10 @@ void perf_rbs_help(FILE *f)
         "  -1, --one-off      server: serve one session, then exit\n"
         "An end whose peer's process ends (even by kill -9) says so and exits 1 within\n"
         "about 0.2 s; a slow peer is left to RBS's timers.\n\n"
-        "private LAN options (no --link):\n%s",
-        lan_options_help);
+        "private LAN options (no --link):\n%s\n"
+        "output: see jet perf --help; --json: docs/perf-json.md.\n\n"
+        "examples:\n%s",
+        lan_options_help, perf_rbs_examples);
 }
 
 static int run_end(const struct perf_opts *o, const char *link, int station, bool server)
@@ -371,6 +402,7 @@ int perf_rbs_main(struct perf_opts *op)
 
     struct perf_opts so = o;
     so.one_off = true;
+    so.interval_ns = 0; /* the client prints the intervals */
     so.to = 1;
     o.to = 1;
     return perf_private(

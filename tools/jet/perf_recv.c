@@ -26,6 +26,7 @@ struct rx_state {
     bool running, ended, finished, any;
     uint64_t sent_by_peer, probes_by_peer, max_seq, t_first, t_last, last_rx, end_at,
         linger_until, next_read, last_check;
+    uint64_t cpu0, cpu; /* CPU ns at the session's start; used by it (sent in the result) */
     struct result r;
     uint64_t *bits;
     struct jet_chan *data[MAX_DATA_CHANS + 1]; /* data channels, then the probe channel */
@@ -126,6 +127,9 @@ static void send_result(struct end *e, struct rx_state *s)
     s->r.last_seq = s->max_seq;
     s->r.rx_ns = s->t_last > s->t_first ? s->t_last - s->t_first : 0;
     s->r.bytes = s->r.delivered * s->frame;
+    if (!s->cpu)
+        s->cpu = perf_cpu_ns() - s->cpu0;
+    put64(msg + RESULT_CPU_OFF, s->cpu);
     const uint64_t *f = &s->r.delivered;
     for (int i = 0; i < RESULT_FIELDS; i++)
         put64(msg + 16 + 8 * i, f[i]);
@@ -198,6 +202,7 @@ static void on_ctl(struct end *e, struct rx_state *s, const struct jet_rx *rx, u
             if (open_session(e, s))
                 return;
             s->running = true;
+            s->cpu0 = perf_cpu_ns();
             s->last_rx = now;
             s->next_read = now;
         }
@@ -336,7 +341,10 @@ int run_server(struct end *e)
         }
     }
     int ret = 0;
-    uint64_t idle = 0, iv_start = 0, iv_frames = 0, iv_t0 = 0;
+    uint64_t idle = 0;
+    struct perf_iv iv; /* -i: the receiver's interval lines, from its first frame */
+    bool iv_on = false;
+    uint32_t iv_session = 0;
     if (!o->json && !o->one_off)
         printf("jet perf: receiving on %s station %u channel %u\n", jet_station_link(e->s)->name,
                e->me, o->chan),
@@ -366,11 +374,8 @@ int run_server(struct end *e)
             jet_chan_release(e->ctl, &rx);
         }
         uint32_t got = 0;
-        if (s.running && !s.finished) {
-            uint64_t before = s.r.delivered;
+        if (s.running && !s.finished)
             got = read_data(e, &s, now);
-            iv_frames += s.r.delivered - before;
-        }
         if (n > 0 || got) {
             s.last_rx = now, idle = 0;
         } else if (!s.running && ++idle > 1000) {
@@ -382,15 +387,14 @@ int run_server(struct end *e)
         } else if (s.running && now - s.last_rx > 200000) {
             jet_station_wait(e->s, 1000000); /* idle 0.2 ms: sleep until a frame comes */
         }
-        if (o->interval_ns && !o->json && !o->one_off && s.running && !s.finished && s.t_first) {
-            if (!iv_t0)
-                iv_t0 = iv_start = s.t_first;
-            if (now - iv_start >= o->interval_ns) {
-                print_interval(s.frame, (double)(iv_start - iv_t0) / 1e9,
-                               (double)(now - iv_t0) / 1e9, iv_frames);
-                iv_start = now;
-                iv_frames = 0;
-            }
+        if (o->interval_ns && !o->json && s.running && !s.finished && s.t_first &&
+            !(s.flags & START_PINGPONG)) {
+            if (iv_on && iv_session != s.session) /* a new session replaced the last */
+                perf_iv_free(&iv), iv_on = false;
+            if (!iv_on)
+                perf_iv_init(&iv, o, s.t_first, s.frame, false), iv_on = true;
+            iv_session = s.session;
+            perf_iv_tick(&iv, now, s.r.delivered);
         }
         /* The sender ended: finish when every frame is read, or nothing has
          * come for a while (the rest were lost). */
@@ -405,12 +409,17 @@ int run_server(struct end *e)
                 s.finished = true;
                 send_result(e, &s);
                 s.linger_until = now + 300000000ull;
+                if (iv_on) {
+                    perf_iv_end(&iv, s.t_last, s.r.delivered);
+                    perf_iv_free(&iv);
+                    iv_on = false;
+                }
                 if (!o->json && !o->one_off) {
                     double secs = s.t_last > s.t_first ? (double)(s.t_last - s.t_first) / 1e9 : 0;
                     struct perf_opts ro = *o;
                     ro.frame = s.frame;
                     report(&ro, jet_station_link(e->s)->name, s.sent_by_peer, &s.r, NULL, secs,
-                           NULL, 0);
+                           NULL, 0, NULL);
                 }
             }
         }
@@ -420,7 +429,6 @@ int run_server(struct end *e)
                 break;
             s.running = false;
             s.finished = false;
-            iv_t0 = 0;
         }
         /* Nothing from the sender for a while: is its process still there?
          * (A slow one is, and is waited for.) */
@@ -433,6 +441,8 @@ int run_server(struct end *e)
                                     (s.flags & START_PINGPONG) ? "pings" : "frames");
                 close_session(e, &s);
                 s.running = false;
+                if (iv_on)
+                    perf_iv_free(&iv), iv_on = false;
                 if (o->one_off)
                     break;
                 ret = 0;
@@ -440,6 +450,8 @@ int run_server(struct end *e)
         }
     }
     close_session(e, &s);
+    if (iv_on)
+        perf_iv_free(&iv);
     for (int c = 0; c < 8; c++)
         free(s.lat[c].v);
     free(s.bits);

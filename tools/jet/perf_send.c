@@ -120,7 +120,9 @@ int run_client(struct end *e)
     for (uint32_t i = 0; i < body_len; i++)
         body[i] = (uint8_t)(i * 7 + 1);
     uint8_t hdr[PH];
-    uint64_t t0 = jet_now_ns(), next_iv = t0 + o->interval_ns, iv_start = t0, iv_frames = 0;
+    uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns();
+    struct perf_iv iv; /* -i lines and the progress line, on clock reads made anyway */
+    perf_iv_init(&iv, o, t0, o->pingpong ? 1 : o->frame, true);
     uint64_t next_probe = t0 + o->probe_interval_ns, probes = 0;
     uint64_t sent = 0, nrtt = 0, lost = 0;
     uint64_t *rtt = NULL;
@@ -133,6 +135,7 @@ int run_client(struct end *e)
             uint64_t ts = jet_now_ns();
             if (o->duration_ns && ts - t0 >= o->duration_ns)
                 break;
+            perf_iv_tick(&iv, ts, nrtt);
             rc = send_one(e, data, o->chan + 1, T_PING, session, i, hdr, body, body_len);
             if (rc == -EHOSTUNREACH) {
                 gone = true;
@@ -192,13 +195,7 @@ int run_client(struct end *e)
                 uint64_t now = jet_now_ns();
                 if (o->duration_ns && now - t0 >= o->duration_ns)
                     break;
-                if (o->interval_ns && now >= next_iv && !o->json) {
-                    print_interval(o->frame, (double)(iv_start - t0) / 1e9,
-                                   (double)(now - t0) / 1e9, iv_frames);
-                    iv_start = now;
-                    iv_frames = 0;
-                    next_iv = now + o->interval_ns;
-                }
+                perf_iv_tick(&iv, now, sent);
                 if (probe && now >= next_probe) {
                     rc = send_one(e, probe, o->chan + nch + 1, T_PROBE, session, probes, hdr, body,
                                   o->probe_frame - JET_FRAME_OVERHEAD - PH);
@@ -215,7 +212,6 @@ int run_client(struct end *e)
             if (rc)
                 goto send_failed;
             sent++;
-            iv_frames++;
             continue;
         send_failed:
             if (rc == -EHOSTUNREACH)
@@ -226,10 +222,11 @@ int run_client(struct end *e)
             break;
         }
     }
-    uint64_t t1 = jet_now_ns();
-    if (ret == 0 && !o->pingpong && o->interval_ns && !o->json && iv_frames)
-        print_interval(o->frame, (double)(iv_start - t0) / 1e9, (double)(t1 - t0) / 1e9,
-                       iv_frames);
+    uint64_t t1 = jet_now_ns(), cpu = perf_cpu_ns() - cpu0;
+    if (ret == 0)
+        perf_iv_end(&iv, t1, o->pingpong ? nrtt : sent);
+    else
+        perf_iv_free(&iv);
     if (ret == 0 && !perf_stop) {
         put_ph(msg, T_END, session, sent);
         put64(msg + 24, t1 - t0);
@@ -264,8 +261,10 @@ int run_client(struct end *e)
             secs = r.rx_ns ? (double)r.rx_ns / 1e9 : (double)(t1 - t0) / 1e9;
         }
         (void)lost;
-        report(o, jet_station_link(e->s)->name, sent, &r, lat, secs, rtt, nrtt);
+        struct perf_raw_snd x = {cpu, get64(reply + RESULT_CPU_OFF), (double)(t1 - t0) / 1e9, &iv};
+        report(o, jet_station_link(e->s)->name, sent, &r, lat, secs, rtt, nrtt, &x);
     }
+    perf_iv_free(&iv);
     if (perf_stop && ret == 0)
         ret = die("interrupted");
     free(rtt);

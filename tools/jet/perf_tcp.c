@@ -181,6 +181,7 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
     bool pingpong = (get64(hello + 8) >> 32) == 1;
     uint32_t msg = (uint32_t)get64(hello + 8);
     struct perf_rx_clock k = {0};
+    struct perf_iv iv = {0}; /* -i: the receiver's interval lines, from the first byte */
     if (pingpong) {
         jet_tcp_set_nodelay(e.c, true);
         jet_tcp_busy_poll(e.c, true); /* like the client: round trips, not CPU, matter */
@@ -216,13 +217,19 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
                 break;
             }
             start = jet_now_ns(); /* the bound is on silence, not on the session */
+            if (!k.first)
+                perf_iv_init(&iv, o, start, 1, false);
             perf_rx_tick(&k, start, (uint64_t)n);
+            perf_iv_tick(&iv, start, k.bytes);
             if (o->tcpo.zerocopy)
                 jet_tcp_recv_consume(e.c, (size_t)n); /* read in place: nothing copied out */
             else if ((pos += (size_t)n) == ring_len)
                 pos = 0;
         }
     }
+    if (k.first)
+        perf_iv_end(&iv, k.last, k.bytes);
+    perf_iv_free(&iv);
     if (rc || perf_stop) {
         rc = conn_die(&e, "receive", rc ? rc : -EINTR);
         jet_tcp_abort(e.c);
@@ -237,8 +244,10 @@ static int serve_one(struct jet_station *s, struct jet_tcp_listener *l, const st
         rc = conn_die(&e, "result", rc);
     jet_tcp_close(e.c, IO_NS);
     free(ring);
-    if (!o->json && !o->one_off)
+    if (!o->json && !o->one_off) {
+        perf_stream_served(o, k.bytes, (double)(k.last - k.first) / 1e9);
         printf("served %llu bytes\n", (unsigned long long)k.bytes), fflush(stdout);
+    }
     return rc ? 1 : 0;
 }
 
@@ -274,13 +283,14 @@ static int run_tcp_server(struct jet_station *s, const struct perf_opts *o)
 /* ---- client ---- */
 
 static void report_tcp(const struct perf_opts *o, const char *link, const uint8_t *res, double secs,
-                       uint64_t cpu, const struct jet_tcp_info *ti, uint64_t *rtt, uint64_t nrtt)
+                       uint64_t cpu, const struct jet_tcp_info *ti, uint64_t *rtt, uint64_t nrtt,
+                       uint64_t sent, double snd_secs, const struct perf_iv *iv)
 {
     struct perf_stream_sum r;
     perf_stream_sum(o, res, secs, rtt, nrtt, &r);
     if (o->json) {
         struct json j;
-        perf_json_begin(&j, "tcp", link);
+        perf_json_begin(&j, o, "tcp", link);
         json_u64(&j, "msg", o->msg);
         json_bool(&j, "zerocopy", o->tcpo.zerocopy);
         json_str(&j, "cc", ti->cc ? ti->cc : "");
@@ -292,10 +302,11 @@ static void report_tcp(const struct perf_opts *o, const char *link, const uint8_
         json_u64(&j, "segs_out", ti->segs_out);
         json_u64(&j, "cwnd", ti->cwnd);
         json_dbl(&j, "srtt_us", (double)ti->srtt_ns / 1e3);
-        perf_stream_json_end(&j, o, &r, cpu, rtt, nrtt);
+        perf_stream_json_end(&j, o, &r, cpu, rtt, nrtt, iv);
         return;
     }
-    perf_stream_text_head(o, "TCP", link, &r, nrtt, o->tcpo.zerocopy ? ", zero-copy" : "");
+    perf_stream_text_head(o, "TCP", link, &r, nrtt, o->tcpo.zerocopy ? ", zero-copy" : "", sent,
+                          snd_secs, ti->retransmits, rtt);
     printf("%s, mss %u, cwnd %llu, retransmits %llu (timeouts %llu), srtt %.1f us, "
            "cpu: sender %.2f s, receiver %.2f s\n",
            ti->cc ? ti->cc : "?", ti->snd_mss, (unsigned long long)ti->cwnd,
@@ -304,20 +315,21 @@ static void report_tcp(const struct perf_opts *o, const char *link, const uint8_
     fflush(stdout);
 }
 
-/* Bulk: -l byte messages until -t or -n; 0 or the error. */
-static int bulk(struct tend *e, const struct perf_opts *o, const uint8_t *buf, uint64_t t0)
+/* Bulk: -l byte messages until -t or -n; 0 or the error.  *sent: bytes sent so
+ * far; iv ticks with what was acknowledged. */
+static int bulk(struct tend *e, const struct perf_opts *o, const uint8_t *buf, uint64_t t0,
+                struct perf_iv *iv, uint64_t *sentp)
 {
-    uint64_t sent = 0;
-    struct perf_iv iv;
-    perf_iv_init(&iv, o, t0);
+    uint64_t sent = *sentp = 0;
     size_t off = 0; /* copy mode: how much of the current message went */
     for (;;) {
         uint64_t now = jet_now_ns();
+        *sentp = sent;
         if (perf_stop || (o->bytes && sent >= o->bytes) ||
             (o->duration_ns && now - t0 >= o->duration_ns && !off))
             return 0;
-        if (o->interval_ns && now >= iv.next)
-            perf_iv_tick(&iv, o, now, sent - jet_tcp_send_pending(e->c));
+        if (now >= iv->next) /* acknowledged so far */
+            perf_iv_due(iv, now, sent - jet_tcp_send_pending(e->c));
         /* The current message: it started at sent - off (copy mode: a send may take
          * part of it), and the last one ends at -n, so len - off never exceeds what is
          * left to send (were len taken from sent, a message more than half sent when
@@ -414,21 +426,26 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
         uint64_t ps = get64(ack + 8);
         e.peer_station = ps > UINT32_MAX ? JET_LINK_NO_ADDR : (uint32_t)ps;
     }
-    uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns();
+    uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns(), sent = 0;
+    struct perf_iv iv; /* -i lines and the progress line, on clock reads made anyway */
+    perf_iv_init(&iv, o, t0, 1, true);
     if (!rc && o->pingpong) {
         for (uint64_t i = 0; !rc && i < o->count && !perf_stop; i++) {
             uint64_t ts = jet_now_ns();
             if (o->duration_ns && ts - t0 >= o->duration_ns)
                 break;
+            perf_iv_tick(&iv, ts, nrtt);
             rc = send_all(&e, buf, o->msg, IO_NS);
             if (!rc)
                 rc = recv_all(&e, buf, o->msg, IO_NS);
             if (!rc)
                 rc = perf_rtt_add(&rtt, &nrtt, &cap, jet_now_ns() - ts);
         }
+        sent = nrtt * o->msg;
     } else if (!rc) {
-        rc = bulk(&e, o, buf, t0);
+        rc = bulk(&e, o, buf, t0, &iv, &sent);
     }
+    uint64_t t_sent = jet_now_ns();
     if (!rc && perf_stop)
         rc = -EINTR;
     if (!rc)
@@ -437,6 +454,8 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
         rc = recv_all(&e, res, RESULT, IO_NS); /* after everything sent was received */
     uint64_t t1 = jet_now_ns(), cpu = perf_cpu_ns() - cpu0;
     int ret = 0;
+    if (rc)
+        perf_iv_free(&iv);
     if (rc == -EPROTO) {
         ret = die("%s: not a jet perf server", e.where);
     } else if (rc) {
@@ -444,8 +463,11 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
     } else {
         struct jet_tcp_info ti;
         jet_tcp_info(e.c, &ti);
-        report_tcp(o, jet_station_link(s)->name, res, (double)(t1 - t0) / 1e9, cpu, &ti, rtt, nrtt);
+        perf_iv_end(&iv, t1, o->pingpong ? nrtt : get64(res)); /* all acknowledged */
+        report_tcp(o, jet_station_link(s)->name, res, (double)(t1 - t0) / 1e9, cpu, &ti, rtt, nrtt,
+                   sent, (double)((o->pingpong ? t1 : t_sent) - t0) / 1e9, &iv);
     }
+    perf_iv_free(&iv);
     if (ret)
         jet_tcp_abort(e.c); /* a failed session: nothing to wait for */
     else
@@ -456,6 +478,19 @@ static int run_tcp_client(struct jet_station *s, const struct perf_opts *o)
 }
 
 /* ---- command line ---- */
+
+const char perf_tcp_examples[] =
+    "  jet perf --proto tcp                   private LAN: 3 s of 128 KiB messages, summary\n"
+    "  jet perf --proto tcp -t 10 -i 1 --cc newreno --loss 0.001\n"
+    "  jet perf --proto tcp --pingpong -n 100000 --json\n"
+    "  two ends on a LAN (two shells; station K is 198.18.0.(K+1)):\n"
+    "    jet lan create office --mtu 65536\n"
+    "    jet perf --proto tcp -s --link lan:office --station 1\n"
+    "    jet perf --proto tcp -c --to 1 --link lan:office -t 10 -i 1\n"
+    "  over a real link (root; an address on each host's network):\n"
+    "    host A: jet perf --proto tcp -s --link packet:eth1 --ip 198.18.40.2/24\n"
+    "    host B: jet perf --proto tcp -c --to 198.18.40.2 --link packet:eth1 \\\n"
+    "            --ip 198.18.40.1/24 -t 10 -i 1\n";
 
 void perf_tcp_help(FILE *f)
 {
@@ -484,8 +519,10 @@ void perf_tcp_help(FILE *f)
             "An end whose peer's process ends (even by kill -9) says so and exits 1: on a LAN\n"
             "within about 0.2 s, elsewhere when TCP gives up (10 s without an answer).\n"
             "Exit status: 0 done, 1 failure (reason on stderr), 2 usage error.\n\n"
-            "private LAN options (no --link):\n%s",
-            tcp_options_help, lan_options_help);
+            "private LAN options (no --link):\n%s\n"
+            "output: see jet perf --help; --json: docs/perf-json.md.\n\n"
+            "examples:\n%s",
+            tcp_options_help, lan_options_help, perf_tcp_examples);
 }
 
 static int run_end(const struct perf_opts *o, const char *link, int station, bool server)
