@@ -6,7 +6,7 @@
 #   make bench      benchmarks (ratios against references measured in the same run)
 #   make asan       tests under ASan+UBSan only
 #   make fuzz       libFuzzer targets (clang), a short run of each
-#   make install    PREFIX=/usr/local: library, headers, jet, jet.pc
+#   make install    PREFIX=/usr/local: library, headers, jet, jet.pc, Wireshark dissector
 #   make format     clang-format the tree
 
 BUILD   ?= build
@@ -146,6 +146,10 @@ fuzz: deps
 		build/fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=1 2>&1 | tail -3 || exit 1; \
 	done
 
+# The Wireshark dissector goes where tshark looks for global Lua plugins (Debian 12:
+# /usr/lib/x86_64-linux-gnu/wireshark/plugins), else $(PREFIX)/lib/wireshark/plugins
+# (docs/wireshark.md); one user's: WIRESHARK_LUA_DIR=~/.local/lib/wireshark/plugins.
+WIRESHARK_LUA_DIR ?= $(or $(shell tshark -G folders 2>/dev/null | sed -n 's/^Global Lua Plugins:[[:space:]]*//p'),$(PREFIX)/lib/wireshark/plugins)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/jet $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(BUILD)/libjet.a $(DESTDIR)$(PREFIX)/lib/
@@ -156,6 +160,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/jetstream
 	install -m 644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/jetstream/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' jet.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jet.pc
+	install -d $(DESTDIR)$(WIRESHARK_LUA_DIR)
+	install -m 644 tools/wireshark/jetstream.lua $(DESTDIR)$(WIRESHARK_LUA_DIR)/
 
 format:
 	clang-format -i $$(find include src tools tests fuzz bench examples -name '*.[ch]')

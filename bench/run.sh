@@ -264,6 +264,9 @@ sub_bench tap_tcp 600
 sub_bench links 120
 # user TCP over xdp: on veth / kernel TCP over the same veth, offloads off and on
 sub_bench xdp_tcp 120
+# what capturing costs: jet perf --proto rbs on a LAN with jet dump -w (full frames and
+# --snaplen 128) or capture:FILE/ wrappers / without (bench/capture.sh)
+sub_bench capture 300
 # the sweeps behind the plots: throughput against message size, and under loss
 if [ "$SWEEP_ON" = 1 ]; then
 	sub_bench sweep_size 900 sweep size
@@ -309,6 +312,7 @@ jq -s \
 	--slurpfile taptcp "$tmp/tap_tcp.json" \
 	--slurpfile links "$tmp/links.json" \
 	--slurpfile xdptcp "$tmp/xdp_tcp.json" \
+	--slurpfile capture "$tmp/capture.json" \
 	--slurpfile ssize "$tmp/sweep_size.json" \
 	--slurpfile sloss "$tmp/sweep_loss.json" \
 	--slurpfile mach "$tmp/machine.json" \
@@ -456,6 +460,8 @@ jq -s \
 		links: $links[0],
 		# user TCP over xdp: / kernel TCP over the same veth (bench/xdp_tcp.sh)
 		xdp_tcp: $xdptcp[0],
+		# capturing to a file / not capturing (bench/capture.sh)
+		capture: $capture[0],
 		# the sweeps behind the plots (bench/sweep.sh)
 		sweeps: {size: $ssize[0], loss: $sloss[0]},
 		other: $extra
@@ -585,6 +591,28 @@ else
 	echo "User TCP over xdp: $(jq -r '.xdp_tcp | .skipped // "failed"' "$OUT")"
 fi
 
+echo
+if jq -e '.capture.dump.ratio.median != null' "$OUT" >/dev/null 2>&1; then
+	echo "Capture cost: jet perf --proto rbs on a LAN, capturing to a file / not, median of $(jq -r '.capture.dump.pairs | length' "$OUT") paired runs (file writes: $(jq -r '.capture.file_write_mbps' "$OUT") MB/s)"
+	printf '  %-34s  %10s  %10s  %-26s  %9s  %-8s  %s\n' "" capturing without "ratio median [min..max]" "captured" target result
+	jq -r '.capture | to_entries[] | select(.value | type == "object" and has("ratio"))
+		| [.key, .value.with_gbps.median, .value.without_gbps.median, .value.ratio.median,
+		   .value.ratio.min, .value.ratio.max, ((.value.captured_fraction.median // 1) * 100)] | map(tostring) | @tsv' "$OUT" |
+		while IFS=$'\t' read -r mode av bv rm rmin rmax cf; do
+			case $mode in
+			dump) what="jet dump -w (monitor, whole frames)" ;;
+			dump_snap) what="jet dump -w --snaplen 128" ;;
+			wrap) what="capture:FILE/ on both stations" ;;
+			*) what=$mode ;;
+			esac
+			tg=-; res=-
+			if [ "$mode" = dump ]; then tg=">= 0.8"; res=$(verdict "$(jq -r '.capture.met' "$OUT")"); fi
+			printf '  %-34s  %10s  %10s  %-26s  %8s%%  %-8s  %s\n' "$what" "$(num "$av" 2)" "$(num "$bv" 2)" \
+				"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$(num "$cf" 0)" "$tg" "$res"
+		done
+else
+	echo "Capture cost: $(jq -r '.capture | .skipped // "failed"' "$OUT")"
+fi
 
 # The sweeps (the plots' data), as the Markdown tables results.md has.
 echo

@@ -10,9 +10,13 @@
  *      identity, counts within bounds and fitting the input, the number of
  *      channels that of the header, ids nonzero, ascending and unique,
  *      policies in range, the link name terminated and KIND:NAME, no link
- *      counters where the flags say the link keeps none; then the snapshot is
- *      written back as a file (an independent writer of the layout) that
- *      must parse to the same snapshot.
+ *      counters where the flags say the link keeps none; connection records
+ *      (layout 5) kept and dropped adding up to the header's count, each kept
+ *      one with its enums in range, its names terminated, of name characters
+ *      and 0-padded, its ports and stations in range; then the snapshot is
+ *      written back as a file (an independent writer of the layout, with
+ *      the connection records after the channels) that must parse to the
+ *      same snapshot.
  *   2. As a file someone writes while it is read: before each read after
  *      the first, the copy may have its seq moved, a byte changed, or its
  *      size cut (decided by a hash of the input and the read's number).
@@ -99,6 +103,27 @@ static void check_snap(const struct statpub_snap *o, uint32_t addr)
                l->rx_dropped | l->faults));
     }
     MUST(o->nchan == o->st.channels);
+    MUST(o->nconn <= STATPUB_MAX_CONNS && (o->nconn <= o->conn_cap || o->nconn == 0));
+    MUST(o->publishes || (o->nconn == 0 && o->conn_bad == 0));
+    for (uint32_t i = 0; i < o->nconn; i++) {
+        const struct statpub_conn *c = &o->conn[i];
+        MUST(c->proto >= STATPUB_PROTO_RBS && c->proto <= STATPUB_PROTO_LAST);
+        MUST(c->kind <= STATPUB_LISTENER && !(c->flags & ~STATPUB_CF_KNOWN) && c->pad == 0);
+        if (c->proto == STATPUB_PROTO_TCP)
+            MUST(c->lport <= 0xFFFF && c->rport <= 0xFFFF);
+        else
+            MUST(c->laddr <= 0xFFFF && c->raddr <= 0xFFFF);
+        const char *names[] = {c->state, c->cc};
+        for (int k = 0; k < 2; k++) {
+            const char *n = names[k], *end = memchr(n, 0, STATPUB_NAME_MAX);
+            MUST(end && (k == 1 || end > n));
+            for (const char *q = n; q < end; q++)
+                MUST((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                     (*q >= '0' && *q <= '9') || *q == '_' || *q == '-');
+            for (const char *q = end; q < n + STATPUB_NAME_MAX; q++)
+                MUST(*q == 0);
+        }
+    }
     MUST(o->nchan <= o->cap || o->nchan == 0);
     MUST(o->publishes || o->nchan == 0);
     for (uint32_t i = 0; i < o->nchan; i++) {
@@ -113,13 +138,21 @@ static void check_snap(const struct statpub_snap *o, uint32_t addr)
     }
 }
 
-/* ---- an independent writer of layout 4 ---- */
+/* ---- an independent writer of layout 5 ---- */
+
+enum { HDR = 384 };
 
 static uint64_t ent_off(uint32_t i, uint32_t b)
 {
-    return 320 + (uint64_t)(i / 64) * 2 * 64 * 128 + (uint64_t)b * 64 * 128 +
+    return HDR + (uint64_t)(i / 64) * 2 * 64 * 128 + (uint64_t)b * 64 * 128 +
            (uint64_t)(i % 64) * 128;
 }
+
+/* Connection records of a file: nc records from conn_first (even, >= nent). */
+struct model_conns {
+    const struct statpub_conn *c;
+    uint32_t n, first, more;
+};
 
 /* No padding (compared with memcmp): 12 x 8 + 5 x 4 + 4 x 1 bytes. */
 struct model_ent {
@@ -144,15 +177,17 @@ static void put64(uint8_t *p, uint64_t v)
  * buffer.  Returns its size, 0 if it does not fit cap. */
 static size_t write_file(uint8_t *b, size_t cap, const struct statpub_snap *o, uint32_t front,
                          const struct model_ent *e, const uint32_t *idx, uint32_t n, uint32_t nent,
-                         uint32_t capacity, uint64_t junk)
+                         uint32_t capacity, uint64_t junk, const struct model_conns *mc)
 {
-    size_t need = nent ? (size_t)ent_off(nent - 1, front) + 128 : 320;
+    size_t need = nent ? (size_t)ent_off(nent - 1, front) + 128 : HDR;
+    if (mc->n && ent_off(mc->first + 2 * mc->n - 1, front) + 128 > need)
+        need = (size_t)ent_off(mc->first + 2 * mc->n - 1, front) + 128;
     if (need > cap)
         return 0;
     memset(b, 0, need);
     put64(b + 0, 0x315441545354454aull);
-    put32(b + 8, 4);
-    put32(b + 12, 320);
+    put32(b + 8, 5);
+    put32(b + 12, HDR);
     put32(b + 16, 128);
     put32(b + 20, 64);
     put32(b + 24, (uint32_t)o->pid);
@@ -181,6 +216,13 @@ static size_t write_file(uint8_t *b, size_t cap, const struct statpub_snap *o, u
     put64(b + 296, o->link_st.tx_dropped);
     put64(b + 304, o->link_st.rx_dropped);
     put64(b + 312, o->link_st.faults);
+    put32(b + 320, 256);
+    put32(b + 324, mc->n);
+    put32(b + 328, mc->n ? mc->first : 0);
+    put32(b + 332, mc->more);
+    /* records: two entries each, never across a chunk (first is even) */
+    for (uint32_t k = 0; k < mc->n; k++)
+        memcpy(b + ent_off(mc->first + 2 * k, front), &mc->c[k], 256);
     /* the other buffer: whatever an older pass left */
     for (uint32_t i = 0; i < nent; i++) {
         uint64_t off = ent_off(i, front ^ 1);
@@ -248,7 +290,9 @@ static bool same_snap(const struct statpub_snap *a, const struct statpub_snap *b
         a->st.dropped_no_chan != b->st.dropped_no_chan ||
         a->st.dropped_not_mine != b->st.dropped_not_mine ||
         a->st.dropped_other != b->st.dropped_other || a->st.channels != b->st.channels ||
-        memcmp(&a->link_st, &b->link_st, sizeof a->link_st) != 0 || a->nchan != b->nchan)
+        memcmp(&a->link_st, &b->link_st, sizeof a->link_st) != 0 || a->nchan != b->nchan ||
+        a->nconn != b->nconn || a->conn_more != b->conn_more ||
+        (a->nconn && memcmp(a->conn, b->conn, a->nconn * sizeof *a->conn) != 0))
         return false;
     for (uint32_t i = 0; i < a->nchan; i++) {
         struct model_ent x, y;
@@ -278,11 +322,16 @@ static void round_trip(const struct statpub_snap *o, uint64_t h)
     uint32_t nent = o->nchan       ? idx[o->nchan - 1] + 1 + gap
                     : o->publishes ? (uint32_t)(h >> 8 & 3)
                                    : 0;
-    uint32_t capacity = (nent + 63) / 64 * 64;
+    struct model_conns mc = {o->conn, o->nconn, (nent + 1 + (uint32_t)(h >> 12 & 2)) & ~1u,
+                             o->conn_more};
+    uint32_t top = mc.n ? mc.first + 2 * mc.n : nent;
+    uint32_t capacity = (top + 63) / 64 * 64;
     if (!capacity)
         capacity = 64;
+    if (capacity > STATPUB_MAX_CHANNELS)
+        return;
     size_t len = write_file(file, sizeof file, o, (uint32_t)(h >> 4 & 1), e, idx, o->nchan, nent,
-                            capacity, h);
+                            capacity, h, &mc);
     if (!len)
         return;
     struct buf_src bs = {.b = file, .len = len};
@@ -301,7 +350,7 @@ static void round_trip(const struct statpub_snap *o, uint64_t h)
 /* The header, read here without the code under test. */
 static void check_against_header(const uint8_t *d, size_t size, const struct statpub_snap *o)
 {
-    MUST(size >= 320);
+    MUST(size >= HDR);
     uint32_t v[8];
     memcpy(v, d + 176, sizeof v); /* seq nchan capacity flags front nent */
     uint32_t seq = v[0], nchan = v[1], capacity = v[2], front = v[4], nent = v[5];
@@ -310,6 +359,11 @@ static void check_against_header(const uint8_t *d, size_t size, const struct sta
     MUST(capacity % 64 == 0 && capacity <= STATPUB_MAX_CHANNELS && nent <= capacity);
     MUST(nchan <= nent && o->nchan == nchan);
     MUST(nent == 0 || ent_off(nent - 1, front) + 128 <= size);
+    uint32_t c[4]; /* conn_size nconn conn_first conn_more */
+    memcpy(c, d + 320, sizeof c);
+    MUST(c[0] == 256 && o->nconn + o->conn_bad == c[1] && o->conn_more == c[3]);
+    MUST(c[1] == 0 || (c[2] % 2 == 0 && c[2] >= nent && c[2] + 2ull * c[1] <= capacity &&
+                       ent_off(c[2] + 2 * c[1] - 1, front) + 128 <= size));
     for (uint32_t i = 0; i < o->nchan; i++) /* each channel is in the front buffer */
     {
         bool found = false;
@@ -400,6 +454,46 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
     uint32_t idx[200];
     /* seeds 1 and 6: a link without addresses and without counters */
     bool other = i == 1 || i == 6;
+    /* connection records: seeds 2, 3 (one damaged: dropped) and 7 */
+    static struct statpub_conn cs[4];
+    memset(cs, 0, sizeof cs);
+    cs[0] = (struct statpub_conn){.proto = STATPUB_PROTO_RBS,
+                                  .kind = STATPUB_LISTENER,
+                                  .chan = 5201,
+                                  .laddr = 3,
+                                  .lport = 5201,
+                                  .backlog = 1};
+    strcpy(cs[0].state, "LISTEN");
+    cs[1] = (struct statpub_conn){.proto = STATPUB_PROTO_TCP,
+                                  .flags = STATPUB_CF_SACK,
+                                  .chan = 0x10000001,
+                                  .laddr = 0xC6120001,
+                                  .lport = 5201,
+                                  .raddr = 0xC6120002,
+                                  .rport = 40000,
+                                  .mss = 8960,
+                                  .srtt_ns = 120000,
+                                  .rttvar_ns = 40000,
+                                  .rto_ns = 5000000,
+                                  .cwnd = 89600,
+                                  .ssthresh = UINT64_MAX,
+                                  .snd_wnd = 262144,
+                                  .rcv_wnd = 4194304,
+                                  .in_flight = 8960,
+                                  .bytes_sent = 1000000,
+                                  .bytes_acked = 991040,
+                                  .segs_out = 120,
+                                  .sack_blocks = 3};
+    strcpy(cs[1].state, "ESTABLISHED");
+    strcpy(cs[1].cc, "cubic");
+    cs[2] = cs[1];
+    cs[2].proto = STATPUB_PROTO_RBS;
+    cs[2].flags = 0;
+    cs[2].laddr = 3;
+    cs[2].raddr = 1;
+    cs[3] = cs[1];
+    memset(cs[3].cc, 'x', sizeof cs[3].cc); /* not terminated: dropped */
+    uint32_t ncs = i == 2 ? 3 : i == 3 ? 4 : i == 7 ? 3 : 0;
     struct statpub_snap o = {.addr = other ? (uint32_t)JET_LINK_NO_ADDR : (uint32_t)STATION,
                              .pid = 4242,
                              .instance = 0x1234567800000003ull,
@@ -437,13 +531,16 @@ size_t jet_fuzz_seed(unsigned i, uint8_t *buf, size_t cap)
         idx[k] = k * (gap + 1);
     }
     uint32_t nent = n ? idx[n - 1] + 1 : 0;
-    uint32_t capacity = nent > 64 ? (nent + 63) / 64 * 64 : 64;
-    size_t len = write_file(buf, cap, &o, shapes[i].front, e, idx, n, nent, capacity, i);
+    struct model_conns mc = {cs, ncs, (nent + 1) & ~1u, i == 7 ? 5 : 0};
+    uint32_t top = ncs ? mc.first + 2 * ncs : nent;
+    uint32_t capacity = top > 64 ? (top + 63) / 64 * 64 : 64;
+    size_t len = write_file(buf, cap, &o, shapes[i].front, e, idx, n, nent, capacity, i, &mc);
     if (len) { /* a seed that does not parse would fuzz nothing but the first checks */
         struct buf_src bs = {.b = buf, .len = len};
         struct statpub_src src = {buf_read, buf_size, &bs};
         struct statpub_snap got = {0};
-        MUST(statpub_parse(&src, "seed", o.addr, 1, &got, NULL) == 0 && got.nchan == n);
+        MUST(statpub_parse(&src, "seed", o.addr, 1, &got, NULL) == 0 && got.nchan == n &&
+             got.nconn == (i == 3 ? 3 : ncs) && got.conn_bad == (i == 3 ? 1u : 0u));
         statpub_snap_free(&got);
     }
     return len;

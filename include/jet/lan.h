@@ -93,6 +93,7 @@ struct jet_lan_info {
     uint64_t reclaimed_buffers;
     uint32_t attached;
     struct jet_lan_station_info st[JET_LAN_MAX_STATIONS];
+    pid_t monitor_pid; /* the process of the attached monitor (jet_lan_monitor), 0: none */
 };
 
 /* Reads a LAN's configuration and state. Reclaims dead stations first, so the
@@ -105,7 +106,26 @@ int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *er
  * -ERANGE no such station, -EPROTO layout version mismatch. */
 int jet_lan_attach(const char *name, int station, struct jet_link **out, struct jet_err *err);
 
-/* Station number of a LAN link. */
+/* Attaches to LAN `name` as its monitor (what jet_link_open does for lan:NAME
+ * with JET_LINK_MONITOR, include/jet/link.h): no station is taken; rx_burst
+ * lends a copy of every frame any station puts onto the medium, as it left
+ * the sender (before the medium's faults), in the order the medium took them;
+ * tx_alloc fails with -EPERM.  One monitor at a time: -EBUSY while another
+ * lives (one whose process died is replaced).  A monitor that falls behind
+ * loses frames (its stats' rx_dropped); the stations never wait for it.
+ * Errors as jet_lan_attach (-ENOENT, -EPROTO), and -EBUSY. */
+int jet_lan_monitor(const char *name, struct jet_link **out, struct jet_err *err);
+
+/* Snap length of LAN monitor l (jet_lan_monitor; jet dump --snaplen): the
+ * stations copy only the first snaplen bytes of each frame for it (at least
+ * 64; 0 or the LAN's largest frame and over: whole frames, the default), and
+ * l lends at most snaplen bytes of each: a frame's len is then what was
+ * captured.  Its whole length reaches a capture wrapper around l
+ * (jet_capture_wrap: jet_capture_rec.len, the pcapng original length).
+ * 0, or -EINVAL if l is not a LAN monitor. */
+int jet_lan_monitor_snaplen(struct jet_link *l, uint32_t snaplen);
+
+/* Station number of a LAN link (JET_LINK_NO_ADDR for a monitor). */
 uint32_t jet_lan_station(const struct jet_link *l);
 
 /* Whether station st is held by a live process now. Reclaims it if its

@@ -48,7 +48,8 @@
  *                   fault:loss=0.01,seed=7/tap:jt0  fault:rate=100M,delay=50us/lan:x
  *                   keys: loss, ber, dup, reorder (probabilities: 0.01, 1e-7, 1%),
  *                   delay, jitter (durations: 50us), rate (bit/s: 1G), seed
- *   capture:PATH/INNER  frames in and out with timestamps   (reserved: jet dump, later)
+ *   capture:PATH/INNER  every frame in and out, timestamped, to the pcapng file PATH
+ *                   (include/jet/capture.h, docs/capture.md)
  */
 #ifndef JET_LINK_H
 #define JET_LINK_H
@@ -202,7 +203,18 @@ struct jet_link_opts {
                     packet, xdp, udp: this end's station number for native frames
                     (0..65534), or -1 for one made from the link's MAC address
                     (its last two bytes; 65535 becomes 65534) */
+    unsigned flags; /* JET_LINK_* below; 0 for an ordinary end */
 };
+
+/* jet_link_opts.flags: open the link as a monitor (jet dump): it takes no
+ * station and sends nothing (tx_alloc fails with -EPERM); rx_burst lends a
+ * copy of every frame the medium carries, whoever sent it and whoever it is
+ * for (the LAN: every station's transmissions; packet: every frame on the
+ * interface).  A monitor that falls behind loses frames itself (counted in its
+ * stats' rx_dropped); it never delays or changes what the stations get.  A
+ * link kind that cannot watch its medium refuses with -EOPNOTSUPP and says
+ * why. */
+#define JET_LINK_MONITOR 0x1u
 
 /* Opens the link named s. On success *out is a handle to close with
  * jet_link_close(). Errors: negative errno with the reason in err. */

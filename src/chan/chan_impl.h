@@ -58,9 +58,13 @@ struct steer {
 };
 
 /* A protocol attached to a station (jet_station_attach). */
+struct statpub_conn;
 struct station_proto {
     const struct jet_proto_ops *ops;
     void *state;
+    /* its connection records for jet stat (statpub_conn_source), or NULL */
+    uint32_t (*pub_conns)(struct jet_station *s, void *state, uint64_t *cursor,
+                          struct statpub_conn *out, uint32_t max);
 };
 
 struct jet_station {

@@ -30,7 +30,7 @@ int jet_station_attach(struct jet_station *s, const struct jet_proto_ops *ops, v
     if (s->nproto == JET_STATION_PROTOS)
         return jet_err_set(&s->err, -ENOSPC, "a station carries at most %d protocols",
                            JET_STATION_PROTOS);
-    s->proto[s->nproto++] = (struct station_proto){ops, state};
+    s->proto[s->nproto++] = (struct station_proto){.ops = ops, .state = state};
     return 0;
 }
 

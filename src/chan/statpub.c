@@ -12,6 +12,11 @@
  *   slice: the next STATPUB_SLICE channel structs into a private staging
  *   array, written into the back buffer with a pwrite per chunk, or, when
  *   the walk has reached the end of the file, one growth step instead ->
+ *   connections: once the walk is done, the protocols' hooks
+ *   (statpub_conn_source), one after the other, fill STATPUB_SLICE / 2
+ *   records a poll (each hook's cursor says where it is), written into the
+ *   back buffer after the channels' entries (or a growth step instead); not
+ *   in a poll made from inside a protocol's hook ->
  *   flip: the pass done, the back buffer becomes the front: the header,
  *   rewritten whole under the seqlock with the station counters; the next
  *   pass is due STATPUB_PERIOD_NS after this one began.
@@ -80,9 +85,20 @@ struct statpub {
     uint64_t *mine;
     uint32_t mine_words;
     bool link_stats; /* the link has the stats op */
+    /* connections (after the walk): each protocol's hook fills a slice of
+     * records at a time, written as entries from conn_first on */
+    bool conn_phase;                  /* the walk is done; records being written */
+    uint32_t conn_first, ccur;        /* first entry; the next entry to write */
+    uint32_t cproto;                  /* s->proto index of the protocol being listed */
+    const struct jet_proto_ops *cops; /* that protocol (NULL: not begun) */
+    uint64_t ccursor;                 /* its hook's cursor (statpub_conns_fn) */
+    uint64_t conn_more;               /* connections beyond the bound, not published */
     struct statpub_work w;
     char path[STATPUB_PATH_MAX];
-    struct statpub_ent stage[STATPUB_SLICE]; /* a slice's entries, before the pwrite */
+    union { /* a slice's entries or records, before the pwrite */
+        struct statpub_ent stage[STATPUB_SLICE];
+        struct statpub_conn cstage[STATPUB_SLICE / 2];
+    };
 };
 
 static uint64_t realtime_ns(void)
@@ -316,6 +332,7 @@ static int pub_create(struct jet_station *s, struct statpub *p)
         .hdr_size = sizeof(struct statpub_hdr),
         .ent_size = sizeof(struct statpub_ent),
         .chunk = STATPUB_CHUNK,
+        .conn_size = sizeof(struct statpub_conn),
         .pid = (int32_t)getpid(),
         .addr = s->addr,
         .instance = instance,
@@ -385,6 +402,7 @@ static void write_failed(struct jet_station *s, struct statpub *p, int rc, const
     snprintf(why, sizeof why, "cannot write %.120s (%s): %s; not publishing any more", p->path,
              what, strerror(-rc));
     p->running = false;
+    p->conn_phase = false;
     p->hdr.flags |= STATPUB_F_STOPPED;
     write_hdr(p); /* best effort */
     stop(s, rc, why);
@@ -401,6 +419,14 @@ static void flip(struct jet_station *s, struct statpub *p, bool full)
     h->front = p->back;
     h->nent = p->cur;
     h->nchan = p->live;
+    /* the records written (all of them, unless the file could not grow) */
+    uint32_t nconn = p->conn_phase ? (p->ccur - p->conn_first) / 2 : 0;
+    h->nconn = nconn;
+    h->conn_first = nconn ? p->conn_first : 0;
+    h->conn_more = !p->conn_phase              ? 0
+                   : p->conn_more > UINT32_MAX ? UINT32_MAX
+                                               : (uint32_t)p->conn_more;
+    p->conn_phase = false;
     h->capacity = p->cap;
     if (full)
         h->flags |= STATPUB_F_STOPPED;
@@ -436,15 +462,16 @@ static void flip(struct jet_station *s, struct statpub *p, bool full)
         stop(s, -ENOSPC, "cannot grow the stats file (no room in " STATPUB_DIR "?)");
 }
 
-/* Writes stage[0, i - from) as entries [from, i) of the back buffer: a
- * pwrite per chunk. */
-static int write_slice(struct statpub *p, uint32_t from, uint32_t i)
+/* Writes src (entries) as entries [from, i) of the back buffer: a pwrite
+ * per chunk. */
+static int write_ents(struct statpub *p, const void *src, uint32_t from, uint32_t i)
 {
+    const struct statpub_ent *e = src;
     for (uint32_t k = from; k < i;) {
         uint32_t end = (k / STATPUB_CHUNK + 1) * STATPUB_CHUNK;
         if (end > i)
             end = i;
-        int rc = put(p->fd, &p->stage[k - from], (size_t)(end - k) * sizeof(struct statpub_ent),
+        int rc = put(p->fd, &e[k - from], (size_t)(end - k) * sizeof(struct statpub_ent),
                      statpub_ent_off(k, p->back));
         if (rc)
             return rc;
@@ -453,8 +480,116 @@ static int write_slice(struct statpub *p, uint32_t from, uint32_t i)
     return 0;
 }
 
+/* The walk is done: the protocols' connection records follow, a slice a
+ * poll (conn_slice), after the channels' entries; or, with no protocol that
+ * publishes any, the flip. */
+static void walk_done(struct jet_station *s, struct statpub *p)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < s->nproto && !any; i++)
+        any = s->proto[i].pub_conns != NULL;
+    if (!any) {
+        flip(s, p, false);
+        return;
+    }
+    p->conn_phase = true;
+    p->conn_first = (p->cur + 1) & ~1u; /* even: a record never straddles a chunk */
+    p->ccur = p->conn_first;
+    p->cproto = 0;
+    p->cops = NULL;
+    p->ccursor = 0;
+    p->conn_more = 0;
+}
+
+/* The protocol whose records come next (p->cproto), or NULL when none is
+ * left.  A protocol detached during the pass (the array shifts) is found
+ * again by its ops, or skipped. */
+static const struct station_proto *conn_proto(struct jet_station *s, struct statpub *p)
+{
+    for (;;) {
+        if (p->cops && (p->cproto >= s->nproto || s->proto[p->cproto].ops != p->cops)) {
+            uint32_t j = 0;
+            while (j < s->nproto && s->proto[j].ops != p->cops)
+                j++;
+            if (j < s->nproto) {
+                p->cproto = j;
+            } else { /* gone: the one now at its place is begun afresh */
+                p->cops = NULL;
+                p->ccursor = 0;
+            }
+        }
+        if (p->cproto >= s->nproto)
+            return NULL;
+        const struct station_proto *sp = &s->proto[p->cproto];
+        if (sp->pub_conns && p->ccursor != STATPUB_CURSOR_END) {
+            p->cops = sp->ops;
+            return sp;
+        }
+        p->cproto++;
+        p->cops = NULL;
+        p->ccursor = 0;
+    }
+}
+
+/* One poll's share of the records: the next STATPUB_SLICE / 2 from the
+ * protocols' hooks, a pwrite per chunk; or one growth step when they would
+ * not fit the file.  Not from a poll inside a protocol's hook (jet/stack.h):
+ * the protocol may be in the middle of changing what its hook walks; the
+ * next poll goes on. */
+static void conn_slice(struct jet_station *s, struct statpub *p)
+{
+    if (s->in_hooks)
+        return;
+    const struct station_proto *sp = conn_proto(s, p);
+    if (!sp) {
+        flip(s, p, false);
+        return;
+    }
+    uint32_t done = (p->ccur - p->conn_first) / 2;
+    uint32_t room = STATPUB_MAX_CONNS - done;
+    if (room > (STATPUB_MAX_CHANNELS - p->ccur) / 2)
+        room = (STATPUB_MAX_CHANNELS - p->ccur) / 2;
+    if (!room) { /* at the bound: the rest are only counted */
+        for (; sp; sp = conn_proto(s, p)) {
+            p->conn_more += sp->pub_conns(s, sp->state, &p->ccursor, NULL, 0);
+            p->ccursor = STATPUB_CURSOR_END;
+        }
+        flip(s, p, false);
+        return;
+    }
+    uint32_t want = room < STATPUB_SLICE / 2 ? room : STATPUB_SLICE / 2;
+    if (p->ccur + 2 * want > p->cap) {
+        uint32_t cap = p->cap + STATPUB_GROW_ENTS;
+        if (cap > STATPUB_MAX_CHANNELS)
+            cap = STATPUB_MAX_CHANNELS;
+        if (grow(p, cap) < 0) {
+            flip(s, p, true); /* with the records written so far */
+            return;
+        }
+        if (cap - p->ccur > p->w.grow_max)
+            p->w.grow_max = cap - p->ccur;
+        return;
+    }
+    memset(p->cstage, 0, (size_t)want * sizeof p->cstage[0]);
+    uint64_t before = p->ccursor;
+    uint32_t n = sp->pub_conns(s, sp->state, &p->ccursor, p->cstage, want);
+    if (n > want)
+        n = want;
+    if (n == 0 && p->ccursor == before)
+        p->ccursor = STATPUB_CURSOR_END; /* no progress: done with it */
+    int rc = write_ents(p, p->cstage, p->ccur, p->ccur + 2 * n);
+    if (rc) {
+        write_failed(s, p, rc, "connection records");
+        return;
+    }
+    if (2 * n > p->w.slice_max)
+        p->w.slice_max = 2 * n;
+    p->ccur += 2 * n;
+}
+
 /* One poll's share of the pass: up to STATPUB_SLICE channel structs, or one
- * growth step when the walk has reached the end of the file. */
+ * growth step when the walk has reached the end of the file; after the
+ * walk, the connection records. */
 static void slice(struct jet_station *s, struct statpub *p)
 {
     s->pub_due = 0; /* the next poll goes on, with a time or without */
@@ -462,6 +597,10 @@ static void slice(struct jet_station *s, struct statpub *p)
     p->w.polls++;
     if (p->werr) {
         write_failed(s, p, p->werr, "a closed channel's entry");
+        return;
+    }
+    if (p->conn_phase) {
+        conn_slice(s, p);
         return;
     }
     uint32_t end = s->nslab * CHAN_SLAB; /* channel structs there are */
@@ -500,7 +639,7 @@ static void slice(struct jet_station *s, struct statpub *p)
             p->mine[i / 64] &= ~bit;
         }
     }
-    int rc = write_slice(p, from, i);
+    int rc = write_ents(p, p->stage, from, i);
     if (rc) {
         write_failed(s, p, rc, "entries");
         return;
@@ -511,7 +650,7 @@ static void slice(struct jet_station *s, struct statpub *p)
     /* every open channel written (W, the channels written and still open,
      * is a subset of those open, and as large), or no more structs */
     if (p->live == s->nchan || p->cur >= end)
-        flip(s, p, false);
+        walk_done(s, p);
 }
 
 /* A pass begins (the file is created first, in a poll of its own).  The
@@ -531,6 +670,7 @@ static void begin(struct jet_station *s, uint64_t now)
     }
     p->next_due = now + STATPUB_PERIOD_NS;
     p->running = true;
+    p->conn_phase = false;
     p->back = p->hdr.front ^ 1;
     p->cur = 0;
     p->live = 0;
@@ -627,4 +767,26 @@ void statpub_close(struct jet_station *s)
         a.st_ino == b.st_ino)
         unlink(p->path);
     pub_free(p);
+}
+
+int statpub_conn_source(struct jet_station *s, const struct jet_proto_ops *ops, statpub_conns_fn fn)
+{
+    for (uint32_t i = 0; i < s->nproto; i++)
+        if (s->proto[i].ops == ops) {
+            s->proto[i].pub_conns = fn;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+void statpub_conn_name(char dst[STATPUB_NAME_MAX], const char *name)
+{
+    size_t i = 0;
+    for (; name && name[i] && i < STATPUB_NAME_MAX - 1; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        dst[i] = ok ? c : '_';
+    }
+    memset(dst + i, 0, STATPUB_NAME_MAX - i);
 }

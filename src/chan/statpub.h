@@ -94,8 +94,8 @@
  * channel has been written (live == s->nchan) or the slabs end: entries
  * beyond `nent` of a buffer are left over from older passes, not part of it.
  *
- * File layout (STATPUB_LAYOUT 4; all fields fixed-width, little-endian host):
- *   struct statpub_hdr (320 bytes)       magic, layout, owner, seqlock, counts
+ * File layout (STATPUB_LAYOUT 5; all fields fixed-width, little-endian host):
+ *   struct statpub_hdr (384 bytes)       magic, layout, owner, seqlock, counts
  *   chunk 0, chunk 1, ...                capacity / STATPUB_CHUNK chunks, each
  *     struct statpub_ent[STATPUB_CHUNK]    buffer 0's entries of the chunk
  *     struct statpub_ent[STATPUB_CHUNK]    buffer 1's entries of the chunk
@@ -105,7 +105,9 @@
  * Chunks let the file grow without moving either buffer, and let a slice
  * (STATPUB_SLICE = 4 chunks of one buffer) go out in a few pwrite() calls and
  * a reader take a buffer's entries a chunk per pread().  The front buffer's
- * entries i < nent with id != 0 are the snapshot (nchan of them).  The writer
+ * entries i < nent with id != 0 are the snapshot (nchan of them), and its
+ * entries [conn_first, conn_first + 2 * nconn) the connection records
+ * (struct statpub_conn, two entries each; see Connections).  The writer
  * sets hdr.seq to odd, rewrites the whole header (so a truncated header is
  * whole again after one pass), then sets seq to even, each a pwrite() of its
  * own; a reader that reads the same even seq before (its own pread) and
@@ -119,7 +121,31 @@
  * addr for station, instance for the LAN's owner token, and the link's own
  * counters (struct jet_link_stats, or zeros and STATPUB_F_NO_LINK_STATS)
  * for rx_stale and shm_bad, which only the LAN has (jet stat's LAN view
- * reads them from the LAN segment).
+ * reads them from the LAN segment); 5 adds the connection records below
+ * (a header of 384 bytes).  A reader refuses any other layout, naming both.
+ *
+ * Connections (layout 5).  A protocol attached to the station (jet/stack.h)
+ * may publish one record per connection and listener (struct statpub_conn:
+ * RBS and TCP do, from their glue): it names a hook with
+ * statpub_conn_source() once it is attached.  When a pass's channel walk is
+ * done, each poll asks the hooks, protocol after protocol, for the next
+ * STATPUB_SLICE / 2 records (a cursor says where the protocol is) and
+ * writes them as pairs of entries of the same back buffer, after the
+ * channels' entries: record k is entries conn_first + 2k and + 1
+ * (conn_first even, >= nent, so a record never straddles a chunk), growing
+ * the file as the channels do (one step a poll); the flip publishes nconn
+ * and conn_first with the rest.  So the records are as consistent as the
+ * channels' (one pass, each whole, every connection open throughout it
+ * once) and cost the data path nothing: nothing is counted or copied per
+ * frame, the counters are the engine's own, read once a pass.  No slice
+ * runs in a poll made from inside a protocol's hook.  At most
+ * STATPUB_MAX_CONNS records, all within the file's STATPUB_MAX_CHANNELS
+ * entries; connections beyond are counted (conn_more).
+ * A reader checks the header's counts as it does the channels' (a file that
+ * fails is damaged) and each record (enums, padding, strings NUL-terminated
+ * within their field and of the characters a name has, ports and stations
+ * in range): a record that fails is dropped and counted (conn_bad), the
+ * others shown.
  *
  * Failures (no space in /dev/shm, a name another user holds, a write that
  * fails) never reach the data path: the station stops publishing (pub_off),
@@ -141,7 +167,7 @@
 #include "jet/link.h"
 
 enum {
-    STATPUB_LAYOUT = 4, /* bump on any change to the structs below or the file's layout */
+    STATPUB_LAYOUT = 5, /* bump on any change to the structs below or the file's layout */
     STATPUB_LINK_MAX = 128,
     /* bytes of a file name's link part, at most: with "jet-stat.", the id
      * (at most 19 bytes) and a temporary name's ".tmpPID.RANDOM", under
@@ -162,6 +188,10 @@ enum {
     /* Entry pairs (256 bytes) the file grows by in one poll: fallocate of
      * 64 KiB (once, as the channels first grow) */
     STATPUB_GROW_ENTS = 256,
+    /* Connection records a file holds, at most (2 entries each; with the
+     * channels' entries, within STATPUB_MAX_CHANNELS entries) */
+    STATPUB_MAX_CONNS = 1 << 16,
+    STATPUB_NAME_MAX = 16, /* a connection's state and cc names, with their NUL */
 };
 #define STATPUB_MAGIC     0x315441545354454aull /* "JETSTAT1" in memory (little-endian) */
 #define STATPUB_PERIOD_NS 100000000ull          /* at most one pass begins per 100 ms */
@@ -202,11 +232,20 @@ struct statpub_hdr {
     uint64_t frames_in, dropped_header, dropped_no_chan, dropped_not_mine, dropped_other;
     /* the link's counters (struct jet_link_stats) at publish_ns; 0 with STATPUB_F_NO_LINK_STATS */
     uint64_t link_tx_frames, link_tx_bytes, link_rx_frames, link_rx_bytes;
-    uint64_t link_tx_dropped, link_rx_dropped, link_faults; /* to 320 bytes, whole cache lines */
+    uint64_t link_tx_dropped, link_rx_dropped, link_faults;
+    /* layout 5: the front buffer's connection records (see Connections above) */
+    uint32_t conn_size;   /* sizeof(struct statpub_conn) (fixed, like ent_size) */
+    uint32_t nconn;       /* records at entries [conn_first, conn_first + 2 * nconn) */
+    uint32_t conn_first;  /* even, >= nent; 0 when nconn is 0 */
+    uint32_t conn_more;   /* connections the pass had but did not publish (over the bound, or
+                             no room) */
+    uint64_t reserved[6]; /* 0; to 384 bytes, whole cache lines */
 };
-_Static_assert(sizeof(struct statpub_hdr) == 320 && offsetof(struct statpub_hdr, seq) == 176 &&
-                   offsetof(struct statpub_hdr, link_tx_frames) == 264,
-               "statpub layout 4: header of 320 bytes, seq at 176, link counters at 264");
+_Static_assert(sizeof(struct statpub_hdr) == 384 && offsetof(struct statpub_hdr, seq) == 176 &&
+                   offsetof(struct statpub_hdr, link_tx_frames) == 264 &&
+                   offsetof(struct statpub_hdr, conn_size) == 320,
+               "statpub layout 5: header of 384 bytes, seq at 176, link counters at 264, "
+               "connections at 320");
 
 struct statpub_ent {
     uint32_t id;            /* 0: no channel (a free channel struct) */
@@ -222,7 +261,68 @@ struct statpub_ent {
     uint64_t queued_bytes;
     uint64_t pad2; /* 0; to 128 bytes: an entry is two whole cache lines */
 };
-_Static_assert(sizeof(struct statpub_ent) == 128, "statpub layout 4: 128-byte entries");
+_Static_assert(sizeof(struct statpub_ent) == 128, "statpub layout 5: 128-byte entries");
+
+/* A connection record (two entries).  proto: */
+enum { STATPUB_PROTO_RBS = 1, STATPUB_PROTO_TCP = 2, STATPUB_PROTO_LAST = 2 };
+/* kind: */
+enum { STATPUB_CONN = 0, STATPUB_LISTENER = 1 };
+/* flags: */
+enum {
+    STATPUB_CF_SACK = 1, /* SACK agreed (TCP): sack_blocks counts the peer's blocks */
+    STATPUB_CF_KNOWN = STATPUB_CF_SACK,
+};
+struct statpub_conn {
+    uint8_t proto, kind; /* STATPUB_PROTO_*, STATPUB_CONN or STATPUB_LISTENER */
+    uint16_t flags;      /* STATPUB_CF_* */
+    uint32_t chan;       /* our channel for it (a listener's: the one SYNs come to) */
+    /* RBS: addr the station (<= 0xFFFF), port the channel; TCP: IPv4 address (host
+     * order) and port (<= 0xFFFF).  Remote 0:0 for a listener (and an RBS peer
+     * channel not yet known is 0) */
+    uint32_t laddr, raddr, lport, rport;
+    uint32_t mss;                 /* effective send MSS, bytes */
+    uint32_t pad;                 /* 0 */
+    char state[STATPUB_NAME_MAX]; /* "ESTABLISHED", "LISTEN", ...: NUL-terminated, 0-padded */
+    char cc[STATPUB_NAME_MAX];    /* congestion control, "cubic", ...; "" for a listener */
+    uint64_t srtt_ns, rttvar_ns, rto_ns, min_rtt_ns; /* min_rtt 0: not kept (RBS) */
+    uint64_t cwnd, ssthresh;                         /* bytes; ssthresh UINT64_MAX: not set */
+    uint64_t snd_wnd, rcv_wnd; /* bytes: the peer's window (room left in it), ours as advertised */
+    uint64_t in_flight;        /* bytes sent and not acknowledged */
+    uint64_t bytes_sent;       /* payload bytes, retransmissions included */
+    uint64_t bytes_received;   /* new in-order payload bytes */
+    uint64_t bytes_acked;      /* of ours, acknowledged by the peer */
+    uint64_t segs_out, segs_in;
+    uint64_t retransmits, retrans_bytes, fast_retransmits, timeouts, tlp_probes;
+    uint64_t sack_blocks;      /* SACK blocks received (0 without STATPUB_CF_SACK) */
+    uint64_t ooo_segs;         /* segments placed out of order */
+    uint64_t dup_segs;         /* segments carrying only data already received */
+    uint64_t backlog, dropped; /* listeners: waiting for accept; SYNs dropped */
+};
+_Static_assert(sizeof(struct statpub_conn) == 2 * sizeof(struct statpub_ent),
+               "statpub layout 5: a connection record is two entries");
+
+/* A protocol's publication hook: fills out[0..max) with the records of
+ * its next listeners and connections on s (state: its jet_station_attach
+ * state; out zeroed by the caller), from where *cursor says (0: from the
+ * start), advances *cursor past them and returns how many it filled; sets
+ * *cursor to STATPUB_CURSOR_END once it has listed them all.  Across the
+ * calls of one pass (the cursor's values are the protocol's own), every
+ * connection open throughout is listed exactly once; one opened or closed
+ * meanwhile may be, or not.  With out NULL (max 0): returns how many are
+ * left from *cursor, fills nothing.  Called at the end of a
+ * jet_station_poll that is not inside a protocol's hook, a slice a poll
+ * (see Connections above); it only reads. */
+#define STATPUB_CURSOR_END UINT64_MAX
+typedef uint32_t (*statpub_conns_fn)(struct jet_station *s, void *state, uint64_t *cursor,
+                                     struct statpub_conn *out, uint32_t max);
+/* Names fn as the hook of the protocol attached to s with ops (after
+ * jet_station_attach).  It goes with the attachment: detaching or closing
+ * the protocol ends it.  0, or -ENOENT when ops is not attached. */
+int statpub_conn_source(struct jet_station *s, const struct jet_proto_ops *ops,
+                        statpub_conns_fn fn);
+/* Copies name into a record's field: NUL-terminated, 0-padded, cut to fit,
+ * any character a name has not (statpub_read checks) as '_'. */
+void statpub_conn_name(char dst[STATPUB_NAME_MAX], const char *name);
 
 /* Where entry i of buffer b lies in the file (i < STATPUB_MAX_CHANNELS, b < 2). */
 static inline uint64_t statpub_ent_off(uint32_t i, uint32_t b)
@@ -321,6 +421,13 @@ struct statpub_snap {
     uint32_t nchan;
     struct statpub_chan *chan; /* sorted by id, no id twice */
     uint32_t cap;              /* allocated entries of chan */
+    /* connection records that passed the checks, in the file's order (by
+     * protocol, as each protocol listed them) */
+    uint32_t nconn;
+    struct statpub_conn *conn;
+    uint32_t conn_cap;  /* allocated entries of conn */
+    uint32_t conn_bad;  /* records that failed their checks: dropped */
+    uint32_t conn_more; /* connections the publisher had but did not publish */
 };
 
 /* Copies the last complete pass of file `id` of link `link` (a link name:

@@ -198,17 +198,61 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Why a record's name field (state, cc) is not one a writer makes, or
+ * NULL: terminated within the field, of name characters, 0-padded. */
+static const char *bad_name(const char *n, bool empty_ok)
+{
+    const char *end = memchr(n, 0, STATPUB_NAME_MAX);
+    if (!end)
+        return "a name not terminated";
+    if (end == n && !empty_ok)
+        return "an empty name";
+    for (const char *c = n; c < end; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '-'))
+            return "a name with characters no name has";
+    for (const char *c = end; c < n + STATPUB_NAME_MAX; c++)
+        if (*c)
+            return "bytes after a name's end";
+    return NULL;
+}
+
+/* Why a connection record is not one a writer makes, or NULL. */
+static const char *bad_conn(const struct statpub_conn *c)
+{
+    if (c->proto == 0 || c->proto > STATPUB_PROTO_LAST)
+        return "unknown protocol";
+    if (c->kind > STATPUB_LISTENER)
+        return "unknown kind";
+    if (c->flags & ~(unsigned)STATPUB_CF_KNOWN)
+        return "unknown flags";
+    if (c->pad)
+        return "padding not zero";
+    if (c->proto == STATPUB_PROTO_RBS && (c->laddr > 0xFFFF || c->raddr > 0xFFFF))
+        return "an RBS station above 65535";
+    if (c->proto == STATPUB_PROTO_TCP && (c->lport > 0xFFFF || c->rport > 0xFFFF))
+        return "a TCP port above 65535";
+    const char *why = bad_name(c->state, false);
+    return why ? why : bad_name(c->cc, true);
+}
+
 /* Why the header's identity is not that of a stats file of this layout
  * for address addr, or NULL. */
 static const char *bad_identity(const struct statpub_hdr *h, uint32_t addr)
 {
+    static __thread char layout_why[160];
     if (h->magic != STATPUB_MAGIC)
         return "not a Jetstream stats file (no magic)";
-    if (h->layout != STATPUB_LAYOUT)
-        return "a stats file of another layout (a different version of Jetstream?)";
+    if (h->layout != STATPUB_LAYOUT) {
+        snprintf(layout_why, sizeof layout_why,
+                 "a stats file of another layout (%u; this jet reads layout %u: a different "
+                 "version of Jetstream?)",
+                 (unsigned)h->layout, (unsigned)STATPUB_LAYOUT);
+        return layout_why;
+    }
     if (h->hdr_size != sizeof(struct statpub_hdr) || h->ent_size != sizeof(struct statpub_ent) ||
-        h->chunk != STATPUB_CHUNK)
-        return "header, entry or chunk size not those of its layout";
+        h->chunk != STATPUB_CHUNK || h->conn_size != sizeof(struct statpub_conn))
+        return "header, entry, record or chunk size not those of its layout";
     if (h->addr != addr)
         return "the file says it is another address's";
     if (h->pid <= 0)
@@ -243,8 +287,18 @@ static const char *bad_counts(const struct statpub_hdr *h, int64_t size, uint64_
         return "more channels than entries";
     if (h->flags & ~(uint32_t)STATPUB_F_KNOWN)
         return "unknown flags";
-    if (h->publishes == 0 && h->nent)
+    if (h->publishes == 0 && (h->nent || h->nconn))
         return "entries before the first pass";
+    for (size_t i = 0; i < sizeof h->reserved / sizeof h->reserved[0]; i++)
+        if (h->reserved[i])
+            return "reserved header bytes not zero";
+    if (h->nconn > STATPUB_MAX_CONNS)
+        return "more connection records than a file holds";
+    if (h->nconn && (h->conn_first % 2 || h->conn_first < h->nent || h->conn_first > h->capacity ||
+                     h->nconn > (h->capacity - h->conn_first) / 2))
+        return "connection records out of place (odd, among the channels' or beyond capacity)";
+    if (!h->nconn && h->conn_first)
+        return "connection records out of place (a first one, and none)";
     if ((h->flags & STATPUB_F_NO_LINK_STATS) &&
         (h->link_tx_frames | h->link_tx_bytes | h->link_rx_frames | h->link_rx_bytes |
          h->link_tx_dropped | h->link_rx_dropped | h->link_faults))
@@ -252,9 +306,56 @@ static const char *bad_counts(const struct statpub_hdr *h, int64_t size, uint64_
     /* nent <= 2^20: no overflow (statpub_ent_off is under 2^28) */
     *need = h->nent ? statpub_ent_off(h->nent - 1, h->front) + sizeof(struct statpub_ent)
                     : sizeof(struct statpub_hdr);
+    if (h->nconn) { /* conn_first + 2 * nconn <= capacity <= 2^20: no overflow */
+        uint64_t c = statpub_ent_off(h->conn_first + 2 * h->nconn - 1, h->front) +
+                     sizeof(struct statpub_ent);
+        if (c > *need)
+            *need = c;
+    }
     if (size < 0 || (uint64_t)size < *need)
         return "shorter than its header says";
     return NULL;
+}
+
+static int grow_conn(struct statpub_snap *out, uint32_t n)
+{
+    if (n <= out->conn_cap)
+        return 0;
+    struct statpub_conn *c = realloc(out->conn, (size_t)n * sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    out->conn = c;
+    out->conn_cap = n;
+    return 0;
+}
+
+/* The front buffer's connection records into out->conn: those that fail
+ * their checks dropped and counted in *nbad.  Returns how many kept, or a
+ * negative errno (-ENODATA: cut short). */
+static int64_t read_conns(const struct statpub_src *src, const struct statpub_hdr *h,
+                          struct statpub_snap *out, uint32_t *nbad)
+{
+    struct statpub_conn buf[STATPUB_CHUNK / 2];
+    uint32_t k = 0, end = h->conn_first + 2 * h->nconn;
+    *nbad = 0;
+    /* a chunk (or what is left of one) a read: records never straddle one */
+    for (uint32_t i = h->conn_first; i < end;) {
+        uint32_t stop = (i / STATPUB_CHUNK + 1) * STATPUB_CHUNK;
+        if (stop > end)
+            stop = end;
+        uint32_t n = (stop - i) / 2;
+        int rc = src->read(src->ctx, statpub_ent_off(i, h->front), buf, n * sizeof *buf);
+        if (rc)
+            return rc;
+        for (uint32_t j = 0; j < n; j++) {
+            if (bad_conn(&buf[j]))
+                (*nbad)++;
+            else
+                out->conn[k++] = buf[j];
+        }
+        i = stop;
+    }
+    return k;
 }
 
 static int grow_chan(struct statpub_snap *out, uint32_t n)
@@ -313,7 +414,7 @@ static int parse_once(const struct statpub_src *src, uint32_t addr, struct statp
             return (int)size;
         bad = bad_counts(&h, size, &need);
     }
-    if (!bad && grow_chan(out, h.nchan) < 0)
+    if (!bad && (grow_chan(out, h.nchan) < 0 || grow_conn(out, h.nconn) < 0))
         return -ENOMEM;
     /* the front buffer's entries, a chunk a read */
     struct statpub_ent buf[STATPUB_CHUNK];
@@ -338,6 +439,15 @@ static int parse_once(const struct statpub_src *src, uint32_t addr, struct statp
     }
     if (!bad && k != h.nchan)
         bad = "fewer channels in the front buffer than the header says";
+    int64_t nconn = 0;
+    uint32_t conn_bad = 0;
+    if (!bad && h.nconn) {
+        nconn = read_conns(src, &h, out, &conn_bad);
+        if (nconn == -ENODATA)
+            bad = "truncated while read";
+        else if (nconn < 0)
+            return (int)nconn;
+    }
     rc = src->read(src->ctx, seq_at, &s2, sizeof s2);
     if (rc && rc != -ENODATA)
         return rc;
@@ -355,6 +465,9 @@ static int parse_once(const struct statpub_src *src, uint32_t addr, struct statp
             return -EPROTO;
         }
     out->nchan = k;
+    out->nconn = (uint32_t)nconn;
+    out->conn_bad = conn_bad;
+    out->conn_more = h.conn_more;
     out->flags = h.flags;
     out->publish_ns = h.publish_ns;
     out->publishes = h.publishes;
@@ -380,7 +493,7 @@ int statpub_parse(const struct statpub_src *src, const char *what, uint32_t addr
 {
     const char *why = NULL;
     bool ident = false;
-    out->nchan = 0;
+    out->nchan = out->nconn = out->conn_bad = out->conn_more = 0;
     for (int t = 0; t < tries; t++) {
         if (t >= 64) {
             struct timespec ts = {0, 50000};
@@ -388,12 +501,12 @@ int statpub_parse(const struct statpub_src *src, const char *what, uint32_t addr
         }
         int rc = parse_once(src, addr, out, &why, &ident);
         if (rc == TRY_AGAIN) {
-            out->nchan = 0;
+            out->nchan = out->nconn = 0;
             continue;
         }
         if (rc == 0)
             return 0;
-        out->nchan = 0;
+        out->nchan = out->nconn = 0;
         if (rc == -EPROTO)
             return jet_err_set(err, rc, "%s: damaged or not a stats file: %s", what, why);
         return jet_err_set(err, rc, "%s: %s", what, strerror(-rc));
@@ -452,7 +565,7 @@ int statpub_read(const char *link, const char *id, struct statpub_snap *out, str
     char path[STATPUB_PATH_MAX];
     uint32_t addr;
     int32_t id_pid;
-    out->nchan = 0;
+    out->nchan = out->nconn = 0;
     int rc = statpub_path(path, sizeof path, link, id, err);
     if (rc)
         return rc;
@@ -516,7 +629,7 @@ int statpub_read(const char *link, const char *id, struct statpub_snap *out, str
     }
 out:
     if (rc)
-        out->nchan = 0;
+        out->nchan = out->nconn = 0;
     close(fd);
     return rc;
 }
@@ -526,6 +639,9 @@ void statpub_snap_free(struct statpub_snap *out)
     free(out->chan);
     out->chan = NULL;
     out->cap = out->nchan = 0;
+    free(out->conn);
+    out->conn = NULL;
+    out->conn_cap = out->nconn = 0;
 }
 
 /* Removes ID.tmpPID.RANDOM (rest) if it is our user's regular file and

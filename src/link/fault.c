@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "jet/lan.h"
+#include "link/capture_link.h"
 #include "link/fault.h"
 #include "util/clock.h"
 #include "util/parse.h"
@@ -415,12 +416,8 @@ static const struct jet_link_ops fault_ops = {
 int fault_link_open(const char *s, const struct jet_link_name *n, const struct jet_link_opts *opts,
                     struct jet_link **out, struct jet_err *err)
 {
-    if (n->kind == JET_LINK_CAPTURE) {
-        /* Hook for the capture wrapper `jet dump` will use: open n->inner,
-         * wrap it in a link that writes every frame in and out, with its
-         * timestamp, to n->path, as this file wraps one with faults. */
-        return jet_err_set(err, -EPROTONOSUPPORT, "capture: not in this build yet");
-    }
+    if (n->kind == JET_LINK_CAPTURE) /* the capture wrapper: src/link/capture.c */
+        return capture_link_open(s, n, opts, out, err);
     if (n->kind != JET_LINK_FAULT)
         return jet_err_set(err, -EINVAL, "link '%s' is not a wrapper", s);
     struct fault_link *k = calloc(1, sizeof *k);

@@ -164,6 +164,7 @@ int jet_lan_attach(const char *name, int station, struct jet_link **out, struct 
             damaged++;
         }
     }
+    damaged += lan_mon_attach(k);
     memset(&st->c, 0, sizeof st->c);
     lan_cnt_add(&st->c.shm_bad, damaged);
     atomic_store(&st->sleeping, 0);
@@ -246,12 +247,16 @@ static void lan_close(struct jet_link *l)
 
 uint32_t jet_lan_station(const struct jet_link *l)
 {
+    if (l->ops != &lan_ops)
+        return JET_LINK_NO_ADDR; /* a monitor (lan_mon.c) takes no station */
     return ((const struct lan_link *)l)->me;
 }
 
 bool jet_lan_station_alive(struct jet_link *l, uint32_t st)
 {
     struct lan_link *k = lan_link_of(l);
+    if (l->ops != &lan_ops)
+        return false;
     if (st >= k->nst)
         return false;
     if (st == k->me)
@@ -273,8 +278,10 @@ void jet_lan_station_mac(const struct jet_link *l, uint32_t st, uint8_t mac[6])
 void jet_lan_station_stats(const struct jet_link *l, struct jet_lan_station_info *o)
 {
     const struct lan_link *k = (const struct lan_link *)l;
-    const struct lan_counters *c = k->c;
     memset(o, 0, sizeof *o);
+    if (l->ops != &lan_ops)
+        return; /* a monitor has no station counters */
+    const struct lan_counters *c = k->c;
     o->station = k->me;
     o->attached = true;
     o->pid = getpid();

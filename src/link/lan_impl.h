@@ -7,6 +7,8 @@
  *   struct lan_station[stations]        one slot per station
  *   struct lan_ring[stations*stations]  ring (src -> dst) at index src*stations+dst
  *   struct lan_ret_ring[stations*stations] return ring (owner <- from), owner*stations+from
+ *   struct lan_mon_ring[stations]       what each station sent, copied for the monitor
+ *                                       (lan_mon.c; written only while one is attached)
  *   pool region                         include/jet/pool.h
  *
  * Station liveness: a station slot s is held by an open-file-description lock
@@ -34,7 +36,7 @@
 #include "jet/pool.h"
 
 #define LAN_MAGIC "JETLAN\r\n"
-#define LAN_LAYOUT 3u /* bump on any change to the structs below or their meaning */
+#define LAN_LAYOUT 5u /* bump on any change to the structs below or their meaning */
 #define LAN_HEADROOM 128u /* bytes before frame data in each buffer */
 #define LAN_ETH_MAX_HDR 18u /* Ethernet header with one VLAN tag */
 #define LAN_SHM_PREFIX "/jet-lan."
@@ -53,6 +55,7 @@ struct lan_hdr {
     char name[64];
     struct lan_cfg cfg;
     uint64_t stations_off, rings_off, ring_bytes, ret_off, ret_bytes, pool_off, pool_bytes;
+    uint64_t mon_off, mon_bytes; /* the monitor rings: one of mon_bytes per station */
     uint32_t headroom, frame_max;
     uint8_t mac[2]; /* bytes 3 and 4 of every station's MAC */
     uint64_t created_unix;
@@ -60,6 +63,19 @@ struct lan_hdr {
     _Alignas(64) _Atomic uint32_t serial;
     _Atomic uint64_t reclaims, reclaimed_bufs;
     _Atomic uint64_t reserved_bps; /* sum of all stations' reservations */
+    /* The monitor (JET_LINK_MONITOR, lan_mon.c).  mon_token is the flag every
+     * station reads once per flush: alone on its line, written only when a
+     * monitor attaches or goes, so that reading it costs an L1 hit. */
+    _Alignas(64) _Atomic uint32_t mon_token; /* 0: no monitor; else its token */
+    /* Bytes of each frame the monitor wants (its snap length; 0: whole
+     * frames), on mon_token's line: set by the monitor (jet_lan_monitor_snaplen)
+     * before it is read; a station reads it with each copy and takes
+     * min(frame, it) bytes, at least LAN_MON_SNAP_MIN (hostile input). */
+    _Atomic uint32_t mon_snap;
+    _Alignas(64) _Atomic int32_t mon_pid;
+    _Atomic uint32_t mon_doorbell; /* futex word: bumped to wake a sleeping monitor */
+    _Atomic uint32_t mon_sleeping; /* 1: asleep on the doorbell */
+    _Atomic uint32_t mon_fence;    /* 1: it runs a membarrier before sleeping (as asym_fence) */
 };
 
 struct lan_counters {
@@ -150,6 +166,46 @@ struct lan_ret_ring {
     _Alignas(64) struct lan_ret_ent e[];
 };
 
+/* Monitor ring (station -> the monitor): a byte ring of records, one per
+ * frame the station put onto the medium, copied there by the station while
+ * a monitor is attached (h->mon_token != 0).  Free-running 32-bit byte
+ * positions, fill = tail - head, size a power of two (mon_bytes less the
+ * two index lines).  The producer (the station) owns [tail, head + size) and
+ * writes tail and lost; the consumer (the monitor) owns [head, tail) and
+ * writes head.  A record is 32-byte aligned (its header is 32 bytes) and
+ * never wraps: where the next
+ * one does not fit before the end, a LAN_MON_PAD record fills the rest.  A
+ * full ring loses the frame for the monitor (lost), never holds the station
+ * back. */
+#define LAN_MON_PAD 0xffffffffu
+#define LAN_MON_SNAP_MIN 64u /* a snap length below this is taken as this */
+#define LAN_MON_LOCK JET_LAN_MAX_STATIONS /* lock byte of the monitor (stations: 0..63) */
+struct lan_mon_rec {
+    uint32_t pos;   /* the byte position it was written at (as lan_desc.seq) */
+    uint32_t len;   /* frame bytes that follow (the first ones of the frame: the
+                       monitor's snap length cuts it); LAN_MON_PAD: skip to the ring's end */
+    uint64_t at;    /* CLOCK_MONOTONIC ns when its sender's flush began: the monitor
+                       merges the rings by it (a frame sent in answer to another is
+                       stamped after that one was published) */
+    uint16_t encap; /* enum jet_encap */
+    uint16_t src;   /* sending station */
+    uint16_t dst;   /* destination station, JET_STATION_BROADCAST for broadcast */
+    uint16_t spare;
+    uint32_t wire_len; /* the frame's whole length (>= len) */
+    uint32_t spare2;
+};
+struct lan_mon_ring {
+    _Alignas(64) _Atomic uint32_t tail;
+    _Atomic uint32_t lost; /* frames the ring had no room for (free-running) */
+    _Alignas(64) _Atomic uint32_t head;
+    _Alignas(64) uint8_t data[];
+};
+_Static_assert(sizeof(struct lan_mon_rec) == 32, "a record header is one alignment unit");
+static inline uint32_t lan_mon_rec_bytes(uint32_t len)
+{
+    return (uint32_t)((sizeof(struct lan_mon_rec) + len + 31u) & ~31u);
+}
+
 /* The segment's shape: validated once when the segment is opened (every
  * field against the segment size and against the configuration it must
  * follow from) and kept in private memory.  Nothing here is read from the
@@ -158,7 +214,8 @@ struct lan_ret_ring {
 struct lan_geom {
     struct lan_cfg cfg;
     uint64_t seg_size, stations_off, rings_off, ring_bytes, ret_off, ret_bytes, pool_off,
-        pool_bytes;
+        pool_bytes, mon_off, mon_bytes;
+    uint32_t mon_size; /* data bytes of a monitor ring (a power of two) */
     uint32_t headroom, frame_max, buf_size;
     uint8_t mac[2];
     char name[JET_LAN_NAME_MAX + 1];
@@ -204,6 +261,11 @@ static inline struct lan_ret_ring *lan_ret(const struct lan_seg *s, uint32_t own
                                    s->g.ret_bytes * ((uint64_t)owner * s->g.cfg.stations + from));
 }
 
+static inline struct lan_mon_ring *lan_mon_ring(const struct lan_seg *s, uint32_t station)
+{
+    return (struct lan_mon_ring *)(s->base + s->g.mon_off + s->g.mon_bytes * station);
+}
+
 static inline bool lan_token_live(const struct lan_seg *s, uint32_t token)
 {
     uint32_t st = token & 0xff;
@@ -221,6 +283,9 @@ bool lan_locked_elsewhere(struct lan_seg *s, uint32_t station);
  * dead; clear the slot, drop its incoming ring entries, reclaim buffers. */
 void lan_reclaim_locked(struct lan_seg *s, uint32_t station);
 bool lan_check_station(struct lan_seg *s, uint32_t station);
+/* Whether a monitor is attached and alive; one whose process died is
+ * detached (its flag cleared: stations stop copying for it). */
+bool lan_check_monitor(struct lan_seg *s);
 /* Reclaims every dead station but `self` (the caller's own station, or
  * UINT32_MAX), and every buffer of a dead owner.  Its own station must be
  * skipped: a lock held through this same open file does not show as held. */

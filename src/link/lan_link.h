@@ -108,6 +108,12 @@ struct lan_link {
     uint64_t last_reclaim; /* when an empty pool was last searched for orphans */
     uint32_t rr;
     struct fault_flow flows[FAULT_FLOWS];
+    /* Copying for the monitor (lan_mon.c), while h->mon_token says one is
+     * attached: our monitor ring's producer side. */
+    uint32_t mon_tail, mon_head; /* next byte to write; last good consumer head seen */
+    uint32_t mon_lost;           /* frames it had no room for (published as lost) */
+    bool mon_dirty;              /* tail or lost to publish */
+    uint64_t mon_check;          /* when a full ring last made us look whether it lives */
     int rx_sock; /* doorbell socket for jet_link_fd, -1 until asked for */
     int tx_sock; /* for ringing other stations' doorbell sockets, -1 until needed */
 };
@@ -186,6 +192,26 @@ int lan_tx_room(struct jet_link *l);
 int lan_tx_alloc(struct jet_link *l, struct jet_frame *f);
 void lan_tx_abort(struct jet_link *l, struct jet_frame *f);
 int lan_tx_commit(struct jet_link *l, struct jet_frame *f);
+
+/* ---- lan_mon.c ---- */
+
+/* Whether a monitor is attached: the one shared flag a station reads, once
+ * per flush (or per frame committed on the fast path). */
+static inline bool lan_mon_on(const struct lan_link *k)
+{
+    return atomic_load_explicit(&k->seg.h->mon_token, memory_order_relaxed) != 0;
+}
+/* Copies the frame in e (as the sender wrote it, before the faults) into
+ * our monitor ring, stamped at (the flush's start), or counts it lost there
+ * when the ring is full. */
+void lan_mon_copy(struct lan_link *k, const struct txq_ent *e, uint64_t at);
+/* Publishes our monitor ring's tail (and lost count) and wakes a sleeping
+ * monitor; when k->mon_dirty, BEFORE lan_publish_tails: a frame a receiver
+ * answers is then in the monitor's ring before the answer can be. */
+void lan_mon_publish(struct lan_link *k);
+/* At attach: our producer indices, from the ring as we find it; returns
+ * how many it found damaged (counted in shm_bad). */
+uint32_t lan_mon_attach(struct lan_link *k);
 
 /* ---- lan_rx.c ---- */
 

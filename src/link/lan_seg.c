@@ -112,7 +112,15 @@ int lan_layout(const struct lan_cfg *c, struct lan_geom *g, struct jet_err *err)
     g->rings_off = ALIGN64(g->stations_off + sizeof(struct lan_station) * n);
     g->ret_bytes = ALIGN64(sizeof(struct lan_ret_ring) + sizeof(struct lan_ret_ent) * c->ring);
     g->ret_off = ALIGN64(g->rings_off + g->ring_bytes * n * n);
-    g->pool_off = ALIGN64(g->ret_off + g->ret_bytes * n * n);
+    /* A monitor ring holds at least 1 MiB, and 32 of the largest frames:
+     * room for a monitor that reads a few milliseconds late (docs/lan.md). */
+    uint32_t mon = 1u << 20;
+    while (mon < 32u * lan_mon_rec_bytes(g->frame_max))
+        mon <<= 1;
+    g->mon_size = mon;
+    g->mon_bytes = ALIGN64(sizeof(struct lan_mon_ring) + mon);
+    g->mon_off = ALIGN64(g->ret_off + g->ret_bytes * n * n);
+    g->pool_off = ALIGN64(g->mon_off + g->mon_bytes * n);
     g->seg_size = g->pool_off + g->pool_bytes;
     return 0;
 }
@@ -188,6 +196,8 @@ int jet_lan_create(const char *name, const struct jet_lan_config *c, struct jet_
     h->ret_bytes = g.ret_bytes;
     h->pool_off = g.pool_off;
     h->pool_bytes = g.pool_bytes;
+    h->mon_off = g.mon_off;
+    h->mon_bytes = g.mon_bytes;
     h->headroom = g.headroom;
     h->frame_max = g.frame_max;
     uint64_t nh = 0xcbf29ce484222325ull;
@@ -271,6 +281,7 @@ static bool same_layout(const struct lan_hdr *h, const struct lan_geom *g)
            h->rings_off == g->rings_off && h->ring_bytes == g->ring_bytes &&
            h->ret_off == g->ret_off && h->ret_bytes == g->ret_bytes &&
            h->pool_off == g->pool_off && h->pool_bytes == g->pool_bytes &&
+           h->mon_off == g->mon_off && h->mon_bytes == g->mon_bytes &&
            h->headroom == g->headroom && h->frame_max == g->frame_max;
 }
 
@@ -400,6 +411,23 @@ bool lan_check_station(struct lan_seg *s, uint32_t station)
     return false;
 }
 
+bool lan_check_monitor(struct lan_seg *s)
+{
+    if (atomic_load_explicit(&s->h->mon_token, memory_order_acquire) == 0)
+        return false;
+    if (lan_locked_elsewhere(s, LAN_MON_LOCK))
+        return true;
+    if (lan_lock(s, LAN_MON_LOCK) != 0)
+        return true; /* someone took it between the two calls: alive */
+    /* Its holder died (kill -9): stations stop copying for it.  The rings
+     * need nothing: the next monitor starts from their tails. */
+    atomic_store_explicit(&s->h->mon_token, 0, memory_order_seq_cst);
+    atomic_store_explicit(&s->h->mon_pid, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->h->mon_sleeping, 0, memory_order_relaxed);
+    lan_unlock(s, LAN_MON_LOCK);
+    return false;
+}
+
 void lan_reclaim_orphans(struct lan_seg *s)
 {
     uint32_t n = jet_pool_reclaim(&s->pool, owner_live, s);
@@ -412,6 +440,7 @@ void lan_sweep(struct lan_seg *s, uint32_t self)
     for (uint32_t i = 0; i < s->g.cfg.stations; i++)
         if (i != self)
             lan_check_station(s, i);
+    lan_check_monitor(s);
     lan_reclaim_orphans(s);
 }
 
@@ -531,6 +560,7 @@ int jet_lan_info(const char *name, struct jet_lan_info *info, struct jet_err *er
     info->buffers_free = ps.free;
     info->reclaims = atomic_load(&s.h->reclaims);
     info->reclaimed_buffers = atomic_load(&s.h->reclaimed_bufs);
+    info->monitor_pid = atomic_load(&s.h->mon_token) ? atomic_load(&s.h->mon_pid) : 0;
     for (uint32_t i = 0; i < c->stations; i++) {
         struct lan_station *st = &s.st[i];
         struct jet_lan_station_info *o = &info->st[i];

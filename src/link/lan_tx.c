@@ -455,6 +455,8 @@ int lan_flush(struct jet_link *l)
     if (k->broken)
         return lan_broken_err(k);
     uint64_t now = (k->need_clock || k->has_held) ? jet_now_ns() : 0;
+    bool mon = k->txq_n && lan_mon_on(k); /* one look per flush */
+    uint64_t mon_at = mon ? (now ? now : jet_now_ns()) : 0;
     while (k->txq_n) {
         uint32_t n = k->txq_n;
         if (!dst_ready(k, &k->txq[k->txq_head], now)) {
@@ -484,6 +486,8 @@ int lan_flush(struct jet_link *l)
         struct txq_ent ent = *e;
         k->txq_head = (k->txq_head + 1) % TXQ_CAP;
         k->txq_n--;
+        if (mon)
+            lan_mon_copy(k, &ent, mon_at); /* as it goes onto the medium, before faults */
         if (ent.dst == JET_STATION_BROADCAST)
             transmit_bcast(k, &ent, at);
         else
@@ -492,6 +496,8 @@ int lan_flush(struct jet_link *l)
 out:
     if (k->has_held && now > k->held_at + HOLD_NS)
         lan_release_held(k);
+    if (k->mon_dirty)
+        lan_mon_publish(k);
     lan_publish_tails(k);
     return 0;
 }
@@ -626,9 +632,13 @@ int lan_tx_commit(struct jet_link *l, struct jet_frame *f)
                               .encap = f->encap,
                               .flow = k->faults ? flow_slot(k, dst, f->encap, d, f->len) : 0};
         uint64_t at = k->need_clock ? jet_now_ns() + k->cfg.delay_ns : 0;
+        if (lan_mon_on(k))
+            lan_mon_copy(k, &ent, jet_now_ns());
         transmit(k, &ent, at);
         if (k->has_held)
             lan_flush(l); /* a held frame may be due */
+        if (k->mon_dirty)
+            lan_mon_publish(k);
         lan_publish_tails(k);
         return 0;
     }

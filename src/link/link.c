@@ -194,6 +194,38 @@ int jet_link_name_parse(const char *s, struct jet_link_name *out, struct jet_err
                        s, (int)kl, s);
 }
 
+/* JET_LINK_MONITOR: the kinds that cannot watch their medium say why, and
+ * what to use instead (lan: and packet: can; wrappers pass it inward). */
+static int monitor_refused(const struct jet_link_name *n, struct jet_err *err)
+{
+    switch (n->kind) {
+    case JET_LINK_TAP:
+        return jet_err_set(err, -EOPNOTSUPP,
+                           "tap:%s cannot be a monitor: a TAP device has one reader, the "
+                           "stack at its end; watch it with packet:%s (or wrap the link that "
+                           "uses it: capture:FILE/tap:%s)",
+                           n->name, n->name, n->name);
+    case JET_LINK_XDP:
+        return jet_err_set(err, -EOPNOTSUPP,
+                           "xdp:%s cannot be a monitor: its XDP program steers only the "
+                           "stack's frames to one socket; watch the interface with packet:%s, "
+                           "or run the tool with --link capture:FILE/xdp:%s",
+                           n->name, n->name, n->name);
+    case JET_LINK_UDP:
+        return jet_err_set(err, -EOPNOTSUPP,
+                           "udp: cannot be a monitor: a UDP socket gets only its own datagrams; "
+                           "watch the interface with packet:IF, or run the tool with --link "
+                           "capture:FILE/udp:...");
+    case JET_LINK_LOOP:
+        return jet_err_set(err, -EOPNOTSUPP,
+                           "loop:%s cannot be a monitor: the loop network lives inside one "
+                           "process; wrap its end instead (capture:FILE/loop:%s)",
+                           n->name, n->name);
+    default:
+        return 0;
+    }
+}
+
 int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_link **out,
                   struct jet_err *err)
 {
@@ -201,8 +233,12 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
     int rc = jet_link_name_parse(s, &n, err);
     if (rc)
         return rc;
+    if (opts && (opts->flags & JET_LINK_MONITOR) && (rc = monitor_refused(&n, err)))
+        return rc;
     switch (n.kind) {
     case JET_LINK_LAN:
+        if (opts && (opts->flags & JET_LINK_MONITOR))
+            return jet_lan_monitor(n.name, out, err);
         return jet_lan_attach(n.name, opts ? opts->station : -1, out, err);
     case JET_LINK_LOOP:
         return jet_loop_attach(n.name, opts ? opts->station : -1, out, err);
@@ -212,6 +248,8 @@ int jet_link_open(const char *s, const struct jet_link_opts *opts, struct jet_li
     case JET_LINK_TAP:
         return tap_link_open(n.name, NULL, out, err);
     case JET_LINK_PACKET:
+        if (opts && (opts->flags & JET_LINK_MONITOR))
+            return packet_monitor_open(&n, out, err);
         return packet_link_open(&n, opts ? opts->station : -1, out, err);
     case JET_LINK_XDP:
         return xdp_link_open(&n, opts ? opts->station : -1, out, err);

@@ -36,7 +36,16 @@
  * qdisc).  A frame the kernel cannot take now (EAGAIN, ENOBUFS: a full
  * peer) stays queued; one it refuses is dropped and counted.
  *
- * Waiting.  poll() on the socket: the kernel signals a block handed over. */
+ * Waiting.  poll() on the socket: the kernel signals a block handed over.
+ *
+ * Monitor (JET_LINK_MONITOR, packet_monitor_open): no socket filter, the
+ * interface promiscuous while the socket is open (PACKET_MR_PROMISC: the
+ * kernel drops the membership when the socket closes, even on kill -9),
+ * outgoing frames too (no PACKET_IGNORE_OUTGOING), and every frame lent as
+ * an Ethernet frame, whole (native ones with their 0x88B5 header, for
+ * whatever station; a GRO/TSO frame uncut, its partial checksum
+ * completed).  No nftables rules (no flows are held) and nothing is sent:
+ * tx_alloc says -EPERM. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if_arp.h>
@@ -126,6 +135,7 @@ struct pk {
     uint32_t seg_blk, seg_off, seg_mss;
     const uint8_t *seg_src;
     struct tap_tcp4 seg;
+    bool monitor; /* JET_LINK_MONITOR: every frame, as it is; sends nothing */
     struct jet_link_stats st;
 };
 
@@ -269,7 +279,7 @@ static int pk_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
         }
         const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)(base + off);
         uint32_t status = h->tp_status, mac = h->tp_mac, snap = h->tp_snaplen, len = h->tp_len,
-                 next = h->tp_next_offset;
+                 next = h->tp_next_offset, nlen = len;
         p->left--;
         if (p->left && (next < sizeof *h || next > p->blk_size - off))
             p->st.rx_dropped += p->left, p->left = 0;
@@ -279,7 +289,11 @@ static int pk_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             continue;
         }
         uint8_t *d = base + off + mac;
-        if (len > p->ifmtu + 18) { /* merged by GRO or sent as TSO: cut it up */
+        uint8_t encap = JET_ENCAP_ETH;
+        if (p->monitor) {
+            if (status & TP_STATUS_CSUMNOTREADY)
+                csum_fill(d, len); /* as it will be on the wire; anything else as it is */
+        } else if (len > p->ifmtu + 18) { /* merged by GRO or sent as TSO: cut it up */
             if (tap_tcp4_parse(d, len, &p->seg) || p->ifmtu <= p->seg.hdr_len - 14) {
                 p->st.rx_dropped++;
                 continue;
@@ -291,24 +305,23 @@ static int pk_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             p->seg_mss = p->ifmtu - (p->seg.hdr_len - 14);
             p->blk_lent[p->cur]++; /* pinned while cut */
             continue;
-        }
-        uint32_t nlen = len;
-        uint8_t encap = JET_ENCAP_ETH;
-        switch (ethnat_rx(&p->en, d, len, &nlen)) {
-        case ETHNAT_FOREIGN:
-            continue; /* for another station: a NIC would not pass it either */
-        case ETHNAT_NATIVE:
-            d += ETHNAT_HEADROOM;
-            encap = JET_ENCAP_NATIVE;
-            break;
-        case ETHNAT_ETH:
-            nlen = len;
-            /* sent by this host's kernel: its checksum was left to a NIC */
-            if ((status & TP_STATUS_CSUMNOTREADY) && csum_fill(d, len)) {
-                p->st.rx_dropped++;
-                continue;
+        } else {
+            switch (ethnat_rx(&p->en, d, len, &nlen)) {
+            case ETHNAT_FOREIGN:
+                continue; /* for another station: a NIC would not pass it either */
+            case ETHNAT_NATIVE:
+                d += ETHNAT_HEADROOM;
+                encap = JET_ENCAP_NATIVE;
+                break;
+            case ETHNAT_ETH:
+                nlen = len;
+                /* sent by this host's kernel: its checksum was left to a NIC */
+                if ((status & TP_STATUS_CSUMNOTREADY) && csum_fill(d, len)) {
+                    p->st.rx_dropped++;
+                    continue;
+                }
+                break;
             }
-            break;
         }
         uint32_t i = p->rx_free[--p->rx_nfree];
         p->rx_state[i] = S_LENT;
@@ -369,6 +382,11 @@ static void put_buf(struct pk *p, uint32_t b)
 static int pk_tx_alloc(struct jet_link *l, struct jet_frame *f)
 {
     struct pk *p = P(l);
+    if (p->monitor)
+        return jet_err_set(&l->err, -EPERM,
+                           "%s is open as a monitor: it sends nothing (open it without "
+                           "JET_LINK_MONITOR to send)",
+                           l->name);
     if (p->qn == TXQ)
         return jet_err_set(&l->err, -EAGAIN, "transmit queue full (%d frames): flush", TXQ);
     if (!p->tx_nfree)
@@ -644,8 +662,8 @@ static int ring_setup(struct pk *p, struct jet_err *err)
     return 0;
 }
 
-int packet_link_open(const struct jet_link_name *n, int station, struct jet_link **out,
-                     struct jet_err *err)
+static int pk_open(const struct jet_link_name *n, int station, bool monitor,
+                   struct jet_link **out, struct jet_err *err)
 {
     size_t nl = strlen(n->name);
     if (nl == 0 || nl >= IFNAMSIZ)
@@ -658,6 +676,7 @@ int packet_link_open(const struct jet_link_name *n, int station, struct jet_link
     if (!p)
         return jet_err_set(err, -ENOMEM, "out of memory");
     p->ctl = -1;
+    p->monitor = monitor;
     memcpy(p->ifname, n->name, nl + 1);
     p->ifindex = (int)ifindex;
     int rc;
@@ -687,14 +706,22 @@ int packet_link_open(const struct jet_link_name *n, int station, struct jet_link
     if ((rc = ring_setup(p, err)))
         goto fail;
     int one = 1, sb = 4 << 20;
-    setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one); /* Linux 4.20+ */
-    setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
-    if ((rc = packet_filter_attach(&p->own, p->fd, err)))
-        goto fail;
+    if (!monitor) {
+        setsockopt(p->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one); /* 4.20+ */
+        setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+        if ((rc = packet_filter_attach(&p->own, p->fd, err)))
+            goto fail;
+    }
     struct sockaddr_ll a = {
         .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = p->ifindex};
     if (bind(p->fd, (struct sockaddr *)&a, sizeof a) < 0) {
         rc = jet_err_set(err, errno == ENODEV ? -ENODEV : -errno, "packet:%s: bind: %s", n->name,
+                         strerror(errno));
+        goto fail;
+    }
+    struct packet_mreq mr = {.mr_ifindex = p->ifindex, .mr_type = PACKET_MR_PROMISC};
+    if (monitor && setsockopt(p->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
+        rc = jet_err_set(err, -errno, "packet:%s: promiscuous mode: %s", n->name,
                          strerror(errno));
         goto fail;
     }
@@ -718,7 +745,7 @@ int packet_link_open(const struct jet_link_name *n, int station, struct jet_link
     c->has_mac = true;
     c->mtu = p->ifmtu - JET_FRAME_OVERHEAD;
     c->eth_mtu = p->ifmtu;
-    c->max_frame = max_frame;
+    c->max_frame = monitor ? MAX_GSO : max_frame; /* a monitor lends GRO frames whole */
     c->burst = BURST;
     c->buffers = TXB + RXIDS;
     c->native = c->eth = true;
@@ -728,6 +755,17 @@ int packet_link_open(const struct jet_link_name *n, int station, struct jet_link
 fail:
     pk_free(p);
     return rc;
+}
+
+int packet_link_open(const struct jet_link_name *n, int station, struct jet_link **out,
+                     struct jet_err *err)
+{
+    return pk_open(n, station, false, out, err);
+}
+
+int packet_monitor_open(const struct jet_link_name *n, struct jet_link **out, struct jet_err *err)
+{
+    return pk_open(n, -1, true, out, err);
 }
 
 static const struct jet_link_ops pk_ops = {

@@ -10,6 +10,9 @@
 /* packet:IF: AF_PACKET (src/link/packet.c, docs/link-packet.md). */
 int packet_link_open(const struct jet_link_name *n, int station, struct jet_link **out,
                      struct jet_err *err);
+/* packet:IF opened with JET_LINK_MONITOR: every frame on the interface,
+ * promiscuous while open, lent as Ethernet; sends nothing (packet.c). */
+int packet_monitor_open(const struct jet_link_name *n, struct jet_link **out, struct jet_err *err);
 /* xdp:IF[@Q]: AF_XDP with the steering program (src/link/xdp.c, docs/link-xdp.md). */
 int xdp_link_open(const struct jet_link_name *n, int station, struct jet_link **out,
                   struct jet_err *err);

@@ -270,6 +270,7 @@ int rbsg_conn_new(struct rbs_host *h, const struct jet_rbs_opts *o, bool externa
         free(c);
         return rc;
     }
+    c->pub_seq = ++h->pub_next;
     c->next = h->conns;
     h->conns = c;
     *out = c;

@@ -45,7 +45,9 @@ struct rbs_host {
     uint32_t mtu;
     struct ep_ids ids; /* connection channel ids */
     struct jet_rbs_listener *lis;
-    struct jet_rbs_conn *conns; /* the application's and those lingering after close */
+    struct jet_rbs_conn *conns; /* the application's and those lingering after close;
+                                   newest first (pub_seq descending: rbs_pub.c) */
+    uint64_t pub_next;          /* pub_seq of the last connection created */
     int polled_in;              /* segments the last poll hook took in */
 };
 
@@ -82,6 +84,7 @@ struct jet_rbs_conn {
     uint64_t foreign, malformed, tx_refused;
     char unreach_why[160]; /* the link's own words when it refused a send (unreach) */
     char why[400];
+    uint64_t pub_seq; /* creation order (h->pub_next), for jet stat's cursor (rbs_pub.c) */
     struct jet_rbs_conn *next;
 };
 
@@ -110,5 +113,11 @@ void rbsg_conn_free(struct jet_rbs_conn *c);
 /* rbs_listen.c */
 /* Takes the SYNs queued on every listener of h.  Returns how many frames. */
 int rbsg_listeners_drive(struct rbs_host *h, uint64_t now);
+
+/* rbs_pub.c: the station's publication hook (statpub_conns_fn, chan/statpub.h): a
+ * record per listener and connection of h (state). */
+struct statpub_conn;
+uint32_t rbsg_pub_conns(struct jet_station *s, void *state, uint64_t *cursor,
+                        struct statpub_conn *out, uint32_t max);
 
 #endif

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "chan/chan_impl.h"
 #include "jet/stack.h"
 #include "rbs/rbs_glue.h"
 #include "util/clock.h"
@@ -111,6 +112,7 @@ int rbsg_host_attach(struct jet_station *s, struct rbs_host **out)
         free(h);
         return rc;
     }
+    statpub_conn_source(s, &rbs_ops, rbsg_pub_conns); /* jet stat's connection records */
     *out = h;
     return 0;
 }

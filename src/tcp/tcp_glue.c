@@ -430,6 +430,7 @@ int tcpg_conn_new(struct tcp_host *h, const struct tcp_tuple *t, const struct je
         c->tso = true;
         tcp_set_tso(c->core, TCPG_TSO_MAX);
     }
+    c->pub_seq = ++h->pub_next;
     c->next = h->conns;
     h->conns = c;
     *out = c;

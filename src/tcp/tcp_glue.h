@@ -60,7 +60,9 @@ struct tcp_host {
     uint16_t eph_next;
     struct jet_tcp_listener *lis;
     struct jet_tcp_conn *conns; /* every connection: the application's, those waiting
-                                   for accept, and those lingering after close */
+                                   for accept, and those lingering after close; newest
+                                   first (pub_seq descending: tcp_pub.c) */
+    uint64_t pub_next;          /* pub_seq of the last connection created */
     uint64_t ready_seq;         /* accept order */
     uint8_t *seg;               /* TCPG_SEG_BUF: a segment copied out of the pool */
     struct jet_tcp_host_stats st; /* segs_in/out, malformed, csum_bad: of connections
@@ -112,6 +114,7 @@ struct jet_tcp_conn {
     bool tso;                /* the link segments: TSO segments with partial checksums */
     const char *cc;
     char why[400];
+    uint64_t pub_seq; /* creation order (h->pub_next), for jet stat's cursor (tcp_pub.c) */
     struct jet_tcp_conn *next;
 };
 
@@ -146,6 +149,12 @@ void tcpg_conn_abort(struct jet_tcp_conn *c, uint64_t now);
 void tcpg_conn_free(struct jet_tcp_conn *c);
 /* Where to send an ICMP error about the connection. */
 void tcpg_conn_icmp(struct jet_tcp_conn *c, int err, uint32_t mtu, uint64_t now);
+
+/* tcp_pub.c: the station's publication hook (statpub_conns_fn, chan/statpub.h): a
+ * record per listener and connection of h (state). */
+struct statpub_conn;
+uint32_t tcpg_pub_conns(struct jet_station *s, void *state, uint64_t *cursor,
+                        struct statpub_conn *out, uint32_t max);
 
 /* tcp_listen.c */
 /* The frames queued on every listener's channel.  Returns how many. */

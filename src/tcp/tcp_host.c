@@ -25,6 +25,7 @@
 
 #include "tcp/tcp_glue.h" /* first: see there */
 
+#include "chan/chan_impl.h"
 #include "jet/stack.h"
 #include "util/clock.h"
 #include "wire/cursor.h"
@@ -219,6 +220,8 @@ int tcpg_host_attach(struct jet_station *s, struct tcp_host **out)
     rc = ip_proto_bind(ip->core, JET_IP_PROTO_TCP, h, &tcp_ip_ops);
     if (!rc)
         rc = jet_station_attach(s, &tcp_ops, h);
+    if (!rc)
+        statpub_conn_source(s, &tcp_ops, tcpg_pub_conns); /* jet stat's connection records */
     if (rc) {
         ip_proto_unbind(ip->core, JET_IP_PROTO_TCP);
         free(h->seg);

@@ -38,8 +38,8 @@ check_ok "lan show $L --json" "$JET" lan show "$L" --json
 expect_eq "$(jv .attached)" 0 "no station attached"
 expect_eq "$(jv .buffers_free)" "$(jv .buffers)" "buffers_free == buffers"
 
-check_err '!0' "capture: not in this build yet" "capture: is reserved" \
-	"${P[@]}" -s -1 --link "capture:/tmp/x.pcap/lan:$L" --station 1
+check_err '!0' "/no-such-dir-jt/x.pcap" "capture: file that cannot be created" \
+	"${P[@]}" -s -1 --link "capture:/no-such-dir-jt/x.pcap/lan:$L" --station 1
 check_err '!0' "unknown key 'drop'" "a bad fault key" \
 	"${P[@]}" -s -1 --link "fault:drop=1%/lan:$L" --station 1
 done_ok

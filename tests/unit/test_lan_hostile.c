@@ -299,6 +299,10 @@ static void build_cases(void)
     u64_generic("pool_bytes", HOFF(pool_bytes), ref.pool_bytes, false);
     w64("pool_bytes", HOFF(pool_bytes), ref.pool_bytes, 0 - ref.pool_off + 64, true);
     w64("pool_bytes", HOFF(pool_bytes), ref.pool_bytes, ref.pool_bytes - 64, false);
+    u64_generic("mon_off", HOFF(mon_off), ref.mon_off, false);
+    w64("mon_off", HOFF(mon_off), ref.mon_off, ref.ret_off, false);
+    u64_generic("mon_bytes", HOFF(mon_bytes), ref.mon_bytes, false);
+    w64("mon_bytes", HOFF(mon_bytes), ref.mon_bytes, ref.mon_bytes - 64, false);
     {
         const char *f = "headroom";
         const uint32_t v[] = {0, 64, bs - ref.frame_max + 1, bs};
@@ -325,6 +329,17 @@ static void build_cases(void)
     w64("reclaims", HOFF(reclaims), 0, UINT64_MAX, false);
     w64("reclaimed_bufs", HOFF(reclaimed_bufs), 0, UINT64_MAX, false);
     w64("reserved_bps", HOFF(reserved_bps), 0, UINT64_MAX, false);
+    /* the monitor's flag set with no monitor: stations copy for it until its
+     * rings fill, then find its lock free and take the flag down */
+    w32("mon_token", HOFF(mon_token), 0, UINT32_MAX, true);
+    w32("mon_pid", HOFF(mon_pid), 0, 0x80000000u, false);
+    w32("mon_doorbell", HOFF(mon_doorbell), 0, UINT32_MAX, false);
+    w32("mon_sleeping", HOFF(mon_sleeping), 0, UINT32_MAX, true);
+    w32("mon_fence", HOFF(mon_fence), 0, UINT32_MAX, false);
+    /* the monitor's snap length: stations clamp it (tests/unit/test_lan_monitor.c
+     * t_snap writes it with a monitor attached) */
+    w32("mon_snap", HOFF(mon_snap), 0, 1, false);
+    w32("mon_snap", HOFF(mon_snap), 0, UINT32_MAX, false);
 
     /* station slots 0 and 1: the stations the transfers take */
     static char sname[2][10][48];

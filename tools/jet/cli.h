@@ -16,6 +16,7 @@ struct jet_cmd {
 };
 
 int cmd_cat(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_lan(int argc, char **argv);
 int cmd_ping(int argc, char **argv);

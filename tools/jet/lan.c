@@ -59,6 +59,8 @@ static void print_info(const struct jet_lan_info *in)
     printf("  pool: %u of %u buffers free; %llu dead stations reclaimed (%llu buffers)\n",
            in->buffers_free, c->buffers, (unsigned long long)in->reclaims,
            (unsigned long long)in->reclaimed_buffers);
+    if (in->monitor_pid)
+        printf("  monitor: pid %d (jet dump; takes no station)\n", (int)in->monitor_pid);
     printf("  %-3s %-8s %12s %12s %12s %12s %8s %8s %8s\n", "st", "pid", "tx frames", "tx bytes",
            "rx frames", "rx bytes", "queued", "unreach", "shm bad");
     for (uint32_t i = 0; i < c->stations; i++) {
@@ -100,6 +102,7 @@ static void json_info(const struct jet_lan_info *in)
     json_u64(&j, "reclaims", in->reclaims);
     json_u64(&j, "reclaimed_buffers", in->reclaimed_buffers);
     json_u64(&j, "attached", in->attached);
+    json_u64(&j, "monitor_pid", (uint64_t)in->monitor_pid);
     json_arr(&j, "station");
     for (uint32_t i = 0; i < c->stations; i++) {
         const struct jet_lan_station_info *s = &in->st[i];

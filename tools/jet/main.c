@@ -7,6 +7,7 @@
 
 static const struct jet_cmd cmds[] = {
     {"cat", cmd_cat, "netcat over RBS: stdin to a peer, the peer's bytes to stdout"},
+    {"dump", cmd_dump, "show a link's frames like tcpdump, or write them to pcapng"},
     {"host", cmd_host, "an IPv4 host on a link: ARP, ping, UDP echo/discard/daytime"},
     {"lan", cmd_lan, "create, inspect and remove emulated Jetstream LANs"},
     {"perf", cmd_perf, "measure throughput and round-trip time (like iperf3)"},

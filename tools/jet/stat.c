@@ -9,7 +9,8 @@
  *      own process last copied them: a pass over its channels begins every
  *      100 ms while its driver runs and is done a slice per poll; a
  *      snapshot is the last complete pass (publish_ns: when it completed,
- *      pass_ns: how long it took).
+ *      pass_ns: how long it took), with a record per RBS or TCP connection
+ *      and listener of the station (stat_conn.c prints them).
  * A stats file whose process is gone, or whose pid is not the one the LAN
  * now has for that station, is stale: it is shown as such and, when the
  * LAN says the station is not attached, removed.
@@ -58,6 +59,9 @@ static void stat_help(FILE *f)
             "table of its channels: policy, queue, frames and bytes in and out, drops.\n"
             "On another link, shows every station that publishes counters on a link of that\n"
             "name: the link's own counters, its driver's and its channels'.\n"
+            "Then, like ss -ti, each RBS and TCP connection and listener of the station: state,\n"
+            "endpoints, RTT, cwnd, ssthresh, windows, bytes in flight, sent, acknowledged and\n"
+            "received, segments, retransmits, timeouts (keys of --json: docs/channels.md).\n"
             "Stations publish these every 100 ms while their driver runs (with many channels,\n"
             "a few hundred per driver poll), into /dev/shm/jet-stat.NAME.K (a LAN) or\n"
             "/dev/shm/jet-stat.ENCODED-LINK.ADDR-PID; files left by processes that died are\n"
@@ -415,8 +419,11 @@ int cmd_stat(int argc, char **argv)
     for (uint32_t i = 0; i < MAXPUB; i++) {
         statpub_snap_free(&sm->st[i].snap);
         free(sm->st[i].cr);
+        free(sm->st[i].nr);
         free(prevs[i].chan);
         free(prevs[MAXPUB + i].chan);
+        free(prevs[i].conn);
+        free(prevs[MAXPUB + i].conn);
     }
     free(prevs);
     free(sm);

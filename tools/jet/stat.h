@@ -37,6 +37,21 @@ struct chan_rate {
     double in_fps, out_fps;
 };
 
+/* A connection's rates (--watch): payload bits per second sent (retransmissions
+ * included) and received, over the interval between two publications; valid
+ * when the previous one had the same connection. */
+struct conn_rate {
+    bool valid;
+    double send_bps, recv_bps;
+};
+
+/* What a publication showed of a connection, for the next one's rates. */
+struct conn_prev {
+    uint8_t proto, kind;
+    uint32_t chan;
+    uint64_t sent, rcvd;
+};
+
 /* One station in one sample. */
 struct st_view {
     bool listed;
@@ -50,6 +65,8 @@ struct st_view {
     char id[STATPUB_ID_MAX];  /* not a LAN: the file's id */
     struct chan_rate *cr;     /* per snap.chan entry */
     uint32_t crcap;
+    struct conn_rate *nr;     /* per snap.conn entry */
+    uint32_t nrcap;
 };
 
 /* What the previous sample saw of a station, for rates. */
@@ -61,6 +78,8 @@ struct st_prev {
     char id[STATPUB_ID_MAX];     /* not a LAN: whose */
     struct jet_chan_stats *chan; /* sorted by id */
     uint32_t nchan, cap;
+    struct conn_prev *conn; /* in the publication's order */
+    uint32_t nconn, conn_cap;
 };
 
 /* The previous sample's stations: prev[] (a LAN: by station); a link that is
@@ -103,9 +122,11 @@ int stat_read_file(const struct stat_opts *o, struct st_view *v, const char *id)
 
 /* Frames per second from two counter readings dt_ns apart. */
 double stat_rate(uint64_t now, uint64_t before, uint64_t dt_ns);
-/* Room for a rate per channel of v's publication: false when out of memory. */
+/* Room for a rate per channel and connection of v's publication: false when
+ * out of memory. */
 bool stat_fit_rates(struct st_view *v);
-/* v's channel rates against the channels kept in p (NULL: none) dt_ns before. */
+/* v's channel and connection rates against those kept in p (NULL: none) dt_ns
+ * before. */
 void stat_chan_rates(struct st_view *v, const struct st_prev *p, uint64_t dt_ns);
 /* Keeps v's publication (instance, time, channels) in p for the next sample:
  * false when out of memory (p->pub_valid stays false). */
@@ -123,6 +144,14 @@ void print_txrx(const char *label, uint64_t tx_frames, uint64_t tx_bytes, uint64
 void print_driver(const struct sample *sm, const struct st_view *v, bool watch);
 /* Clears the screen (--watch on a terminal) or separates samples. */
 void stat_next_screen(const struct stat_opts *o, int n);
+
+/* ---- stat_conn.c: connections ---- */
+
+/* The connections section of a live publication (nothing when no protocol
+ * publishes any). */
+void print_conns(const struct st_view *v);
+/* "conns_malformed", "conns_not_published" and the array "conn". */
+void json_conns(struct json *j, const struct st_view *v);
 
 /* ---- stat_show.c: JSON ---- */
 

@@ -71,6 +71,13 @@ static const struct jet_chan_stats *find_prev(const struct st_prev *p, uint32_t 
 
 bool stat_fit_rates(struct st_view *v)
 {
+    if (v->snap.nconn > v->nrcap) {
+        struct conn_rate *r = realloc(v->nr, v->snap.nconn * sizeof *r);
+        if (!r)
+            return false;
+        v->nr = r;
+        v->nrcap = v->snap.nconn;
+    }
     if (v->snap.nchan <= v->crcap)
         return true;
     struct chan_rate *c = realloc(v->cr, v->snap.nchan * sizeof *c);
@@ -89,6 +96,18 @@ void stat_chan_rates(struct st_view *v, const struct st_prev *p, uint64_t dt_ns)
         v->cr[k].in_fps = q ? stat_rate(c->frames_in, q->frames_in, dt_ns) : 0;
         v->cr[k].out_fps = q ? stat_rate(c->frames_out, q->frames_out, dt_ns) : 0;
     }
+    /* connections by protocol, kind and channel (a few: a linear search) */
+    for (uint32_t k = 0; k < v->snap.nconn; k++) {
+        const struct statpub_conn *c = &v->snap.conn[k];
+        const struct conn_prev *q = NULL;
+        for (uint32_t i = 0; p && dt_ns && i < p->nconn && !q; i++)
+            if (p->conn[i].chan == c->chan && p->conn[i].proto == c->proto &&
+                p->conn[i].kind == c->kind)
+                q = &p->conn[i];
+        v->nr[k].valid = q != NULL && c->kind == STATPUB_CONN;
+        v->nr[k].send_bps = q ? 8 * stat_rate(c->bytes_sent, q->sent, dt_ns) : 0;
+        v->nr[k].recv_bps = q ? 8 * stat_rate(c->bytes_received, q->rcvd, dt_ns) : 0;
+    }
 }
 
 bool stat_keep_pub(struct st_prev *p, const struct st_view *v)
@@ -103,6 +122,22 @@ bool stat_keep_pub(struct st_prev *p, const struct st_view *v)
     for (uint32_t k = 0; k < v->snap.nchan; k++)
         p->chan[k] = v->snap.chan[k].st;
     p->nchan = v->snap.nchan;
+    if (v->snap.nconn > p->conn_cap) {
+        struct conn_prev *c = realloc(p->conn, v->snap.nconn * sizeof *c);
+        if (!c)
+            return false;
+        p->conn = c;
+        p->conn_cap = v->snap.nconn;
+    }
+    for (uint32_t k = 0; k < v->snap.nconn; k++) {
+        const struct statpub_conn *c = &v->snap.conn[k];
+        p->conn[k] = (struct conn_prev){.proto = c->proto,
+                                        .kind = c->kind,
+                                        .chan = c->chan,
+                                        .sent = c->bytes_sent,
+                                        .rcvd = c->bytes_received};
+    }
+    p->nconn = v->snap.nconn;
     p->pub_valid = true;
     p->pub_instance = v->snap.instance;
     p->publish_ns = v->snap.publish_ns;
@@ -205,6 +240,7 @@ void print_driver(const struct sample *sm, const struct st_view *v, bool watch)
            (unsigned long long)sn->st.dropped_other, sn->nchan, sn->nchan == 1 ? "" : "s", age,
            sn->flags & STATPUB_F_STOPPED ? " (publishing stopped: no room)" : "");
     print_chans(v, watch);
+    print_conns(v);
 }
 
 void stat_next_screen(const struct stat_opts *o, int n)
@@ -313,4 +349,5 @@ void json_live(struct json *j, const struct st_view *v)
     for (uint32_t k = 0; k < sn->nchan; k++)
         json_chan(j, v, k, v->rates);
     json_end_arr(j);
+    json_conns(j, v);
 }
