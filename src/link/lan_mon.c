@@ -212,16 +212,15 @@ void lan_mon_csum(uint8_t *d, uint32_t len)
 /* ---- the monitor link ---- */
 
 enum { MON_BUFS = 128, MON_BURST = 32 };
-/* Waiting (mon_wait): while frames come, the monitor naps between batches
- * (BATCH_MIN_NS to BATCH_MAX_NS, adapted to how full the rings get: a ring of
- * 1 MiB holds 200 us of whole frames at 5 GB/s, about 6 ms of 128-byte snaps
- * of 9000-byte frames at 1 M frames/s), which costs the stations nothing; only
- * after QUIET_NS without a frame does it sleep on the doorbell, whose wake-up
- * costs the first station that sends a futex call, and the monitor a
- * membarrier (lan_tx.c) that interrupts every CPU running a station. */
+/* Waiting.  While frames come, the monitor naps (NAP_MIN doubling to
+ * NAP_MAX: a ring of 1 MiB holds 200 us at 5 GB/s), which costs the
+ * stations nothing; only after QUIET_NS without a frame does it sleep on
+ * the doorbell, whose wake-up costs the first station that sends a futex
+ * call, and the monitor a membarrier (lan_tx.c) that interrupts every CPU
+ * running a station. */
+#define NAP_MIN_NS        20000ull
+#define NAP_MAX_NS        200000ull
 #define QUIET_NS          100000000ull
-#define BATCH_MIN_NS      20000ull
-#define BATCH_MAX_NS      2000000ull
 #define MON_NAP_NS        100000000ull /* longest sleep: a lost wake-up costs at most this */
 #define MON_NAP_FENCELESS 1000000ull   /* ... without membarrier, where one can be lost */
 
@@ -230,7 +229,7 @@ struct lan_mon {
     struct lan_seg seg;
     uint32_t token, nst, size, frame_max;
     bool asym;
-    uint64_t batch, quiet;               /* the next nap (mon_wait); how long it napped without a frame */
+    uint64_t nap, quiet;                 /* the next nap; how long it has napped without a frame */
     uint32_t head[JET_LAN_MAX_STATIONS]; /* next byte to read, per station */
     uint32_t lost_seen[JET_LAN_MAX_STATIONS]; /* the ring's lost count last read */
     uint32_t snap;           /* the snap length it asked for (0: none); it lends no more */
@@ -339,7 +338,7 @@ static int mon_rx_burst(struct jet_link *l, struct jet_frame *f, unsigned max)
             atomic_store_explicit(&lan_mon_ring(&m->seg, s)->head, m->head[s],
                                   memory_order_release);
     if (n)
-        m->quiet = 0;
+        m->nap = m->quiet = 0;
     return (int)n;
 }
 
@@ -403,22 +402,6 @@ int jet_lan_monitor_snaplen(struct jet_link *l, uint32_t snaplen)
     return 0;
 }
 
-/* The fullest ring's bytes waiting to be read (free-running offsets; a bad
- * tail reads as full, and the parse in rx_burst deals with it). */
-static uint32_t mon_fill(struct lan_mon *m)
-{
-    uint32_t most = 0;
-    for (uint32_t s = 0; s < m->nst; s++) {
-        uint32_t t = atomic_load_explicit(&lan_mon_ring(&m->seg, s)->tail, memory_order_acquire);
-        uint32_t used = t - m->head[s];
-        if (used > m->size)
-            used = m->size;
-        if (used > most)
-            most = used;
-    }
-    return most;
-}
-
 /* Whether a record (or a lost count) waits in some ring. */
 static bool mon_ready(struct lan_mon *m)
 {
@@ -436,32 +419,17 @@ static int mon_wait(struct jet_link *l, int64_t timeout_ns)
     struct lan_hdr *h = m->seg.h;
     if (mon_lost(m))
         return mon_lost_err(m);
-    /* Batches.  With every ring under an eighth full the monitor naps before
-     * it reads on, frames waiting or not, and takes them in one go after: beside
-     * stations that busy-poll on few CPUs a monitor that woke for every few
-     * records took a CPU from them (RBS at half speed with two stations and jet
-     * dump on two vCPUs).  The nap grows (BATCH_MIN_NS doubling to BATCH_MAX_NS)
-     * while the rings stay under an eighth full after it and halves when one
-     * passed a half; it is kept from one burst of traffic to the next.  Only
-     * after QUIET_NS without a frame does the monitor sleep on the doorbell. */
-    uint32_t fill = mon_fill(m);
-    if (fill >= m->size / 8 || (fill && timeout_ns == 0))
+    if (mon_ready(m))
         return 0;
     if (m->quiet < QUIET_NS) {
-        if (!m->batch)
-            m->batch = BATCH_MIN_NS;
-        uint64_t d = timeout_ns >= 0 && (uint64_t)timeout_ns < m->batch ? (uint64_t)timeout_ns
-                                                                         : m->batch;
-        struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
-        int rc = nanosleep(&ts, NULL) ? -EINTR : 0;
-        fill = mon_fill(m);
-        if (!fill)
-            m->quiet += d;
-        if (fill >= m->size / 2)
-            m->batch = m->batch / 2 > BATCH_MIN_NS ? m->batch / 2 : BATCH_MIN_NS;
-        else if (fill < m->size / 8 && m->batch < BATCH_MAX_NS)
-            m->batch *= 2;
-        return rc;
+        m->nap = m->nap ? m->nap * 2 : NAP_MIN_NS;
+        if (m->nap > NAP_MAX_NS)
+            m->nap = NAP_MAX_NS;
+        uint64_t d =
+            timeout_ns >= 0 && (uint64_t)timeout_ns < m->nap ? (uint64_t)timeout_ns : m->nap;
+        m->quiet += d;
+        struct timespec ts = {0, (long)d};
+        return nanosleep(&ts, NULL) ? -EINTR : 0;
     }
     uint64_t now = jet_now_ns();
     uint64_t until = timeout_ns < 0 ? UINT64_MAX : now + (uint64_t)timeout_ns;
