@@ -9,8 +9,9 @@
  *   CLOSED     reply RST unless it is one.
  *   SYN_SENT   only a SYN-ACK acknowledging our SYN opens; a wrong ACK gets an RST.
  *   otherwise  sequence check (not acceptable: ACK it and drop, RSTs silently) ->
- *              RST (exact: reset; in window: challenge ACK) -> SYN (retransmitted SYN
- *              in SYN_RCVD: SYN-ACK again; else challenge ACK) -> timestamp echo ->
+ *              RST (exact: reset; in window: challenge ACK; TIME_WAIT ignores it,
+ *              RFC 1337) -> SYN (retransmitted SYN in SYN_RCVD: SYN-ACK again; else
+ *              challenge ACK) -> timestamp echo ->
  *              ACK (beyond snd_nxt: ACK and drop; SYN_RCVD -> ESTABLISHED; then
  *              rbs_on_ack) -> our FIN acknowledged? -> data and FIN (rbs_rcv_data).
  * Timers (rbs_on_timeout): TIME_WAIT end, retransmission, tail loss probe, RACK, persist,
@@ -276,6 +277,10 @@ static void input_synced(struct rbs_conn *c, const struct rbs_hdr *h, const stru
     c->ka_sent = 0;
 
     if (h->flags & RBS_RST) {
+        if (c->state == RBS_TIME_WAIT) { /* RFC 1337: the stream ended well; keep waiting */
+            c->st.unexpected++;
+            return;
+        }
         if (sr == nxt) {
             c->st.rst_in++;
             rbs_fail(c, c->state == RBS_SYN_RCVD ? -ECONNREFUSED : -ECONNRESET, false);

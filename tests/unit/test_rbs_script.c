@@ -217,6 +217,12 @@ static void test_close_active(void)
                                         .ack = ISS + 102, .wnd = 8000});
     REQUIRE(out(c, t + 20 * MS, &h));
     CHECK_EQ(h.ack, IRS + 6);
+    /* an exact RST (the peer, already CLOSED, answering that ACK) does not kill
+     * TIME_WAIT nor fail a connection that ended well: RFC 1337 */
+    inject(c, t + 21 * MS, (struct seg){.flags = RBS_RST, .seq = IRS + 6});
+    CHECK_EQ(rbs_state(c), RBS_TIME_WAIT);
+    CHECK_EQ(rbs_error(c), 0);
+    CHECK(nothing(c, t + 21 * MS));
     CHECK_EQ(rbs_next_timeout(c), t + 70 * MS);
     rbs_on_timeout(c, t + 70 * MS);
     CHECK_EQ(rbs_state(c), RBS_CLOSED);
