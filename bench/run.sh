@@ -600,13 +600,19 @@ if jq -e '.capture.dump.ratio.median != null' "$OUT" >/dev/null 2>&1; then
 		   .value.ratio.min, .value.ratio.max, ((.value.captured_fraction.median // 1) * 100)] | map(tostring) | @tsv' "$OUT" |
 		while IFS=$'\t' read -r mode av bv rm rmin rmax cf; do
 			case $mode in
-			dump) what="jet dump -w (monitor, whole frames)" ;;
+			dump) what="jet dump -w, whole frames" ;;
 			dump_snap) what="jet dump -w --snaplen 128" ;;
+			dump_10g) what="jet dump -w, whole, LAN at 10G" ;;
 			wrap) what="capture:FILE/ on both stations" ;;
 			*) what=$mode ;;
 			esac
-			tg=-; res=-
-			if [ "$mode" = dump ]; then tg=">= 0.8"; res=$(verdict "$(jq -r '.capture.met' "$OUT")"); fi
+			tg="(report)"; res=-
+			case $mode in
+			dump_snap | dump_10g)
+				tg=">= $(jq -r '.capture.target' "$OUT")"
+				res=$(verdict "$(jq -r --arg m "$mode" '.capture[$m].ratio.median >= .capture.target' "$OUT")")
+				;;
+			esac
 			printf '  %-34s  %10s  %10s  %-26s  %8s%%  %-8s  %s\n' "$what" "$(num "$av" 2)" "$(num "$bv" 2)" \
 				"$(num "$rm" 3) [$(num "$rmin" 3)..$(num "$rmax" 3)]" "$(num "$cf" 0)" "$tg" "$res"
 		done
