@@ -790,3 +790,59 @@ void statpub_conn_name(char dst[STATPUB_NAME_MAX], const char *name)
     }
     memset(dst + i, 0, STATPUB_NAME_MAX - i);
 }
+
+#define WALK_LISTENERS (1ull << 62)
+
+static const void *walk_next(const void *e, size_t off)
+{
+    const void *n;
+    memcpy(&n, (const char *)e + off, sizeof n);
+    return n;
+}
+
+uint32_t statpub_walk(const struct statpub_lists *w, uint64_t *cursor, struct statpub_conn *out,
+                      uint32_t max)
+{
+    uint32_t n = 0;
+    uint64_t cur = *cursor ? *cursor : WALK_LISTENERS;
+    if (cur & WALK_LISTENERS) {
+        uint64_t i = 0, from = cur & ~WALK_LISTENERS;
+        for (const void *l = w->lis; l; l = walk_next(l, w->lis_next), i++) {
+            if (i < from)
+                continue;
+            if (!out) {
+                n++;
+                continue;
+            }
+            if (n == max) {
+                *cursor = WALK_LISTENERS | i;
+                return n;
+            }
+            struct statpub_conn *r = &out[n++];
+            r->kind = STATPUB_LISTENER;
+            statpub_conn_name(r->state, "LISTEN");
+            w->lis_rec(w->state, l, r);
+        }
+        cur = w->pub_next + 1; /* every connection there is now */
+    }
+    for (const void *c = w->conns; c; c = walk_next(c, w->conn_next)) {
+        uint64_t seq;
+        memcpy(&seq, (const char *)c + w->conn_seq, sizeof seq);
+        if (seq >= cur)
+            continue;
+        if (!out) {
+            n++;
+            continue;
+        }
+        if (n == max) {
+            *cursor = cur;
+            return n;
+        }
+        struct statpub_conn *r = &out[n++];
+        r->kind = STATPUB_CONN;
+        w->conn_rec(w->state, c, r);
+        cur = seq;
+    }
+    *cursor = STATPUB_CURSOR_END;
+    return n;
+}

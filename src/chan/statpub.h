@@ -320,6 +320,27 @@ typedef uint32_t (*statpub_conns_fn)(struct jet_station *s, void *state, uint64_
  * the protocol ends it.  0, or -ENOENT when ops is not attached. */
 int statpub_conn_source(struct jet_station *s, const struct jet_proto_ops *ops,
                         statpub_conns_fn fn);
+/* A protocol's listeners and connections, as statpub_walk lists them: two
+ * singly linked lists of the protocol's own types, whose next pointers (and
+ * the connections' uint64_t pub_seq: creation order, 1, 2, ...) lie at the
+ * offsets given.  The connection list must be newest first (pub_seq
+ * descending), as a protocol that puts each new one at the head has it. */
+struct statpub_lists {
+    const void *state;               /* handed to the two fill functions */
+    const void *lis, *conns;         /* the heads */
+    size_t lis_next, conn_next;      /* offsetof each type's next pointer */
+    size_t conn_seq;                 /* offsetof a connection's pub_seq */
+    uint64_t pub_next;               /* the last pub_seq given */
+    void (*lis_rec)(const void *state, const void *l, struct statpub_conn *r);
+    void (*conn_rec)(const void *state, const void *c, struct statpub_conn *r);
+};
+/* A statpub_conns_fn over w: the listeners, then the connections.  Its
+ * cursor is LISTENERS | i while it lists the listeners (the i-th next), then
+ * the pub_seq bound B: the connections with pub_seq < B are left, so a walk
+ * from the newest skips those >= B, listed already or opened during the
+ * pass. */
+uint32_t statpub_walk(const struct statpub_lists *w, uint64_t *cursor, struct statpub_conn *out,
+                      uint32_t max);
 /* Copies name into a record's field: NUL-terminated, 0-padded, cut to fit,
  * any character a name has not (statpub_read checks) as '_'. */
 void statpub_conn_name(char dst[STATPUB_NAME_MAX], const char *name);

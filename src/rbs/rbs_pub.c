@@ -6,6 +6,7 @@
  * every connection of the station (those lingering after close too), the
  * state, the endpoints (station:channel), the engine's RTT, window and
  * congestion state and the counters.  It only reads. */
+#include <stddef.h>
 #include <string.h>
 
 #include "chan/chan_impl.h"
@@ -51,58 +52,38 @@ static void conn_rec(const struct rbs_host *h, const struct jet_rbs_conn *c, str
     r->dup_segs = st.dup_segs;
 }
 
-/* The cursor (statpub_conns_fn): LISTENERS | i while listing the listeners
- * (the i-th next), then the pub_seq bound B: the connections with pub_seq
- * < B are left to list.  The list is newest first (pub_seq descending, as
- * rbsg_conn_new puts each at its head), so a walk from the head skips
- * those >= B, which were listed already or opened during the pass. */
-#define LISTENERS (1ull << 62)
+static void conn_fill(const void *state, const void *c, struct statpub_conn *r)
+{
+    conn_rec(state, c, r);
+}
+
+static void lis_fill(const void *state, const void *lp, struct statpub_conn *r)
+{
+    const struct rbs_host *h = state;
+    const struct jet_rbs_listener *l = lp;
+    r->proto = STATPUB_PROTO_RBS;
+    r->chan = jet_chan_id(l->ch);
+    r->laddr = h->s->addr <= 0xFFFF ? h->s->addr : 0;
+    r->lport = r->chan;
+    r->backlog = l->qn;
+    r->dropped = l->dropped;
+}
 
 uint32_t rbsg_pub_conns(struct jet_station *s, void *state, uint64_t *cursor,
                         struct statpub_conn *out, uint32_t max)
 {
+    (void)s;
     const struct rbs_host *h = state;
-    uint32_t n = 0;
-    uint64_t cur = *cursor ? *cursor : LISTENERS;
-    if (cur & LISTENERS) {
-        uint64_t i = 0, from = cur & ~LISTENERS;
-        for (const struct jet_rbs_listener *l = h->lis; l; l = l->next, i++) {
-            if (i < from)
-                continue;
-            if (!out) {
-                n++;
-                continue;
-            }
-            if (n == max) {
-                *cursor = LISTENERS | i;
-                return n;
-            }
-            struct statpub_conn *r = &out[n++];
-            r->proto = STATPUB_PROTO_RBS;
-            r->kind = STATPUB_LISTENER;
-            r->chan = jet_chan_id(l->ch);
-            r->laddr = s->addr <= 0xFFFF ? s->addr : 0;
-            r->lport = r->chan;
-            statpub_conn_name(r->state, "LISTEN");
-            r->backlog = l->qn;
-            r->dropped = l->dropped;
-        }
-        cur = h->pub_next + 1; /* every connection there is now */
-    }
-    for (const struct jet_rbs_conn *c = h->conns; c; c = c->next) {
-        if (c->pub_seq >= cur)
-            continue;
-        if (!out) {
-            n++;
-            continue;
-        }
-        if (n == max) {
-            *cursor = cur;
-            return n;
-        }
-        conn_rec(h, c, &out[n++]);
-        cur = c->pub_seq;
-    }
-    *cursor = STATPUB_CURSOR_END;
-    return n;
+    const struct statpub_lists w = {
+        .state = h,
+        .lis = h->lis,
+        .conns = h->conns,
+        .lis_next = offsetof(struct jet_rbs_listener, next),
+        .conn_next = offsetof(struct jet_rbs_conn, next),
+        .conn_seq = offsetof(struct jet_rbs_conn, pub_seq),
+        .pub_next = h->pub_next,
+        .lis_rec = lis_fill,
+        .conn_rec = conn_fill,
+    };
+    return statpub_walk(&w, cursor, out, max);
 }

@@ -9,6 +9,7 @@
  * reads. */
 #include "tcp/tcp_glue.h" /* first: see there */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "chan/chan_impl.h"
@@ -55,58 +56,38 @@ static void conn_rec(const struct jet_tcp_conn *c, struct statpub_conn *r)
     r->dup_segs = in.dup_segs;
 }
 
-/* The cursor (statpub_conns_fn): LISTENERS | i while listing the listeners
- * (the i-th next), then the pub_seq bound B: the connections with pub_seq
- * < B are left to list.  The list is newest first (pub_seq descending, as
- * tcpg_conn_new puts each at its head), so a walk from the head skips
- * those >= B, which were listed already or opened during the pass. */
-#define LISTENERS (1ull << 62)
+static void conn_fill(const void *state, const void *c, struct statpub_conn *r)
+{
+    (void)state;
+    conn_rec(c, r);
+}
+
+static void lis_fill(const void *state, const void *lp, struct statpub_conn *r)
+{
+    (void)state;
+    const struct jet_tcp_listener *l = lp;
+    r->proto = STATPUB_PROTO_TCP;
+    r->chan = jet_chan_id(l->ch);
+    r->laddr = l->addr;
+    r->lport = l->port;
+    r->backlog = l->nready;
+}
 
 uint32_t tcpg_pub_conns(struct jet_station *s, void *state, uint64_t *cursor,
                         struct statpub_conn *out, uint32_t max)
 {
     (void)s;
     const struct tcp_host *h = state;
-    uint32_t n = 0;
-    uint64_t cur = *cursor ? *cursor : LISTENERS;
-    if (cur & LISTENERS) {
-        uint64_t i = 0, from = cur & ~LISTENERS;
-        for (const struct jet_tcp_listener *l = h->lis; l; l = l->next, i++) {
-            if (i < from)
-                continue;
-            if (!out) {
-                n++;
-                continue;
-            }
-            if (n == max) {
-                *cursor = LISTENERS | i;
-                return n;
-            }
-            struct statpub_conn *r = &out[n++];
-            r->proto = STATPUB_PROTO_TCP;
-            r->kind = STATPUB_LISTENER;
-            r->chan = jet_chan_id(l->ch);
-            r->laddr = l->addr;
-            r->lport = l->port;
-            statpub_conn_name(r->state, "LISTEN");
-            r->backlog = l->nready;
-        }
-        cur = h->pub_next + 1; /* every connection there is now */
-    }
-    for (const struct jet_tcp_conn *c = h->conns; c; c = c->next) {
-        if (c->pub_seq >= cur)
-            continue;
-        if (!out) {
-            n++;
-            continue;
-        }
-        if (n == max) {
-            *cursor = cur;
-            return n;
-        }
-        conn_rec(c, &out[n++]);
-        cur = c->pub_seq;
-    }
-    *cursor = STATPUB_CURSOR_END;
-    return n;
+    const struct statpub_lists w = {
+        .state = h,
+        .lis = h->lis,
+        .conns = h->conns,
+        .lis_next = offsetof(struct jet_tcp_listener, next),
+        .conn_next = offsetof(struct jet_tcp_conn, next),
+        .conn_seq = offsetof(struct jet_tcp_conn, pub_seq),
+        .pub_next = h->pub_next,
+        .lis_rec = lis_fill,
+        .conn_rec = conn_fill,
+    };
+    return statpub_walk(&w, cursor, out, max);
 }
