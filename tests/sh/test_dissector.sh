@@ -13,7 +13,8 @@
 #  2. end to end: an RBS transfer (jet cat, 1 MiB) and a TCP transfer (jet perf --proto
 #     tcp -n 1M) on a LAN, captured with `jet dump lan:NAME -w` (without jet dump: the
 #     capture:FILE/lan:NAME wrapper on the sending end): the channel ids of the
-#     handshake, every RBS sequence number inside the stream, every byte sent, the ACKs
+#     handshake, every RBS sequence number inside the stream (and rbs.seq_rel /
+#     rbs.ack_rel, relative to the SYNs), every byte sent, the ACKs
 #     rising to the FIN, the header check and CRC good on every frame; in the TCP
 #     capture no bad IPv4/TCP checksum (checksum validation on) and nothing malformed.
 # Skips (77) without tshark or python3.
@@ -435,7 +436,7 @@ cap_ok "$R"
 ts -r "$R" -T fields -E separator=' ' -e frame.number -e jetstream.src_station -e jetstream.dst_station \
 	-e jetstream.src_channel -e jetstream.dst_channel -e jetstream.hdr_check.status \
 	-e jetstream.crc.status -e rbs.flags -e rbs.seq -e rbs.ack -e rbs.len -e rbs.option.chan \
-	-e _ws.expert.severity
+	-e _ws.expert.severity -e rbs.seq_rel -e rbs.ack_rel
 printf '%s\n' "$OUT" >"$TMPD/rbs.txt"
 cat >"$TMPD/rbs_check.py" <<'EOF'
 # Checks the fields of an RBS transfer of N bytes from station 0 to station 1:5300.
@@ -451,15 +452,16 @@ if not rows:
     die("no frames")
 fr = []
 for r in rows:
-    if len(r) != 13 or not r[7]:
+    if len(r) != 15 or not r[7]:
         die("frame %s is not an RBS segment: %s" % (r[0], r))
     if r[5] != "1" or r[6] != "1":
         die("frame %s: header check status %s, CRC status %s (want 1 1: good)" % (r[0], r[5], r[6]))
     if max([int(x) for x in r[12].split(",") if x] or [0]) >= 6291456:
         die("frame %s: expert info of severity warning or error" % r[0])
-    n, ss, ds, sc, dc, _, _, fl, seq, ack, ln, ch, _ = r
+    n, ss, ds, sc, dc, _, _, fl, seq, ack, ln, ch, _, srel, arel = r
     fr.append(dict(n=int(n), ss=int(ss), ds=int(ds), sc=int(sc), dc=int(dc), fl=int(fl, 16),
-                   seq=int(seq), ack=int(ack), len=int(ln), chan=int(ch) if ch else None))
+                   seq=int(seq), ack=int(ack), len=int(ln), chan=int(ch) if ch else None,
+                   srel=int(srel) if srel else None, arel=int(arel) if arel else None))
 syn = [f for f in fr if f["fl"] == 0x02]
 if not syn:
     die("no SYN")
@@ -474,6 +476,8 @@ t = sa[0]
 if (t["ss"], t["ds"], t["dc"]) != (1, 0, A) or t["chan"] != t["sc"] or t["ack"] != (isn_a + 1) % M:
     die("SYN-ACK: %s (want 1:B to 0:%d, CHAN = B, ack = ISN + 1 = %d)" % (t, A, isn_a + 1))
 B, isn_b = t["sc"], t["seq"]
+if s["srel"] != 0 or t["srel"] != 0 or t["arel"] != 1:
+    die("relative numbers: SYN seq %s, SYN-ACK seq %s ack %s (want 0, 0, 1)" % (s["srel"], t["srel"], t["arel"]))
 top = {A: 0, B: 0}   # highest next sequence, relative to the ISN + 1
 acked = {A: 0, B: 0} # highest ACK each side received from the other, relative
 have = []            # data ranges from A
@@ -488,6 +492,10 @@ for f in fr:
     else:
         die("frame %d: %d:%d -> %d:%d is not the connection's" % (f["n"], f["ss"], f["sc"], f["ds"], f["dc"]))
     rel = (f["seq"] - isn - 1) % M
+    if f["srel"] != rel + 1:
+        die("frame %d: relative seq %s, want %d" % (f["n"], f["srel"], rel + 1))
+    if f["fl"] & 0x10 and f["arel"] != (f["ack"] - peer_isn) % M:
+        die("frame %d: relative ack %s, want %d" % (f["n"], f["arel"], (f["ack"] - peer_isn) % M))
     end = rel + f["len"] + (1 if f["fl"] & 0x01 else 0)
     if rel > top[me] and not LOST:
         die("frame %d: seq %d leaves a hole (next expected %d)" % (f["n"], f["seq"], (isn + 1 + top[me]) % M))
@@ -515,7 +523,7 @@ if pos != N and not LOST:
 if (acked[A] != N + 1 or acked[B] != top[B]) and not LOST:
     die("final ACKs: %d of %d from the receiver, %d of %d from the sender" % (acked[A], N + 1, acked[B], top[B]))
 print("%d frames: SYN 0:%d -> 1:5300, SYN-ACK from 1:%d, %d data bytes in sequence from ISN %d, "
-      "%d retransmitted, FIN acknowledged, header check and CRC good and no warning on every frame%s"
+      "%d retransmitted, FIN acknowledged, relative seq and ack right, header check and CRC good and no warning on every frame%s"
       % (len(fr), A, B, N, isn_a, retx, " (the monitor lost %d frames: holes allowed)" % LOST if LOST else ""))
 EOF
 run "$PY" "$TMPD/rbs_check.py" "$TMPD/rbs.txt" "$N" "${DROPPED:-0}"

@@ -224,6 +224,8 @@ local R = {
     seq = ProtoField.uint32("rbs.seq", "Sequence number", base.DEC),
     ack = ProtoField.uint32("rbs.ack", "Acknowledgement number", base.DEC),
     nxtseq = ProtoField.uint32("rbs.nxtseq", "Next sequence number", base.DEC),
+    seq_rel = ProtoField.uint32("rbs.seq_rel", "Sequence number (relative to the SYN)", base.DEC),
+    ack_rel = ProtoField.uint32("rbs.ack_rel", "Acknowledgement number (relative to the peer's SYN)", base.DEC),
     window = ProtoField.uint16("rbs.window", "Window (unscaled)", base.DEC),
     window_size = ProtoField.uint32("rbs.window_size", "Window (bytes, scaled)", base.DEC),
     reserved2 = ProtoField.uint16("rbs.reserved2", "Reserved (bytes 14-15)", base.HEX),
@@ -241,7 +243,7 @@ local R = {
     payload = ProtoField.bytes("rbs.payload", "Payload"),
 }
 rbs.fields = {R.version, R.flags, R.f_fin, R.f_syn, R.f_rst, R.f_ack, R.f_rsvd, R.flags_str,
-              R.hdr_len, R.reserved1, R.seq, R.ack, R.nxtseq, R.window, R.window_size,
+              R.hdr_len, R.reserved1, R.seq, R.ack, R.nxtseq, R.seq_rel, R.ack_rel, R.window, R.window_size,
               R.reserved2, R.tsval, R.tsecr, R.options, R.opt_kind, R.opt_len, R.mss,
               R.wscale, R.chan, R.sack_start, R.sack_end, R.len, R.payload}
 
@@ -257,14 +259,17 @@ local RE = {
 }
 rbs.experts = {RE.malformed, RE.option, RE.no_crc, RE.conn}
 
--- Window shift learnt from each sender's SYN: key "station:channel" -> shift;
--- per frame number the shift used, so that a second pass shows the same.
-local wscale_of, frame_shift = {}, {}
+-- Window shift and initial sequence number learnt from each sender's SYN:
+-- key "station:channel" -> value; per frame number the values used, so that
+-- a second pass shows the same.  A connection's frames go from its channel
+-- to the peer's (the SYN alone goes to the listener's channel), so a frame's
+-- ACK is relative to the ISN of the key "dst_station:dst_channel".
+local wscale_of, frame_shift, isn_of, frame_isn = {}, {}, {}, {}
 
 function jet.init()
     rbs_chans = parse_ranges(jet.prefs.rbs_channels)
     eth_chans = parse_ranges(jet.prefs.eth_channels)
-    wscale_of, frame_shift = {}, {}
+    wscale_of, frame_shift, isn_of, frame_isn = {}, {}, {}, {}
 end
 
 function jet.prefs_changed()
@@ -463,6 +468,20 @@ local function dissect_rbs(tvb, pinfo, tree, plen, ctx)
         shift = wscale_of[ctx.key]
         frame_shift[pinfo.number] = shift or false
     end
+    -- relative sequence numbers (the SYN is 0, the first byte 1), as Wireshark's TCP
+    local isns = frame_isn[pinfo.number]
+    if isns == nil and not pinfo.visited then
+        if band(f, RBS_SYN) ~= 0 and not bad then isn_of[ctx.key] = seq end
+        isns = {isn_of[ctx.key] or false, isn_of[ctx.peer] or false}
+        frame_isn[pinfo.number] = isns
+    end
+    if isns and isns[1] then
+        t:add(R.seq_rel, (seq - isns[1]) % 4294967296):set_generated()
+    end
+    if isns and isns[2] and band(f, RBS_ACK) ~= 0 then
+        t:add(R.ack_rel, (ack - isns[2]) % 4294967296):set_generated()
+    end
+
     local win = tvb(12, 2):uint()
     if shift then
         local ws = t:add(R.window_size, win * 2 ^ shift)
@@ -618,7 +637,8 @@ local function dissect_frame(tvb, pinfo, tree, native)
         local ptvb = tvb(24, avail_pl):tvb()
         local sub = nil
         if in_ranges(rbs_chans, dch) then
-            sub = dissect_rbs(ptvb, pinfo, tree, plen, {has_crc = has_crc, key = src_st .. ":" .. sch})
+            sub = dissect_rbs(ptvb, pinfo, tree, plen, {has_crc = has_crc, key = src_st .. ":" .. sch,
+                                                      peer = dst_st .. ":" .. dch})
         elseif in_ranges(eth_chans, dch) and avail_pl >= 14 then
             eth_dissector:call(ptvb, pinfo, tree)
             sub = ""
@@ -626,7 +646,8 @@ local function dissect_frame(tvb, pinfo, tree, native)
             channel_table:try(dch, ptvb, pinfo, tree)
             sub = ""
         elseif jet.prefs.rbs_heur and has_crc and rbs_looks_valid(ptvb, plen) then
-            sub = dissect_rbs(ptvb, pinfo, tree, plen, {has_crc = has_crc, key = src_st .. ":" .. sch})
+            sub = dissect_rbs(ptvb, pinfo, tree, plen, {has_crc = has_crc, key = src_st .. ":" .. sch,
+                                                      peer = dst_st .. ":" .. dch})
         elseif jet.prefs.ip_heur and avail_pl >= 20 and ptvb(0, 1):uint() >= 0x45 and
             ptvb(0, 1):uint() <= 0x4F and ptvb(2, 2):uint() == plen then
             ip_dissector:call(ptvb, pinfo, tree)
