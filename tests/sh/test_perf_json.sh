@@ -3,7 +3,7 @@
 # docs/perf-json.md), and the human output's summary, intervals and progress line.
 #
 #  1. private LAN (jet perf makes it): raw, rbs, tcp, each a short throughput run
-#     with -i and a small ping-pong;
+#     and a short ping-pong, both with -i;
 #  2. two ends on a LAN of our own:
 #         client, station 0 --- lan:$L --- raw -s (1), rbs -s (2), tcp -s (3), all -i
 #     the same runs with -c --to K --link lan:$L;
@@ -12,7 +12,8 @@
 #     missing, a wrong type, a misspelt key, a short cdf, ping-pong without rtt_us)
 #     must be rejected, so this test can fail; cdf is 101 ascending numbers from min
 #     to max, cdf[50] the p50; the -i intervals follow each other and sum to the
-#     total; "lan" is there exactly on the private LAN;
+#     total (bytes, or round trips with p50 <= p99 <= max inside the run's min and
+#     max); "lan" is there exactly on the private LAN;
 #  5. text: the sender/receiver summary and the interval lines, no \r when stdout is
 #     not a terminal; under script(1) (a terminal) a 2 s run shows the progress line.
 # shellcheck source=tests/sh/lib.sh
@@ -35,15 +36,15 @@ P=("$JET" perf)
 check_ok "raw -n 30000 --frame 1500 -i 0.02 --json" "${P[@]}" --proto raw -n 30000 --frame 1500 \
 	--policy backpressure -i 0.02 --json
 keep priv_raw_tput
-check_ok "raw --pingpong -n 1000 --json" "${P[@]}" --proto raw --pingpong --frame 64 -n 1000 --json
+check_ok "raw --pingpong -t 0.3 -i 0.1 --json" "${P[@]}" --proto raw --pingpong --frame 64 -t 0.3 -i 0.1 --json
 keep priv_raw_pp
 check_ok "rbs -n 16M -i 0.02 --json" "${P[@]}" --proto rbs -n 16M -i 0.02 --json
 keep priv_rbs_tput
-check_ok "rbs --pingpong -n 1000 --json" "${P[@]}" --proto rbs --pingpong -n 1000 --json
+check_ok "rbs --pingpong -t 0.3 -i 0.1 --json" "${P[@]}" --proto rbs --pingpong -t 0.3 -i 0.1 --json
 keep priv_rbs_pp
 check_ok "tcp -t 0.5 -i 0.1 --json" "${P[@]}" --proto tcp -t 0.5 -i 0.1 --json
 keep priv_tcp_tput
-check_ok "tcp --pingpong -n 1000 --json" "${P[@]}" --proto tcp --pingpong -n 1000 --json
+check_ok "tcp --pingpong -t 0.3 -i 0.1 --json" "${P[@]}" --proto tcp --pingpong -t 0.3 -i 0.1 --json
 keep priv_tcp_pp
 
 # ---- 2. two ends on a LAN ----
@@ -136,7 +137,20 @@ for f in sorted(glob.glob(os.path.join(sys.argv[2], "*.json"))):
                   and r["min"] <= r["mean"] <= r["max"] and r["min"] > 0):
             no("%s: rtt_us out of order: %s" % (name, {k: r[k] for k in r if k != "cdf"}))
         tags.append("cdf ok, p50 %.2f us" % r["p50"])
-    if "intervals" in o:
+    if "intervals" in o and o["mode"] == "pingpong":
+        iv = o["intervals"]
+        total = sum(x["round_trips"] for x in iv)
+        want = o["frames_sent"] if o["proto"] == "raw" else o["round_trips"]
+        if total != want:
+            no("%s: intervals sum to %d round trips, the run %d" % (name, total, want))
+        r = o["rtt_us"]
+        for x in iv:
+            if x["round_trips"] and not (r["min"] <= x["p50_us"] <= x["p99_us"] <= x["max_us"] <= r["max"]):
+                no("%s: interval %s: p50/p99/max out of order or outside the run's %s..%s" % (name, x, r["min"], r["max"]))
+        if max(x["max_us"] for x in iv if x["round_trips"]) != r["max"]:
+            no("%s: no interval holds the run's longest round trip %s" % (name, r["max"]))
+        tags.append("%d intervals summing to %d round trips" % (len(iv), total))
+    elif "intervals" in o:
         iv = o["intervals"]
         total = sum(x["bytes"] for x in iv)
         want = o["frames_sent"] * o["frame"] if o["proto"] == "raw" else o["bytes"]
@@ -176,6 +190,11 @@ broken("rtt_us without p999", "ref_tcp_pp", lambda o: o["rtt_us"].pop("p999"))
 broken("throughput with rtt_us", "priv_rbs_tput", lambda o: o.update(rtt_us=objs["priv_rbs_pp"]["rtt_us"]))
 broken("mode bulk", "ref_ring_tput", lambda o: o.update(mode="bulk"))
 broken("interval without end", "priv_tcp_tput", lambda o: o["intervals"][0].pop("end"))
+broken("ping-pong interval with bytes", "priv_rbs_pp", lambda o: o["intervals"][0].update(bytes=1))
+broken("throughput interval with round_trips", "priv_raw_tput",
+       lambda o: o["intervals"][0].update(round_trips=1))
+broken("ping-pong with a throughput interval", "priv_tcp_pp",
+       lambda o: o.update(intervals=objs["priv_tcp_tput"]["intervals"]))
 broken("lan with loss 2", "priv_raw_pp", lambda o: o["lan"].update(loss=2))
 broken("cpu_ns_per_byte missing with bytes > 0", "link_tcp_tput", lambda o: o.pop("cpu_ns_per_byte"))
 sys.exit(1 if bad else 0)
@@ -197,6 +216,11 @@ check_ok "raw --pingpong text" "${P[@]}" --proto raw --pingpong --frame 64 -n 50
 grep -qE '^rtt min/mean/p50/p99/max = [0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+ us \(500 round trips\)$' <<<"$OUT" ||
 	fail "ping-pong text: no rtt min/mean/p50/p99/max line"
 ok "ping-pong text: $(grep '^rtt' <<<"$OUT")"
+check_ok "rbs --pingpong -i text" "${P[@]}" --proto rbs --pingpong -t 0.3 -i 0.1
+grep -qE '^\[ ID\] Interval +Round trips +p50 +p99 +max$' <<<"$OUT" || fail "ping-pong -i text: no interval header"
+[ "$(grep -cE '^\[  1\] +[0-9.]+-[0-9.]+ +sec +[0-9]+ +[0-9.]+ us +[0-9.]+ us +[0-9.]+ us$' <<<"$OUT")" -ge 2 ] ||
+	fail "ping-pong -i text: fewer than 2 interval lines"
+ok "ping-pong -i text: $(grep -cE '^\[  1\] .* us$' <<<"$OUT") interval lines with p50, p99, max"
 if command -v script >/dev/null; then
 	run script -qec "$JET perf --proto tcp -t 1.7" /dev/null
 	[ "$RC" = 0 ] || fail "under script: exit code $RC"

@@ -124,10 +124,13 @@ int send_ctl(struct end *e, const uint8_t *msg);
 /* The line between the intervals and the result, as text. */
 #define PERF_RULE "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
 
-/* One -i interval as the JSON keeps it: seconds since the start, bytes. */
+/* One -i interval as the JSON keeps it: seconds since the start, bytes; for
+ * ping-pong the round trips instead, and their p50, p99 and largest time. */
 struct perf_ivrec {
     double start, end;
     uint64_t bytes;
+    uint64_t rounds;
+    double p50_us, p99_us, max_us;
 };
 /* A run's clock for the interval lines (-i, "[ ID] Interval Transfer Bitrate") and
  * the progress line (a terminal's stdout, no --json, no -i: rewritten in place
@@ -142,11 +145,19 @@ struct perf_iv {
     size_t n, cap;
     bool header, progress, shown, rounds;
     int plen;
+    uint64_t *const *rtts; /* ping-pong: the caller's round trip times (perf_iv_rtts) */
+    uint64_t *scratch;     /* an interval's times, reordered to find its percentiles */
+    size_t scap;
 };
 /* Starts the clock at t0.  unit: bytes per count; progress: this end may show a
  * progress line (the client; only when stdout is a terminal). */
 void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0, uint64_t unit,
                   bool progress);
+/* Ping-pong: *rtts is the caller's array of round trip times (ns, in the order
+ * taken; it may move when it grows), whose first `count` entries are the round
+ * trips counted so far.  Each -i interval then prints and keeps its round trips'
+ * p50, p99 and largest time; without it, only their number. */
+void perf_iv_rtts(struct perf_iv *iv, uint64_t *const *rtts);
 void perf_iv_due(struct perf_iv *iv, uint64_t now, uint64_t count);
 /* At now (a clock read the caller made anyway) the count is count. */
 static inline void perf_iv_tick(struct perf_iv *iv, uint64_t now, uint64_t count)

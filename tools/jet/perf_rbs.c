@@ -248,6 +248,7 @@ static int run_rbs_client(struct jet_station *s, const struct perf_opts *o)
     uint64_t cpu0 = perf_cpu_ns(), t0 = jet_now_ns(), sent = 0;
     struct perf_iv iv; /* -i lines and the progress line, on clock reads made anyway */
     perf_iv_init(&iv, o, t0, 1, true);
+    perf_iv_rtts(&iv, &rtt);
     if (!rc && o->pingpong) {
         for (uint64_t i = 0; !rc && i < o->count && !perf_stop; i++) {
             uint64_t ts = jet_now_ns();

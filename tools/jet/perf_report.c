@@ -56,6 +56,66 @@ static void iv_header(const char *extra)
     printf("[ ID] Interval           Transfer      Bitrate%s\n", extra);
 }
 
+/* The k-th smallest of v[0..n) (k < n), leaving the smaller ones before index
+ * k and the larger after it: selection with a three-way partition (equal times
+ * are common), middle pivot; O(n) on the average, so an interval of a million
+ * round trips costs a few ms once a second, between two of them. */
+static uint64_t select_kth(uint64_t *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* v[k] is in [lo, hi) */
+    while (hi - lo > 1) {
+        uint64_t p = v[lo + (hi - lo) / 2], t;
+        size_t lt = lo, i = lo, gt = hi; /* [lo, lt) < p, [lt, i) == p, [gt, hi) > p */
+        while (i < gt) {
+            if (v[i] < p) {
+                t = v[lt], v[lt++] = v[i], v[i++] = t;
+            } else if (v[i] > p) {
+                t = v[--gt], v[gt] = v[i], v[i] = t;
+            } else {
+                i++;
+            }
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return p;
+    }
+    return v[k];
+}
+
+/* An interval's round trips (*iv->rtts)[from, to): p50, p99 (as the summary's
+ * quantile: the time at index floor(n x q)) and the largest, in us. */
+static void iv_rtt(struct perf_iv *iv, uint64_t from, uint64_t to, struct perf_ivrec *r)
+{
+    size_t n = (size_t)(to - from);
+    if (!iv->rtts || !*iv->rtts || !n)
+        return;
+    if (n > iv->scap) {
+        uint64_t *nv = realloc(iv->scratch, n * sizeof *nv);
+        if (!nv)
+            return;
+        iv->scratch = nv;
+        iv->scap = n;
+    }
+    uint64_t *v = iv->scratch, mx = 0;
+    memcpy(v, *iv->rtts + from, n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        mx = v[i] > mx ? v[i] : mx;
+    size_t k50 = n / 2, k99 = n * 99 / 100;
+    r->p50_us = (double)select_kth(v, n, k50) / 1e3;
+    /* the upper part already holds everything at or above the p50 */
+    r->p99_us = (double)(k99 > k50 ? select_kth(v + k50, n - k50, k99 - k50) : v[k50]) / 1e3;
+    r->max_us = (double)mx / 1e3;
+}
+
+static const char *usecs(char *b, size_t cap, double us)
+{
+    snprintf(b, cap, us < 10 ? "%.2f us" : us < 1000 ? "%.1f us" : "%.0f us", us);
+    return b;
+}
+
 /* ---- intervals and the progress line ---- */
 
 static void progress_clear(struct perf_iv *iv)
@@ -80,11 +140,32 @@ void perf_iv_init(struct perf_iv *iv, const struct perf_opts *o, uint64_t t0, ui
     iv->t0 = iv->start = t0;
     iv->unit = unit ? unit : 1;
     iv->rounds = o->pingpong;
-    /* -i: bulk runs only (ping-pong's interval is a round trip; its times are the result) */
-    iv->next_iv = o->interval_ns && !o->pingpong ? t0 + o->interval_ns : UINT64_MAX;
+    iv->next_iv = o->interval_ns ? t0 + o->interval_ns : UINT64_MAX;
     iv->progress = progress && !o->json && !o->interval_ns && isatty(STDOUT_FILENO);
     iv->next_prog = iv->progress ? t0 + PROGRESS_FIRST_NS : UINT64_MAX;
     set_next(iv);
+}
+
+void perf_iv_rtts(struct perf_iv *iv, uint64_t *const *rtts)
+{
+    iv->rtts = rtts;
+}
+
+/* A ping-pong interval's line: "[  1]   0.00-1.00   sec   812345   1.21 us ...". */
+static void record_rounds(struct perf_iv *iv, const struct perf_ivrec *r)
+{
+    if (iv->o->json)
+        return;
+    char p50[24], p99[24], mx[24];
+    if (!iv->header)
+        printf("[ ID] Interval           Round trips        p50        p99        max\n");
+    iv->header = true;
+    printf("[  1] %6.2f-%-6.2f sec  %11llu", r->start, r->end, (unsigned long long)r->rounds);
+    if (r->rounds && iv->rtts)
+        printf("  %9s  %9s  %9s", usecs(p50, sizeof p50, r->p50_us),
+               usecs(p99, sizeof p99, r->p99_us), usecs(mx, sizeof mx, r->max_us));
+    putchar('\n');
+    fflush(stdout);
 }
 
 static void record(struct perf_iv *iv, uint64_t now, uint64_t count)
@@ -92,6 +173,12 @@ static void record(struct perf_iv *iv, uint64_t now, uint64_t count)
     const struct perf_opts *o = iv->o;
     double a = (double)(iv->start - iv->t0) / 1e9, b = (double)(now - iv->t0) / 1e9;
     uint64_t bytes = (count - iv->mark) * iv->unit;
+    struct perf_ivrec r = {a, b, bytes, 0, 0, 0, 0};
+    if (iv->rounds) {
+        r.bytes = 0;
+        r.rounds = count - iv->mark;
+        iv_rtt(iv, iv->mark, count, &r);
+    }
     if (iv->n == iv->cap) {
         size_t nc = iv->cap ? iv->cap * 2 : 64;
         struct perf_ivrec *nv = realloc(iv->v, nc * sizeof *nv);
@@ -99,8 +186,10 @@ static void record(struct perf_iv *iv, uint64_t now, uint64_t count)
             iv->v = nv, iv->cap = nc;
     }
     if (iv->n < iv->cap)
-        iv->v[iv->n++] = (struct perf_ivrec){a, b, bytes};
-    if (!o->json) {
+        iv->v[iv->n++] = r;
+    if (iv->rounds) {
+        record_rounds(iv, &r);
+    } else if (!o->json) {
         if (!iv->header)
             iv_header(iv->unit > 1 ? "         Frames" : "");
         iv->header = true;
@@ -172,6 +261,9 @@ void perf_iv_free(struct perf_iv *iv)
     free(iv->v);
     iv->v = NULL;
     iv->n = iv->cap = 0;
+    free(iv->scratch);
+    iv->scratch = NULL;
+    iv->scap = 0;
 }
 
 /* ---- the summary ---- */
@@ -262,16 +354,26 @@ void perf_json_end(struct json *j, const struct perf_opts *o, uint64_t snd_cpu_n
         json_dbl(j, "cpu_ns_per_byte", (double)(snd_cpu_ns + rcv_cpu_ns) / (double)bytes);
     if (o->pingpong)
         perf_json_rtt(j, rtt, nrtt);
-    if (o->interval_ns && iv && !o->pingpong) {
+    if (o->interval_ns && iv && iv->n) {
         json_arr(j, "intervals");
         for (size_t i = 0; i < iv->n; i++) {
             const struct perf_ivrec *r = &iv->v[i];
             json_obj(j, NULL);
             json_dbl(j, "start", r->start);
             json_dbl(j, "end", r->end);
-            json_u64(j, "bytes", r->bytes);
-            json_dbl(j, "gbps",
-                     r->end > r->start ? (double)r->bytes * 8 / (r->end - r->start) / 1e9 : 0);
+            if (iv->rounds) {
+                json_u64(j, "round_trips", r->rounds);
+                if (r->rounds && iv->rtts) {
+                    json_dbl(j, "p50_us", r->p50_us);
+                    json_dbl(j, "p99_us", r->p99_us);
+                    json_dbl(j, "max_us", r->max_us);
+                }
+            } else {
+                json_u64(j, "bytes", r->bytes);
+                json_dbl(j, "gbps", r->end > r->start
+                                        ? (double)r->bytes * 8 / (r->end - r->start) / 1e9
+                                        : 0);
+            }
             json_end_obj(j);
         }
         json_end_arr(j);

@@ -127,6 +127,7 @@ int run_client(struct end *e)
     uint64_t sent = 0, nrtt = 0, lost = 0;
     uint64_t *rtt = NULL;
     int ret = 0;
+    perf_iv_rtts(&iv, &rtt);
 
     if (o->pingpong) {
         uint64_t cap = 0;
