@@ -28,6 +28,14 @@
  * user plus system, so the kernel's loopback and TCP work lands in whichever
  * process ran it.  cpu_ns_per_byte = (sender + receiver CPU ns) / bytes.
  *
+ * Across hosts or namespaces (ping-pong only): `tcp_ref --serve ADDR:PORT`
+ * is the echo server, session after session until it is killed;
+ * `tcp_ref --pingpong -n N --connect ADDR:PORT` the pinger, which measures.
+ * When the pinger has shut down its sending side, the server answers with
+ * its report (bytes echoed, CPU ns, retransmits: three big-endian u64) on the
+ * same connection, so the result holds both ends' CPU as over loopback.
+ * "link" is then "kernel:ADDR:PORT".
+ *
  * Order of events: parse_args -> listen_loopback -> pipe -> fork -> child:
  * connect, run_sender / run_echo, report through the pipe, exit; parent:
  * accept, run_receiver / run_pinger, read the child's report, reap it, print
@@ -80,7 +88,9 @@ struct opts {
     uint64_t count; /* ping-pong round trips */
     double seconds; /* throughput */
     int busy_poll_us;
-    bool pingpong, json;
+    bool pingpong, json, block;
+    const char *serve, *connect; /* ADDR:PORT of --serve / --connect, or NULL */
+    struct sockaddr_in addr;     /* the parsed one */
 };
 
 /* What the child sends the parent when it is done, in one write (< PIPE_BUF,
@@ -162,6 +172,8 @@ static int set_timeouts(int fd)
 static int set_pingpong_opts(int fd, const struct opts *o, bool *busy_ok)
 {
     int rc = setint(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    if (!rc && o->block)
+        rc = set_timeouts(fd);
     if (rc)
         return rc;
     *busy_ok = true;
@@ -247,19 +259,33 @@ static int spin_wait(struct spin *s)
     return 0;
 }
 
+/* --block: ping-pong's sends and receives block (in the kernel, bounded by
+ * set_timeouts) instead of spinning.  Where the path has processes of its own
+ * to run (a TAP device's reader on each side), two spinning ends can leave
+ * them no CPU. */
+static bool block_io;
+
+/* An EAGAIN of a blocking call: its timeout (IO_TIMEOUT_S) passed. */
+static int spin_again(struct spin *s)
+{
+    return block_io ? -ETIMEDOUT : spin_wait(s);
+}
+
 /* Sends all of buf without blocking, spinning while the socket is full. */
 static int spin_send(int fd, const unsigned char *buf, size_t len)
 {
     struct spin s = {0};
     for (size_t off = 0; off < len;) {
-        ssize_t n = send(fd, buf + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n = send(fd, buf + off, len - off, (block_io ? 0 : MSG_DONTWAIT) | MSG_NOSIGNAL);
         if (n > 0) {
             off += (size_t)n;
             s = (struct spin){0};
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             return -errno;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
         } else {
-            int rc = spin_wait(&s);
+            int rc = spin_again(&s);
             if (rc)
                 return rc;
         }
@@ -274,7 +300,7 @@ static int spin_recv(int fd, unsigned char *buf, size_t len)
 {
     struct spin s = {0};
     for (size_t off = 0; off < len;) {
-        ssize_t n = recv(fd, buf + off, len - off, MSG_DONTWAIT);
+        ssize_t n = recv(fd, buf + off, len - off, block_io ? 0 : MSG_DONTWAIT);
         if (n > 0) {
             off += (size_t)n;
             s = (struct spin){0};
@@ -282,8 +308,10 @@ static int spin_recv(int fd, unsigned char *buf, size_t len)
             return off ? -ECONNRESET : 1;
         } else if (errno != EAGAIN && errno != EINTR) {
             return -errno;
+        } else if (errno == EINTR) {
+            continue;
         } else {
-            int rc = spin_wait(&s);
+            int rc = spin_again(&s);
             if (rc)
                 return rc;
         }
@@ -488,6 +516,9 @@ static int read_report(int fd, struct child_report *r)
 
 static void report(const struct opts *o, const struct result *res, const struct child_report *c)
 {
+    char link[64] = "loopback";
+    if (o->connect)
+        snprintf(link, sizeof link, "kernel:%s", o->connect);
     uint64_t send_ns = o->pingpong ? res->cpu_ns : c->cpu_ns;
     uint64_t recv_ns = o->pingpong ? c->cpu_ns : res->cpu_ns;
     double gbps = res->seconds > 0 ? (double)res->bytes * 8 / res->seconds / 1e9 : 0;
@@ -508,11 +539,11 @@ static void report(const struct opts *o, const struct result *res, const struct 
         mean = n ? mean / (double)n / 1e3 : 0;
     }
     if (o->json) { /* the keys of jet perf --json (docs/perf-json.md) */
-        printf("{\"proto\":\"tcp\",\"link\":\"loopback\",\"version\":1,\"mode\":\"%s\","
+        printf("{\"proto\":\"tcp\",\"link\":\"%s\",\"version\":1,\"mode\":\"%s\","
                "\"msg\":%" PRIu32 ",\"bytes\":%" PRIu64
                ",\"seconds\":%.6f,\"gbps\":%.4f,\"retransmits\":%" PRIu32
                ",\"sender_cpu_s\":%.6f,\"receiver_cpu_s\":%.6f",
-               o->pingpong ? "pingpong" : "throughput", o->msg, res->bytes, res->seconds, gbps,
+               link, o->pingpong ? "pingpong" : "throughput", o->msg, res->bytes, res->seconds, gbps,
                c->retransmits, (double)send_ns / 1e9, (double)recv_ns / 1e9);
         if (res->bytes)
             printf(",\"cpu_ns_per_byte\":%.4f", ns_per_byte);
@@ -534,8 +565,9 @@ static void report(const struct opts *o, const struct result *res, const struct 
     }
     if (o->pingpong) {
         printf("tcp_ref: %" PRIu64 " round trips of %" PRIu32
-               "-byte messages over loopback TCP (busy-poll, SO_BUSY_POLL %d us)\n",
-               res->rounds, o->msg, res->busy_ok ? o->busy_poll_us : 0);
+               "-byte messages over %s TCP (busy-poll, SO_BUSY_POLL %d us)\n",
+               res->rounds, o->msg, o->connect ? o->connect : "loopback",
+               res->busy_ok ? o->busy_poll_us : 0);
         printf("  rtt p50 %.3f us, p99 %.3f us, min %.3f, max %.3f (%" PRIu64
                " samples after warm-up)\n",
                p50, p99, min, max, n);
@@ -566,6 +598,8 @@ static int reap(pid_t child)
     return 0;
 }
 
+static int finish(const struct opts *o, struct result *res, const struct child_report *c);
+
 static int parent_main(const struct opts *o, int lfd, int report_fd, pid_t child)
 {
     struct result res = {0};
@@ -593,27 +627,160 @@ static int parent_main(const struct opts *o, int lfd, int report_fd, pid_t child
         kill(child, SIGKILL);
     if (reap(child) || rc || rrc || c.rc)
         goto out;
-    if (!o->pingpong && c.bytes != res.bytes) {
-        fprintf(stderr, "tcp_ref: %" PRIu64 " bytes sent, %" PRIu64 " received\n", c.bytes,
-                res.bytes);
-        goto out;
-    }
-    if (o->pingpong && (res.rounds != o->count || c.bytes != res.bytes)) {
-        fprintf(stderr,
-                "tcp_ref: %" PRIu64 " of %" PRIu64 " round trips, %" PRIu64 " bytes echoed\n",
-                res.rounds, o->count, c.bytes);
-        goto out;
-    }
-    if (o->pingpong && !res.busy_ok)
-        fprintf(stderr, "tcp_ref: SO_BUSY_POLL refused (needs CAP_NET_ADMIN above "
-                        "net.core.busy_read); user-space spinning only\n");
-    report(o, &res, &c);
-    ret = fflush(stdout) ? EXIT_RUN_FAIL : 0;
+    ret = finish(o, &res, &c);
 out:
     if (fd >= 0)
         close(fd);
     free(res.rtt);
     return ret;
+}
+
+/* The checks of a run both ends finished, then the report.  0 or EXIT_RUN_FAIL. */
+static int finish(const struct opts *o, struct result *resp, const struct child_report *cp)
+{
+    const struct result res = *resp;
+    const struct child_report c = *cp;
+    if (!o->pingpong && c.bytes != res.bytes) {
+        fprintf(stderr, "tcp_ref: %" PRIu64 " bytes sent, %" PRIu64 " received\n", c.bytes,
+                res.bytes);
+        return EXIT_RUN_FAIL;
+    }
+    if (o->pingpong && (res.rounds != o->count || c.bytes != res.bytes)) {
+        fprintf(stderr,
+                "tcp_ref: %" PRIu64 " of %" PRIu64 " round trips, %" PRIu64 " bytes echoed\n",
+                res.rounds, o->count, c.bytes);
+        return EXIT_RUN_FAIL;
+    }
+    if (o->pingpong && !res.busy_ok)
+        fprintf(stderr, "tcp_ref: SO_BUSY_POLL refused (needs CAP_NET_ADMIN above "
+                        "net.core.busy_read); user-space spinning only\n");
+    report(o, resp, &c);
+    return fflush(stdout) ? EXIT_RUN_FAIL : 0;
+}
+
+/* --- across hosts: --serve / --connect (ping-pong) ------------------------- */
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+enum { HELLO = 4, SRV_REPORT = 24 };
+
+/* --serve: the echo server of ping-pong sessions, one at a time, until it is
+ * killed.  Each session: the message size (4 bytes, big-endian), then the
+ * echo, then the report when the pinger's side ends. */
+static int serve_main(const struct opts *o)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || setint(lfd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+        bind(lfd, (const struct sockaddr *)&o->addr, sizeof o->addr) || listen(lfd, 4)) {
+        fprintf(stderr, "tcp_ref: listen on %s: %s\n", o->serve, strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        return EXIT_RUN_FAIL;
+    }
+    fprintf(stderr, "tcp_ref: echo server on %s\n", o->serve);
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            fprintf(stderr, "tcp_ref: accept: %s\n", strerror(errno));
+            close(lfd);
+            return EXIT_RUN_FAIL;
+        }
+        unsigned char hello[HELLO], rep[SRV_REPORT];
+        struct child_report r = {0};
+        struct opts so = *o;
+        int rc = spin_recv(fd, hello, sizeof hello);
+        if (!rc) {
+            so.msg = (uint32_t)hello[0] << 24 | (uint32_t)hello[1] << 16 |
+                     (uint32_t)hello[2] << 8 | hello[3];
+            rc = so.msg && so.msg <= MAX_MSG ? run_echo(fd, &so, &r) : -EPROTO;
+        }
+        if (!rc) {
+            put_be64(rep, r.bytes);
+            put_be64(rep + 8, r.cpu_ns);
+            put_be64(rep + 16, r.retransmits);
+            rc = spin_send(fd, rep, sizeof rep);
+        }
+        if (rc)
+            fprintf(stderr, "tcp_ref: echo: %s\n", rc == 1 ? "no message size" : strerror(-rc));
+        close(fd);
+    }
+}
+
+/* --connect: the pinger of one session with a --serve server, which measures. */
+static int connect_main(const struct opts *o)
+{
+    uint64_t t0 = now_ns();
+    int fd;
+    for (;;) { /* the server may be starting: refused or unreachable for a moment */
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            perror("tcp_ref: socket");
+            return EXIT_RUN_FAIL;
+        }
+        if (!connect(fd, (const struct sockaddr *)&o->addr, sizeof o->addr))
+            break;
+        int e = errno;
+        close(fd);
+        if ((e != ECONNREFUSED && e != EHOSTUNREACH && e != ENETUNREACH) ||
+            now_ns() - t0 >= (uint64_t)IO_TIMEOUT_S * 1000000000u) {
+            fprintf(stderr, "tcp_ref: connect to %s: %s\n", o->connect, strerror(e));
+            return EXIT_RUN_FAIL;
+        }
+        usleep(20000);
+    }
+    unsigned char hello[HELLO] = {(unsigned char)(o->msg >> 24), (unsigned char)(o->msg >> 16),
+                                  (unsigned char)(o->msg >> 8), (unsigned char)o->msg};
+    unsigned char rep[SRV_REPORT];
+    struct result res = {0};
+    struct child_report c = {0};
+    int ret = EXIT_RUN_FAIL, rc = spin_send(fd, hello, sizeof hello);
+    if (!rc)
+        rc = run_pinger(fd, o, &res); /* ends with our side shut down */
+    if (!rc) {
+        rc = spin_recv(fd, rep, sizeof rep);
+        c.bytes = get_be64(rep);
+        c.cpu_ns = get_be64(rep + 8);
+        c.retransmits = (uint32_t)get_be64(rep + 16);
+    }
+    if (rc)
+        fprintf(stderr, "tcp_ref: ping-pong with %s: %s\n", o->connect,
+                rc == 1 ? "the server ended without its report" : strerror(-rc));
+    else
+        ret = finish(o, &res, &c);
+    close(fd);
+    free(res.rtt);
+    return ret;
+}
+
+static int parse_u64(const char *s, uint64_t *out);
+
+/* ADDR:PORT (IPv4 dotted quad, port 1..65535) into a. */
+static int parse_hostport(const char *s, struct sockaddr_in *a)
+{
+    const char *colon = strrchr(s, ':');
+    char host[INET_ADDRSTRLEN];
+    uint64_t port;
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof host ||
+        parse_u64(colon + 1, &port) || port == 0 || port > 65535)
+        return -EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    *a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
 /* --- arguments ------------------------------------------------------------ */
@@ -622,6 +789,8 @@ static void usage(FILE *f)
 {
     fputs("usage: tcp_ref [-t SECONDS] [-l BYTES] [--json]\n"
           "       tcp_ref --pingpong -n ROUNDTRIPS [-l BYTES] [--busy-poll US] [--json]\n"
+          "       tcp_ref --serve ADDR:PORT [--busy-poll US]\n"
+          "       tcp_ref --pingpong -n ROUNDTRIPS --connect ADDR:PORT [-l BYTES] [...]\n"
           "Kernel TCP over 127.0.0.1 between two processes: the reference for "
           "`jet perf --proto rbs`.\n"
           "  -t SECONDS      send for this long (throughput; default 1)\n"
@@ -629,6 +798,10 @@ static void usage(FILE *f)
           "  --pingpong      time -n round trips, busy-polling; the first 1000 are warm-up\n"
           "  -n ROUNDTRIPS   round trips to time (ping-pong)\n"
           "  --busy-poll US  SO_BUSY_POLL for ping-pong (default 50; 0 leaves it unset)\n"
+          "  --serve A:P     be the echo server of ping-pong sessions from other hosts or\n"
+          "                  namespaces, one at a time, until killed\n"
+          "  --connect A:P   ping-pong with a --serve server there instead of a child\n"
+          "  --block         ping-pong with blocking calls instead of spinning\n"
           "  --json          print one JSON object with the keys `jet perf --json` uses\n",
           f);
 }
@@ -658,6 +831,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
     static const struct option longopts[] = {{"pingpong", no_argument, NULL, 'p'},
                                              {"busy-poll", required_argument, NULL, 'b'},
                                              {"json", no_argument, NULL, 'j'},
+                                             {"serve", required_argument, NULL, 'S'},
+                                             {"connect", required_argument, NULL, 'C'},
+                                             {"block", no_argument, NULL, 'B'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     bool have_msg = false, have_t = false;
@@ -697,6 +873,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'j':
             o->json = true;
             break;
+        case 'B':
+            o->block = true;
+            break;
+        case 'S':
+        case 'C':
+            if (parse_hostport(optarg, &o->addr))
+                return bad_arg(ch == 'S' ? "--serve" : "--connect", optarg);
+            *(ch == 'S' ? &o->serve : &o->connect) = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -707,6 +892,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
     }
     if (optind < argc)
         return bad_arg("argument", argv[optind]);
+    if (o->serve && (o->connect || o->pingpong || o->count || have_t || have_msg || o->json)) {
+        fprintf(stderr,
+                "tcp_ref: --serve takes only --busy-poll and --block (the pinger sends the size)\n");
+        return -EINVAL;
+    }
+    if (o->block && !o->pingpong && !o->serve) {
+        fprintf(stderr, "tcp_ref: --block is for --pingpong and --serve\n");
+        return -EINVAL;
+    }
+    if (o->connect && !o->pingpong) {
+        fprintf(stderr, "tcp_ref: --connect is for --pingpong\n");
+        return -EINVAL;
+    }
     if (o->pingpong && (have_t || !o->count)) {
         fprintf(stderr, "tcp_ref: --pingpong needs -n ROUNDTRIPS (and no -t)\n");
         return -EINVAL;
@@ -731,6 +929,11 @@ int main(int argc, char **argv)
 
     if (parse_args(argc, argv, &o))
         return EXIT_USAGE;
+    block_io = o.block;
+    if (o.serve)
+        return serve_main(&o);
+    if (o.connect)
+        return connect_main(&o);
     lfd = listen_loopback(&port);
     if (lfd < 0) {
         fprintf(stderr, "tcp_ref: listen on 127.0.0.1: %s\n", strerror(-lfd));

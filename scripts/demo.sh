@@ -7,7 +7,10 @@
 #
 #   rows     RBS                         jet perf --proto rbs, private LAN
 #            user-space TCP              jet perf --proto tcp --zerocopy, private LAN
-#            kernel TCP across the LAN   iperf3 (and a python3 1-byte ping-pong)
+#            kernel TCP across the LAN   iperf3, and bench/tcp_ref's ping-pong
+#                                        (--serve in one namespace, --connect from
+#                                        the other; --block: blocking calls, which
+#                                        leave the CPUs to the tap stations)
 #                                        between two network namespaces through two
 #                                        `jet lan tap` stations (root, /dev/net/tun)
 #            kernel TCP over loopback    bench/tcp_ref: the reference of every ratio
@@ -26,8 +29,8 @@
 #   full speed  netns $NS-full-a  tap 198.18.94.1 =LAN $NS-full (MTU 65536)= tap 198.18.94.2  netns $NS-full-b
 #   at 1G       netns $NS-1g-a    tap 198.18.94.3 =LAN $NS-1g (--rate 1G)=   tap 198.18.94.4  netns $NS-1g-b
 # ($NS is jt-demo-PID; the four `jet lan tap` processes run in this namespace
-# and forward the frames; iperf3 -s and the python3 echo server run in -b).  Without
-# root, /dev/net/tun, ip, iperf3 or python3 the row says why it is missing and
+# and forward the frames; iperf3 -s and tcp_ref --serve run in -b).  Without
+# root, /dev/net/tun, ip or iperf3 the row says why it is missing and
 # the rest still runs.  Namespaces, LANs and servers are removed by a trap,
 # also on failure or Ctrl-C.
 #
@@ -62,7 +65,7 @@ MSG=131072    # throughput message size: jet perf's, tcp_ref's and iperf3's defa
 RING_FRAME=65536
 RING_PP_FRAME=8 # ring_ref's smallest frame (it carries a sequence number)
 NET=198.18.94 # the kernel-across-the-LAN row's addresses (no other test uses it)
-PY_PORT=5202  # the python3 echo server's port (iperf3: 5201), in the namespaces
+PP_PORT=5202  # tcp_ref --serve's port (iperf3: 5201), in the namespaces
 
 bad() { echo "demo: $*" >&2; exit 2; }
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || bad "DEMO_REPS must be a positive integer"
@@ -177,56 +180,6 @@ CPB='.cpu_ns_per_byte // (if (.bytes // 0) > 0 and .sender_cpu_s != null
 	else null end)'
 
 # --- the kernel-across-the-LAN row: two LANs, four namespaces ------------------
-PY=$(
-	cat <<'EOF'
-# 1-byte TCP ping-pong.  s HOST PORT: echo server (one connection at a time, for
-# ever); c HOST PORT N: client, N timed round trips after 200 untimed, prints
-# {"p50", "p99", "min", "max"} in microseconds.
-import json, socket, sys, time
-mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if mode == "s":
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port))
-    ls.listen(4)
-    while True:
-        c, _ = ls.accept()
-        c.settimeout(10)
-        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            while True:
-                b = c.recv(1)
-                if not b:
-                    break
-                c.sendall(b)
-        except OSError:
-            pass
-        c.close()
-n = int(sys.argv[4])
-t_end = time.monotonic() + 5
-while True:
-    try:
-        c = socket.create_connection((host, port), timeout=5)
-        break
-    except OSError:
-        if time.monotonic() > t_end:
-            raise
-        time.sleep(0.05)
-c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-snd, rcv, now = c.send, c.recv, time.perf_counter_ns
-t = []
-for i in range(n + 200):
-    t0 = now()
-    snd(b"x")
-    if rcv(1) != b"x":
-        sys.exit("echo server closed the connection")
-    t.append(now() - t0)
-t = sorted(t[200:])
-us = lambda q: t[min(len(t) - 1, int(q * len(t)))] / 1e3
-print(json.dumps({"round_trips": n, "p50": us(0.5), "p99": us(0.99), "min": t[0] / 1e3,
-                  "max": t[-1] / 1e3}))
-EOF
-)
 KLAN_WHY=""
 declare -A TAPPID=() # "TABLE 0|1" -> pid of that jet lan tap (for its CPU time)
 
@@ -277,16 +230,16 @@ klan_setup() {
 			awk '{ print $1 }')
 	done
 	bg_start ip netns exec "$y" iperf3 -s >/dev/null 2>"$tmp/iperf3-$t.err"
-	bg_start ip netns exec "$y" python3 -c "$PY" s "$NET.$((i + 2))" "$PY_PORT" >/dev/null 2>"$tmp/py-$t.err"
+	bg_start ip netns exec "$y" "$TCPREF" --block --serve "$NET.$((i + 2)):$PP_PORT" >/dev/null 2>"$tmp/pp-$t.err"
 	for _ in $(seq 100); do
-		if [ "$(ip netns exec "$y" ss -Hltn 2>/dev/null | grep -cE ":(5201|$PY_PORT) ")" -ge 2 ]; then
+		if [ "$(ip netns exec "$y" ss -Hltn 2>/dev/null | grep -cE ":(5201|$PP_PORT) ")" -ge 2 ]; then
 			# resolve ARP now, not in the first measurement
 			ip netns exec "$x" ping -c 1 -W 2 "$NET.$((i + 2))" >/dev/null 2>&1 || true
 			return 0
 		fi
 		sleep 0.05
 	done
-	KLAN_WHY="iperf3 or python3 server did not start: $(cat "$tmp/iperf3-$t.err" "$tmp/py-$t.err" | head -n 1)"
+	KLAN_WHY="iperf3 -s or tcp_ref --serve did not start: $(cat "$tmp/iperf3-$t.err" "$tmp/pp-$t.err" | head -n 1)"
 	return 1
 }
 
@@ -308,7 +261,7 @@ elif [ "$(id -u)" -ne 0 ]; then
 elif [ ! -c /dev/net/tun ]; then
 	KLAN_WHY="no /dev/net/tun (TAP devices)"
 else
-	for c in ip iperf3 python3 ss; do
+	for c in ip iperf3 ss; do
 		command -v "$c" >/dev/null || { KLAN_WHY="needs $c (scripts/deps.sh installs it)"; break; }
 	done
 fi
@@ -318,11 +271,10 @@ if [ -z "$KLAN_WHY" ]; then
 fi
 
 # --- the measurements --------------------------------------------------------
-# step TABLE ROW KIND REP: one run.  TABLE full|1g, ROW rbs|utcp|klan|tcp_ref|ring|pylo,
+# step TABLE ROW KIND REP: one run.  TABLE full|1g, ROW rbs|utcp|klan|tcp_ref|ring,
 # KIND t (throughput) | p (ping-pong).
 declare -A LABEL=([rbs]="RBS" [utcp]="user-space TCP" [klan]="kernel TCP across the LAN"
-	[tcp_ref]="kernel TCP over loopback" [ring]="shared-memory ring"
-	[pylo]="python3 ping-pong over loopback")
+	[tcp_ref]="kernel TCP over loopback" [ring]="shared-memory ring")
 step() {
 	local t=$1 row=$2 k=$3 rep=$4 a=() t0 t1 v what
 	what="${LABEL[$row]}, $([ "$k" = t ] && echo throughput || echo 1-byte round trips)$([ "$t" = full ] || echo " at $RATE")"
@@ -367,22 +319,10 @@ step() {
 				rec "$t" klan "$rep" gbps "$(jq '.gbps' <<<"$v")"
 				rec "$t" klan "$rep" cpu "$(jq '.cpu' <<<"$v")"
 			fi
-		elif run_json "$what (python3)" \
-			ip netns exec "$x" python3 -c "$PY" c "$NET.$((i + 2))" "$PY_PORT" "$PP_N"; then
-			rec "$t" klan "$rep" rtt "$(jq '.p50' <<<"$json")"
+		elif run_json "$what" ip netns exec "$x" "$TCPREF" --block --pingpong -l 1 -n "$PP_N" \
+			--connect "$NET.$((i + 2)):$PP_PORT" --json; then
+			rec "$t" klan "$rep" rtt "$(jq '.rtt_us.p50 // null' <<<"$json")"
 		fi
-		return 0
-		;;
-	pylo)
-		# python3's own cost: the same ping-pong over the loopback of a namespace
-		bg_start ip netns exec "$NS-full-a" python3 -c "$PY" s 127.0.0.1 "$PY_PORT"
-		if run_json "$what" \
-			ip netns exec "$NS-full-a" python3 -c "$PY" c 127.0.0.1 "$PY_PORT" "$PP_N"; then
-			rec full pylo "$rep" rtt "$(jq '.p50' <<<"$json")"
-		fi
-		kill -TERM "${BG[-1]}" 2>/dev/null || true
-		wait "${BG[-1]}" 2>/dev/null || true
-		unset 'BG[-1]'
 		return 0
 		;;
 	esac
@@ -409,7 +349,6 @@ for row in rbs utcp klan; do
 	[ "$row" != klan ] || [ -z "$KLAN_WHY" ] || continue
 	STEPS+=("1g $row t" "1g $row p")
 done
-[ -n "$KLAN_WHY" ] || STEPS+=("full pylo p")
 NSTEPS=$((${#STEPS[@]} * REPS))
 echo "demo: $REPS repetition$([ "$REPS" = 1 ] || echo s) of ${#STEPS[@]} runs (throughput ${SECS}s, $PP_N round trips)" >&2
 # How busy the machine was besides the demo (as bench/run.sh reports it): of all
@@ -538,10 +477,10 @@ echo "Ratios are to kernel TCP over loopback [ref] (in both tables its table-1 f
 echo "run by run): throughput above 1 is faster, RTT and CPU below 1 are cheaper."
 echo "Throughput: ${SECS} s (iperf3: ${IPERF_SECS} s) of 128 KiB messages; user-space TCP sends by reference"
 echo "and reads in place (--zerocopy), the kernel rows use send/recv (iperf3, tcp_ref).  RTT: $PP_N"
-echo "1-byte round trips, both ends busy-polling (ring_ref: its smallest frame, 8 bytes)."
+echo "1-byte round trips, both ends busy-polling but across the LAN (ring_ref: its smallest frame, 8 bytes)."
 if [ -z "$KLAN_WHY" ]; then
-	echo "Across the LAN the RTT is a python3 client and echo server (TCP_NODELAY, blocking): the"
-	echo "same pair over loopback takes $(fmt "$(jq -r '.["full pylo rtt"].value // null' "$tmp/table.json")") µs, tcp_ref $(fmt "$(jq -r '.["full tcp_ref rtt"].value // null' "$tmp/table.json")") µs."
+	echo "Across the LAN the RTT is tcp_ref's between the namespaces, with blocking calls: spinning"
+	echo "ends would take the CPUs the two tap stations need (docs/demo.md)."
 fi
 echo "CPU per byte: user+system CPU time of every process of the run (both ends; across the"
 echo "LAN also the two jet lan tap stations) per byte delivered.  How: docs/demo.md"

@@ -94,6 +94,26 @@ check_ok "tcp_ref -t 0.2 --json" "$BUILD/bench/tcp_ref" -t 0.2 --json
 keep ref_tcp_tput
 check_ok "tcp_ref --pingpong -n 1500 --json" "$BUILD/bench/tcp_ref" --pingpong -n 1500 --json
 keep ref_tcp_pp
+# across hosts: tcp_ref --serve and --connect (the demo's kernel-across-the-LAN round
+# trip), here over loopback; the echo server's CPU comes back in its report
+PORT=$((20000 + RANDOM % 20000))
+bg_start SRVREF "$TMPD/srvref.out" "$TMPD/srvref.err" 60 "$BUILD/bench/tcp_ref" --serve "127.0.0.1:$PORT"
+wait_grep "$TMPD/srvref.err" "echo server on 127.0.0.1:$PORT" 10 || { dump "$TMPD/srvref.err"; fail "tcp_ref --serve did not start"; }
+check_ok "tcp_ref --pingpong -n 1500 --connect --json" "$BUILD/bench/tcp_ref" --pingpong -n 1500 \
+	--connect "127.0.0.1:$PORT" --json
+keep ref_tcp_pp_connect
+expect_jq ".link == \"kernel:127.0.0.1:$PORT\" and .round_trips == 1500 and .bytes == 1500 and .receiver_cpu_s > 0" \
+	"tcp_ref --connect: link, round trips, bytes, the server's CPU"
+check_ok "tcp_ref --connect, a second session, 100-byte messages" "$BUILD/bench/tcp_ref" --pingpong -n 1200 \
+	-l 100 --connect "127.0.0.1:$PORT" --json
+expect_jq '.bytes == 120000 and .msg == 100' "tcp_ref --connect: the server took the message size"
+check_ok "tcp_ref --connect --block (blocking calls)" "$BUILD/bench/tcp_ref" --pingpong -n 1200 --block \
+	--connect "127.0.0.1:$PORT" --json
+expect_jq '.round_trips == 1200 and .rtt_us.p50 > 0' "tcp_ref --block: every round trip timed"
+check_err 2 "is for --pingpong" "tcp_ref --connect without --pingpong" "$BUILD/bench/tcp_ref" --connect "127.0.0.1:$PORT"
+check_err 2 "bad --serve" "tcp_ref --serve with a bad address" "$BUILD/bench/tcp_ref" --serve 1.2.3:80
+kill -TERM "$SRVREF"
+wait_exit "$SRVREF" 10 || fail "tcp_ref --serve did not stop on SIGTERM"
 check_ok "ring_ref -t 0.2 --json" "$BUILD/bench/ring_ref" -t 0.2 --json
 keep ref_ring_tput
 check_ok "ring_ref --pingpong -n 1500 --json" "$BUILD/bench/ring_ref" --pingpong -n 1500 --json
@@ -166,7 +186,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[2], "*.json"))):
     print("ok   %s: valid (%s %s%s)" % (name, o["proto"], o["mode"], "; " + ", ".join(tags) if tags else ""))
 want = {"priv_raw_tput", "priv_raw_pp", "priv_rbs_tput", "priv_rbs_pp", "priv_tcp_tput", "priv_tcp_pp",
         "link_raw_tput", "link_raw_pp", "link_rbs_tput", "link_rbs_pp", "link_tcp_tput", "link_tcp_pp",
-        "ref_tcp_tput", "ref_tcp_pp", "ref_ring_tput", "ref_ring_pp"}
+        "ref_tcp_tput", "ref_tcp_pp", "ref_tcp_pp_connect", "ref_ring_tput", "ref_ring_pp"}
 if set(objs) != want:
     no("objects: %s" % sorted(set(objs) ^ want))
 # Broken on purpose: each must be rejected.
