@@ -149,7 +149,7 @@ section("User TCP over xdp: / kernel TCP over the same veth (xdp_tcp.sh)"),
 	 ["offloads on", (.offloads_on.xdp_gbps.median | fmt(2)), (.offloads_on.kernel_gbps.median | fmt(2)), (.offloads_on.ratio | rng(3)), "(report)", "-"]])
  else "Not measured: \($r.xdp_tcp | skipped).", "" end),
 section("Capture cost: capturing to a file / not (capture.sh)"),
-(if ($r.capture.dump.ratio.median // null) != null then
+(if ($r.capture | type == "object" and (to_entries | any(.value | type == "object" and has("ratio")))) then
 	$r.capture | . as $c | table(["", "capturing Gb/s", "without Gb/s", "ratio median [min..max]", "frames captured", "target", "result"];
 	[to_entries[] | select(.value | type == "object" and has("ratio")) | .key as $k | .value |
 	 [({dump: "jet dump -w (monitor, whole frames; memory speed: no file takes it)",
